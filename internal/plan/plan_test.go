@@ -1,0 +1,115 @@
+package plan
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+)
+
+type planCase struct {
+	Name           string   `json:"name"`
+	Desired        []string `json:"desired"`
+	Owned          []string `json:"owned"`
+	Problems       []string `json:"problems"`
+	Protected      []string `json:"protected"`
+	Policy         string   `json:"policy"`
+	MaxDeleteShare *float64 `json:"max_delete_share"`
+	WantUpserts    []string `json:"want_upserts"`
+	WantDeletes    []string `json:"want_deletes"`
+	WantWithheld   []string `json:"want_withheld"`
+	WantDuplicates []string `json:"want_duplicates"`
+}
+
+func ref(s string) entity.Ref {
+	bp, id, _ := strings.Cut(s, "/")
+	return entity.Ref{Blueprint: bp, Identifier: id}
+}
+
+func refStrings(refs []entity.Ref) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.String())
+	}
+	return out
+}
+
+func TestCalculate(t *testing.T) {
+	raw, err := os.ReadFile("testdata/plans.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []planCase
+	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
+		t.Fatalf("testdata/plans.yaml: %v", err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			in := Input{Problems: c.Problems}
+			for _, d := range c.Desired {
+				r := ref(d)
+				in.Desired = append(in.Desired, entity.Entity{Blueprint: r.Blueprint, Identifier: r.Identifier})
+			}
+			for _, o := range c.Owned {
+				in.Owned = append(in.Owned, ref(o))
+			}
+			protected := map[entity.Ref]bool{}
+			for _, p := range c.Protected {
+				protected[ref(p)] = true
+			}
+			in.Protected = func(r entity.Ref) bool { return protected[r] }
+			policy := Policies["sync"]
+			if c.Policy != "" {
+				policy = Policies[c.Policy]
+			}
+			share := DefaultMaxDeleteShare
+			if c.MaxDeleteShare != nil {
+				share = *c.MaxDeleteShare
+			}
+			p := Calculate(in, policy, HealthyShard{}, MaxDeleteShare{Share: share})
+
+			var upserts []entity.Ref
+			for _, e := range p.Upserts {
+				upserts = append(upserts, e.Ref())
+			}
+			var withheld []entity.Ref
+			for _, w := range p.Withheld {
+				if w.Reason == "" {
+					t.Errorf("withheld %s has no reason", w.Ref)
+				}
+				withheld = append(withheld, w.Ref)
+			}
+			sortRefs(withheld)
+			check(t, "upserts", refStrings(upserts), c.WantUpserts)
+			check(t, "deletes", refStrings(p.Deletes), c.WantDeletes)
+			check(t, "withheld", refStrings(withheld), c.WantWithheld)
+			check(t, "duplicates", refStrings(p.Duplicates), c.WantDuplicates)
+		})
+	}
+}
+
+func check(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func TestWithheldReasonsNameTheCause(t *testing.T) {
+	in := Input{Owned: []entity.Ref{{Blueprint: "b", Identifier: "x"}}, Problems: []string{"AccessDenied in eu-west-1"}}
+	p := Calculate(in, Sync{}, HealthyShard{})
+	if len(p.Withheld) != 1 || !strings.Contains(p.Withheld[0].Reason, "AccessDenied in eu-west-1") {
+		t.Fatalf("withheld = %+v", p.Withheld)
+	}
+	p = Calculate(Input{Owned: []entity.Ref{{Blueprint: "b", Identifier: "x"}}}, Sync{}, MaxDeleteShare{Share: 0.5})
+	if len(p.Withheld) != 1 || !strings.Contains(p.Withheld[0].Reason, "1 of 1") {
+		t.Fatalf("withheld = %+v", p.Withheld)
+	}
+}
