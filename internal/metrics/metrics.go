@@ -1,0 +1,179 @@
+// Package metrics holds every Prometheus collector the exporter exposes, so
+// that metric names, labels and buckets are defined in one place and the
+// packages doing the work only call small methods (or hand a method value to
+// the Observe hooks of the Port client and the Cloud Control reader).
+//
+// A nil *Metrics is valid and records nothing: packages take a *Metrics
+// without checking whether the binary exposes metrics at all.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "port_aws_exporter"
+
+// Event outcomes, the values of the "outcome" label of EventsTotal.
+const (
+	OutcomeOK        = "ok"
+	OutcomeTransient = "transient"
+	OutcomePermanent = "permanent"
+	OutcomeDuplicate = "duplicate"
+)
+
+// Metrics is the exporter's set of collectors.
+type Metrics struct {
+	events          *prometheus.CounterVec
+	eventDuration   *prometheus.HistogramVec
+	syncDuration    *prometheus.HistogramVec
+	syncLastSuccess *prometheus.GaugeVec
+	syncFailures    *prometheus.CounterVec
+	awsRequests     *prometheus.CounterVec
+	awsLatency      *prometheus.HistogramVec
+	portRequests    *prometheus.CounterVec
+	portLatency     *prometheus.HistogramVec
+	messageAge      prometheus.Histogram
+	deadLetters     *prometheus.CounterVec
+	inFlight        prometheus.Gauge
+}
+
+// latencyBuckets cover a fast API call (a few ms) to a throttled one (tens of seconds).
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// New creates the collectors and registers them with reg. It panics when a
+// collector is already registered, as prometheus.MustRegister does: that is a
+// programming error, not a runtime condition.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "events_total",
+			Help: "Event messages handled, by resource type, action and outcome (ok, transient, permanent, duplicate).",
+		}, []string{"resource_type", "action", "outcome"}),
+		eventDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "event_duration_seconds",
+			Help:    "Time to reconcile one event message, by outcome.",
+			Buckets: latencyBuckets,
+		}, []string{"outcome"}),
+		syncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "sync_duration_seconds",
+			Help:    "Duration of a full sync of one shard (account, region, kind).",
+			Buckets: []float64{.1, .5, 1, 5, 10, 30, 60, 120, 300, 600, 900},
+		}, []string{"account", "region", "kind"}),
+		syncLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "sync_last_success_timestamp_seconds",
+			Help: "Unix time of the last shard sync that finished without error.",
+		}, []string{"account", "region", "kind"}),
+		syncFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sync_failures_total",
+			Help: "Shard syncs that finished with at least one error.",
+		}, []string{"account", "region", "kind"}),
+		awsRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "aws_requests_total",
+			Help: "AWS API calls, by operation, region and outcome (ok or the error code).",
+		}, []string{"operation", "region", "outcome"}),
+		awsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "aws_request_duration_seconds",
+			Help:    "AWS API call latency, by operation and region.",
+			Buckets: latencyBuckets,
+		}, []string{"operation", "region"}),
+		portRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "port_requests_total",
+			Help: "Port API requests, by route template and HTTP status (0 when no response arrived).",
+		}, []string{"route", "status"}),
+		portLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "port_request_duration_seconds",
+			Help:    "Port API request latency, by route template.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		messageAge: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "queue_message_age_seconds",
+			Help:    "Age of SQS messages when received (now minus SentTimestamp).",
+			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "dead_letter_messages_total",
+			Help: "Messages sent to the dead-letter queue, by reason.",
+		}, []string{"reason"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "queue_messages_in_flight",
+			Help: "SQS messages received and not yet deleted or released.",
+		}),
+	}
+	reg.MustRegister(m.events, m.eventDuration, m.syncDuration, m.syncLastSuccess, m.syncFailures,
+		m.awsRequests, m.awsLatency, m.portRequests, m.portLatency, m.messageAge, m.deadLetters, m.inFlight)
+	return m
+}
+
+// Event records one handled event message.
+func (m *Metrics) Event(resourceType, action, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues(resourceType, action, outcome).Inc()
+	m.eventDuration.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// ShardSynced records one shard's full sync.
+func (m *Metrics) ShardSynced(account, region, kind string, took time.Duration, ok bool) {
+	if m == nil {
+		return
+	}
+	m.syncDuration.WithLabelValues(account, region, kind).Observe(took.Seconds())
+	if ok {
+		m.syncLastSuccess.WithLabelValues(account, region, kind).SetToCurrentTime()
+	} else {
+		m.syncFailures.WithLabelValues(account, region, kind).Inc()
+	}
+}
+
+// AWSRequest records one AWS API call. outcome is "ok" or the AWS error code.
+// Its signature fits a Cloud Control reader's Observe hook as a method value.
+func (m *Metrics) AWSRequest(operation, region, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	if outcome == "" {
+		outcome = "ok"
+	}
+	m.awsRequests.WithLabelValues(operation, region, outcome).Inc()
+	m.awsLatency.WithLabelValues(operation, region).Observe(took.Seconds())
+}
+
+// PortRequest records one Port API request. route is the route template
+// (e.g. "POST /v1/blueprints/{blueprint}/entities/bulk"), never the concrete
+// path, so that entity identifiers do not become label values.
+func (m *Metrics) PortRequest(route string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.portRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.portLatency.WithLabelValues(route).Observe(took.Seconds())
+}
+
+// MessageReceived records the age of a received queue message.
+func (m *Metrics) MessageReceived(age time.Duration) {
+	if m == nil {
+		return
+	}
+	m.messageAge.Observe(max(age, 0).Seconds())
+}
+
+// DeadLettered records a message sent to the dead-letter queue.
+func (m *Metrics) DeadLettered(reason string) {
+	if m == nil {
+		return
+	}
+	m.deadLetters.WithLabelValues(reason).Inc()
+}
+
+// InFlight adds delta to the number of messages held by this process.
+func (m *Metrics) InFlight(delta int) {
+	if m == nil {
+		return
+	}
+	m.inFlight.Add(float64(delta))
+}
