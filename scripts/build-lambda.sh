@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the Lambda bootstrap of port-aws-exporter for provided.al2023, for
+# arm64 and amd64, as dist/bootstrap-<arch>.zip.
+#
+# The build is reproducible: the same commit gives byte-identical zips on any
+# machine with the same Go toolchain, because
+#   - the binary is static (CGO_ENABLED=0), carries no local paths (-trimpath)
+#     and no VCS stamp (-buildvcs=false); the version comes from -X main.version;
+#   - the zip holds one entry, "bootstrap", with mode 0755, a fixed timestamp
+#     (SOURCE_DATE_EPOCH, default: the commit time of HEAD) taken in UTC, and no
+#     extra fields (zip -X), so neither umask, clock nor time zone leak in.
+#
+# Usage: scripts/build-lambda.sh [arch...]        (default: arm64 amd64)
+# Environment:
+#   VERSION            version string baked in (default: git describe)
+#   SOURCE_DATE_EPOCH  timestamp of the zip entry (default: HEAD commit time)
+#   DIST               output directory (default: dist)
+#   GO                 go command (default: go)
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+GO="${GO:-go}"
+DIST="${DIST:-dist}"
+VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
+# DOS timestamps in zip files start at 1980-01-01; clamp older epochs to it.
+if [ "$SOURCE_DATE_EPOCH" -lt 315532800 ]; then SOURCE_DATE_EPOCH=315532800; fi
+
+if [ "$#" -gt 0 ]; then archs=("$@"); else archs=(arm64 amd64); fi
+
+for tool in "$GO" zip; do
+	command -v "$tool" >/dev/null || { echo "build-lambda: $tool not found in PATH" >&2; exit 1; }
+done
+
+mkdir -p "$DIST"
+for arch in "${archs[@]}"; do
+	case "$arch" in
+	arm64 | amd64) ;;
+	*) echo "build-lambda: unsupported architecture $arch (want arm64 or amd64)" >&2; exit 2 ;;
+	esac
+
+	stage="$(mktemp -d)"
+	trap 'rm -rf "$stage"' EXIT
+
+	# lambda.norpc drops the legacy net/rpc Go runtime, which provided.al2023 never uses.
+	CGO_ENABLED=0 GOOS=linux GOARCH="$arch" "$GO" build \
+		-trimpath -buildvcs=false -tags lambda.norpc \
+		-ldflags "-s -w -buildid= -X main.version=${VERSION}" \
+		-o "$stage/bootstrap" ./cmd/port-aws-exporter
+
+	chmod 0755 "$stage/bootstrap"
+	TZ=UTC touch -d "@${SOURCE_DATE_EPOCH}" "$stage/bootstrap"
+
+	zip_path="$DIST/bootstrap-${arch}.zip"
+	rm -f "$zip_path"
+	# -X: no extra attributes (uid/gid, extended timestamps); -D: no directory entries.
+	(cd "$stage" && TZ=UTC zip -q -X -D -9 "$repo_root/$zip_path" bootstrap)
+	rm -rf "$stage"
+	trap - EXIT
+
+	size_bin="$(unzip -Zl "$zip_path" bootstrap | awk '{print $4}')"
+	size_zip="$(wc -c <"$zip_path" | tr -d ' ')"
+	sum="$(sha256sum "$zip_path" | cut -d' ' -f1)"
+	printf '%s\tversion=%s\tbootstrap=%s bytes\tzip=%s bytes\tsha256=%s\n' \
+		"$zip_path" "$VERSION" "$size_bin" "$size_zip" "$sum"
+done
