@@ -1,0 +1,277 @@
+// Package events implements event-based updates: the message contract of
+// Port's AWS exporter (a JSON body whose region, action and identifier are jq
+// expressions evaluated against the message itself), the reconcile of the one
+// resource a message names, and the handling of a batch of queue messages
+// with a per-message outcome (ok, transient: retry, permanent: dead-letter).
+//
+// The same queue also carries the exporter's own shard messages, with which a
+// scheduled Lambda invocation fans a full sync out over many invocations.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/jq"
+)
+
+// Action is what a message asks for.
+type Action string
+
+const (
+	ActionUpsert Action = "upsert"
+	ActionDelete Action = "delete"
+)
+
+// Message is one parsed queue message: either an event about one resource
+// (ResourceType, Region, Action and Identifier are set; the last three are jq
+// expressions) or, when Shard is set, a request to sync one shard.
+type Message struct {
+	ResourceType string
+	// RegionExpr, ActionExpr and IdentifierExpr are the jq expressions as
+	// written in the message. ActionExpr is empty when the message has none.
+	RegionExpr     string
+	ActionExpr     string
+	IdentifierExpr string
+	// Document is the whole message as JSON values: the input of the expressions.
+	Document map[string]any
+
+	// Shard is set for the exporter's own shard messages, and then only it.
+	Shard *ShardRequest
+}
+
+// Decision is what an event message evaluates to.
+type Decision struct {
+	ResourceType string `json:"resource_type"`
+	Region       string `json:"region"`
+	Action       Action `json:"action"`
+	Identifier   string `json:"identifier"`
+}
+
+// Key names the resource a decision is about: messages with equal keys in one
+// batch are reconciled once.
+func (d Decision) Key() string { return d.ResourceType + "\x00" + d.Region + "\x00" + d.Identifier }
+
+// ErrPermanent matches (errors.Is) every error that retrying cannot fix: the
+// message must go to the dead-letter queue instead of being redelivered.
+var ErrPermanent = errors.New("permanent failure")
+
+// Reasons of permanent failures: the value of the dead-letter message's reason attribute.
+const (
+	ReasonMalformedJSON       = "malformed_json"
+	ReasonMissingField        = "missing_field"
+	ReasonInvalidField        = "invalid_field"
+	ReasonJQError             = "jq_error"
+	ReasonBadAction           = "bad_action"
+	ReasonBadRegion           = "bad_region"
+	ReasonBadIdentifier       = "bad_identifier"
+	ReasonUnknownResourceType = "unknown_resource_type"
+	ReasonMappingError        = "mapping_error"
+	ReasonPortRejected        = "port_rejected"
+	ReasonAWSRejected         = "aws_rejected"
+	ReasonBadShardMessage     = "bad_shard_message"
+)
+
+// PermanentError is a failure that retrying cannot fix, with a short
+// machine-readable Reason (one of the Reason constants).
+type PermanentError struct {
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrPermanent) true for every PermanentError.
+func (e *PermanentError) Is(target error) bool { return target == ErrPermanent }
+
+func permanent(reason string, format string, args ...any) error {
+	return &PermanentError{Reason: reason, Err: fmt.Errorf(format, args...)}
+}
+
+// ReasonOf returns the Reason of a permanent error, or "" for any other error.
+func ReasonOf(err error) string {
+	var pe *PermanentError
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return ""
+}
+
+// resourceTypePattern accepts CloudFormation type names (AWS::Lambda::Function,
+// third-party Org::Service::Thing); the mapper decides whether the config knows it.
+var resourceTypePattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
+
+// ParseMessage parses a queue message body. It checks the shape only; the jq
+// expressions are evaluated by Evaluate. Every error is permanent.
+func ParseMessage(body []byte) (Message, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return Message{}, permanent(ReasonMalformedJSON, "message body is not a JSON object: %v", err)
+	}
+	if doc == nil {
+		return Message{}, permanent(ReasonMalformedJSON, "message body is null, want a JSON object")
+	}
+	if raw, ok := doc[shardEnvelopeKey]; ok {
+		shard, err := parseShardRequest(raw)
+		if err != nil {
+			return Message{}, err
+		}
+		return Message{Shard: &shard, Document: doc}, nil
+	}
+
+	msg := Message{Document: doc}
+	var err error
+	if msg.ResourceType, err = stringField(doc, "resource_type", true); err != nil {
+		return Message{}, err
+	}
+	if !resourceTypePattern.MatchString(msg.ResourceType) {
+		return Message{}, permanent(ReasonInvalidField, "resource_type %q is not a CloudFormation type name like AWS::Lambda::Function", msg.ResourceType)
+	}
+	if msg.RegionExpr, err = stringField(doc, "region", true); err != nil {
+		return Message{}, err
+	}
+	if msg.IdentifierExpr, err = stringField(doc, "identifier", true); err != nil {
+		return Message{}, err
+	}
+	if msg.ActionExpr, err = stringField(doc, "action", false); err != nil {
+		return Message{}, err
+	}
+	return msg, nil
+}
+
+// stringField reads a string field; a missing, null or blank optional field is "".
+func stringField(doc map[string]any, name string, required bool) (string, error) {
+	v, ok := doc[name]
+	if !ok || v == nil {
+		if required {
+			return "", permanent(ReasonMissingField, "message has no %q field", name)
+		}
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", permanent(ReasonInvalidField, "field %q is %s, want a string", name, jsonType(v))
+	}
+	if strings.TrimSpace(s) == "" {
+		if required {
+			return "", permanent(ReasonMissingField, "field %q is empty", name)
+		}
+		return "", nil
+	}
+	return s, nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// ExpressionTimeout bounds each of a message's jq expressions. They pick a
+// field or two out of a small document; anything slower is a broken rule.
+const ExpressionTimeout = 200 * time.Millisecond
+
+// regionPattern accepts AWS region names (us-east-1, us-gov-west-1, eu-central-2):
+// an expression that yields an empty or odd string is a broken rule, not a region.
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// Evaluate runs the message's expressions against the message itself. Errors
+// are permanent, except when ctx itself ends (then ctx's error is returned).
+func Evaluate(ctx context.Context, msg Message) (Decision, error) {
+	if msg.Shard != nil {
+		return Decision{}, permanent(ReasonInvalidField, "a shard message has no resource decision")
+	}
+	d := Decision{ResourceType: msg.ResourceType, Action: ActionUpsert}
+	region, err := evalString(ctx, msg, "region", msg.RegionExpr)
+	if err != nil {
+		return Decision{}, err
+	}
+	if !regionPattern.MatchString(region) {
+		return Decision{}, permanent(ReasonBadRegion, "region expression %q yielded %q, which is not an AWS region", msg.RegionExpr, region)
+	}
+	d.Region = region
+
+	if msg.ActionExpr != "" {
+		action, err := evalString(ctx, msg, "action", msg.ActionExpr)
+		if err != nil {
+			return Decision{}, err
+		}
+		switch Action(strings.ToLower(strings.TrimSpace(action))) {
+		case ActionUpsert:
+			d.Action = ActionUpsert
+		case ActionDelete:
+			d.Action = ActionDelete
+		default:
+			return Decision{}, permanent(ReasonBadAction, "action expression %q yielded %q, want upsert or delete", msg.ActionExpr, action)
+		}
+	}
+
+	id, err := evalString(ctx, msg, "identifier", msg.IdentifierExpr)
+	if err != nil {
+		return Decision{}, err
+	}
+	if strings.TrimSpace(id) == "" {
+		return Decision{}, permanent(ReasonBadIdentifier, "identifier expression %q yielded an empty string", msg.IdentifierExpr)
+	}
+	d.Identifier = id
+	return d, nil
+}
+
+// evalString evaluates one expression, which must yield exactly one string
+// (a number is accepted and formatted, as some identifiers are numeric).
+func evalString(ctx context.Context, msg Message, field, expr string) (string, error) {
+	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
+	if err != nil {
+		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
+	}
+	out, err := q.Run(ctx, msg.Document)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("evaluate field %q: %w", field, ctx.Err())
+		}
+		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
+	}
+	if len(out) != 1 {
+		return "", permanent(reasonFor(field), "%s expression %q yielded %d values, want exactly one string", field, expr, len(out))
+	}
+	switch v := out[0].(type) {
+	case string:
+		return v, nil
+	case int:
+		return strconv.Itoa(v), nil
+	case float64:
+		if v == float64(int64(v)) {
+			return strconv.FormatInt(int64(v), 10), nil
+		}
+	}
+	return "", permanent(reasonFor(field), "%s expression %q yielded %s, want a string", field, expr, jsonType(out[0]))
+}
+
+func reasonFor(field string) string {
+	switch field {
+	case "region":
+		return ReasonBadRegion
+	case "action":
+		return ReasonBadAction
+	}
+	return ReasonBadIdentifier
+}

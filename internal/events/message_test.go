@@ -1,0 +1,153 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/events"
+)
+
+type messageCase struct {
+	Name   string           `json:"name"`
+	Body   string           `json:"body"`
+	Want   *events.Decision `json:"want"`
+	Reason string           `json:"reason"`
+}
+
+func loadMessageCases(t testing.TB) []messageCase {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/messages.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []messageCase
+	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
+		t.Fatalf("testdata/messages.yaml: %v", err)
+	}
+	return cases
+}
+
+// parseAndEvaluate is what a handler does with a body before reconciling.
+func parseAndEvaluate(ctx context.Context, body []byte) (events.Decision, error) {
+	msg, err := events.ParseMessage(body)
+	if err != nil {
+		return events.Decision{}, err
+	}
+	return events.Evaluate(ctx, msg)
+}
+
+func TestMessages(t *testing.T) {
+	for _, c := range loadMessageCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			if (c.Want == nil) == (c.Reason == "") {
+				t.Fatal("a case needs exactly one of want and reason")
+			}
+			got, err := parseAndEvaluate(context.Background(), []byte(c.Body))
+			if c.Reason != "" {
+				if err == nil {
+					t.Fatalf("got decision %+v, want a permanent error %s", got, c.Reason)
+				}
+				if !errors.Is(err, events.ErrPermanent) {
+					t.Fatalf("error %v is not permanent", err)
+				}
+				if r := events.ReasonOf(err); r != c.Reason {
+					t.Fatalf("reason %q (%v), want %q", r, err, c.Reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if got != *c.Want {
+				t.Fatalf("decision %+v, want %+v", got, *c.Want)
+			}
+		})
+	}
+}
+
+func TestEvaluateCancelledIsNotPermanent(t *testing.T) {
+	msg, err := events.ParseMessage([]byte(`{"resource_type":"AWS::S3::Bucket","region":"\"us-east-1\"","identifier":"last(range(1e15))"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = events.Evaluate(ctx, msg)
+	if err == nil {
+		t.Fatal("evaluation of an endless expression under a cancelled context succeeded")
+	}
+	if errors.Is(err, events.ErrPermanent) {
+		t.Fatalf("the caller's own cancellation was reported as permanent: %v", err)
+	}
+}
+
+func TestShardMessageRoundTrip(t *testing.T) {
+	req := events.ShardRequest{AccountID: "123456789012", Region: "eu-west-1", Kind: "AWS::ECS::Service",
+		ResourceModels: []string{`{"Cluster":"prod"}`}, RequestedAt: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	body, err := events.ShardMessageBody(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.ParseMessage(body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", body, err)
+	}
+	if msg.Shard == nil {
+		t.Fatalf("%s parsed as an event message", body)
+	}
+	got := *msg.Shard
+	if got.AccountID != req.AccountID || got.Region != req.Region || got.Kind != req.Kind ||
+		len(got.ResourceModels) != 1 || got.ResourceModels[0] != req.ResourceModels[0] || !got.RequestedAt.Equal(req.RequestedAt) {
+		t.Fatalf("round trip gave %+v, want %+v", got, req)
+	}
+	if _, err := events.Evaluate(context.Background(), msg); !errors.Is(err, events.ErrPermanent) {
+		t.Fatalf("evaluating a shard message as an event: %v, want a permanent error", err)
+	}
+}
+
+// FuzzParseAndEvaluate feeds arbitrary bodies through parsing and evaluation:
+// neither may panic, every failure must be permanent with a known reason, and
+// every success must satisfy the decision's invariants.
+func FuzzParseAndEvaluate(f *testing.F) {
+	for _, c := range loadMessageCases(f) {
+		f.Add([]byte(c.Body))
+	}
+	reasons := map[string]bool{
+		events.ReasonMalformedJSON: true, events.ReasonMissingField: true, events.ReasonInvalidField: true,
+		events.ReasonJQError: true, events.ReasonBadAction: true, events.ReasonBadRegion: true,
+		events.ReasonBadIdentifier: true, events.ReasonBadShardMessage: true,
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		msg, err := events.ParseMessage(body)
+		if err != nil {
+			if !reasons[events.ReasonOf(err)] {
+				t.Fatalf("parse error %v has reason %q", err, events.ReasonOf(err))
+			}
+			return
+		}
+		if msg.Shard != nil {
+			if msg.Shard.Kind == "" || msg.Shard.Region == "" || msg.Shard.AccountID == "" {
+				t.Fatalf("shard message accepted without its fields: %+v", msg.Shard)
+			}
+			return
+		}
+		d, err := events.Evaluate(context.Background(), msg)
+		if err != nil {
+			if !reasons[events.ReasonOf(err)] {
+				t.Fatalf("evaluate error %v has reason %q", err, events.ReasonOf(err))
+			}
+			return
+		}
+		if d.Action != events.ActionUpsert && d.Action != events.ActionDelete {
+			t.Fatalf("action %q", d.Action)
+		}
+		if d.Region == "" || d.Identifier == "" || d.ResourceType != msg.ResourceType {
+			t.Fatalf("incomplete decision %+v", d)
+		}
+	})
+}
