@@ -1,0 +1,457 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/itchyny/gojq"
+	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+)
+
+const (
+	stackTemplatePath = "cloudformation/template.yaml"
+	seedTemplatePath  = "testdata/seed-event-rule-template.yaml"
+)
+
+// cloudFormationTemplates are every template the project ships or relies on.
+var cloudFormationTemplates = []string{stackTemplatePath, seedTemplatePath}
+
+func TestCloudFormationTemplatesPassCfnLint(t *testing.T) {
+	cfnLint := findTool(t, "cfn-lint", "CFN_LINT")
+	for _, path := range cloudFormationTemplates {
+		t.Run(path, func(t *testing.T) {
+			// cfn-lint exits non-zero on errors and on warnings; informational
+			// findings (I...) are not counted.
+			out, err := exec.Command(cfnLint, "--format", "parseable", path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("cfn-lint %s: %v\n%s", path, err, out)
+			}
+		})
+	}
+}
+
+// readTemplate parses a CloudFormation template written with long-form
+// intrinsic functions (our own and the seed's) into generic JSON values.
+func readTemplate(t *testing.T, path string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonDoc, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	var tmpl map[string]any
+	if err := json.Unmarshal(jsonDoc, &tmpl); err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return tmpl
+}
+
+// contractCase is one record of testdata/stack-contract.yaml: a jq query over
+// the stack template and the value it must produce.
+type contractCase struct {
+	Name  string `json:"name"`
+	Query string `json:"query"`
+	Want  any    `json:"want"`
+}
+
+// TestStackTemplateContract checks what the binary, users' event-rule stacks
+// and in-place upgrades of Port's stack rely on, one record per promise.
+func TestStackTemplateContract(t *testing.T) {
+	tmpl := readTemplate(t, stackTemplatePath)
+	raw, err := os.ReadFile("testdata/stack-contract.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []contractCase
+	if err := yaml.Unmarshal(raw, &cases); err != nil {
+		t.Fatalf("testdata/stack-contract.yaml: %v", err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("testdata/stack-contract.yaml holds no cases")
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			q, err := gojq.Parse(tc.Query)
+			if err != nil {
+				t.Fatalf("query %q: %v", tc.Query, err)
+			}
+			iter := q.Run(tmpl)
+			got, ok := iter.Next()
+			if !ok {
+				t.Fatalf("query %q produced nothing", tc.Query)
+			}
+			if err, isErr := got.(error); isErr {
+				t.Fatalf("query %q: %v", tc.Query, err)
+			}
+			// Compare through JSON so numbers and nested values compare alike.
+			if !jsonEqual(t, got, tc.Want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(tc.Want)
+				t.Errorf("query %q\n got: %s\nwant: %s", tc.Query, g, w)
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b any) bool {
+	t.Helper()
+	norm := func(v any) any {
+		buf, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out any
+		if err := json.Unmarshal(buf, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// motoCloudFormationTypes are the resource types of our stack that moto 5.2.1's
+// CloudFormation can create (moto/cloudformation/parsing.py model map). It has
+// no model for AWS::SecretsManager::Secret, AWS::SQS::QueuePolicy or
+// AWS::CloudWatch::Alarm, and a Lambda function needs its code in S3;
+// docs/install.md lists what the test therefore leaves out.
+var motoCloudFormationTypes = []string{
+	"AWS::SQS::Queue",
+	"AWS::S3::Bucket",
+	"AWS::Logs::LogGroup",
+}
+
+// motoSubTemplate derives from the real stack template the part moto can
+// deploy: resources of the given types, minus any that refer to a dropped
+// resource (repeated until nothing changes), and the outputs that still
+// resolve. It returns the template and the dropped logical IDs.
+func motoSubTemplate(tmpl map[string]any, keepTypes []string) (map[string]any, []string) {
+	resources := tmpl["Resources"].(map[string]any)
+	kept := map[string]any{}
+	for id, r := range resources {
+		if slices.Contains(keepTypes, r.(map[string]any)["Type"].(string)) {
+			kept[id] = r
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for id, r := range kept {
+			for ref := range references(r) {
+				if _, isResource := resources[ref]; isResource && kept[ref] == nil {
+					delete(kept, id)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	var dropped []string
+	for id := range resources {
+		if kept[id] == nil {
+			dropped = append(dropped, id)
+		}
+	}
+	slices.Sort(dropped)
+
+	outputs := map[string]any{}
+	for name, o := range tmpl["Outputs"].(map[string]any) {
+		resolves := true
+		for ref := range references(o) {
+			if _, isResource := resources[ref]; isResource && kept[ref] == nil {
+				resolves = false
+			}
+		}
+		if resolves {
+			outputs[name] = o
+		}
+	}
+	sub := map[string]any{}
+	for k, v := range tmpl {
+		sub[k] = v
+	}
+	sub["Resources"] = kept
+	sub["Outputs"] = outputs
+	return sub, dropped
+}
+
+var subVariable = regexp.MustCompile(`\$\{([A-Za-z0-9:]+)(\.[A-Za-z0-9.]+)?\}`)
+
+// references lists the logical names a template fragment refers to through
+// Ref, Fn::GetAtt, Fn::Sub and DependsOn.
+func references(v any) map[string]bool {
+	refs := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				switch k {
+				case "Ref":
+					if s, ok := x.(string); ok {
+						refs[s] = true
+					}
+				case "Fn::GetAtt":
+					switch a := x.(type) {
+					case []any:
+						if len(a) > 0 {
+							if s, ok := a[0].(string); ok {
+								refs[s] = true
+							}
+						}
+					case string:
+						refs[strings.SplitN(a, ".", 2)[0]] = true
+					}
+				case "Fn::Sub":
+					s, _ := x.(string)
+					if a, ok := x.([]any); ok && len(a) > 0 {
+						s, _ = a[0].(string)
+					}
+					for _, m := range subVariable.FindAllStringSubmatch(s, -1) {
+						refs[m[1]] = true
+					}
+				case "DependsOn":
+					switch d := x.(type) {
+					case string:
+						refs[d] = true
+					case []any:
+						for _, e := range d {
+							if s, ok := e.(string); ok {
+								refs[s] = true
+							}
+						}
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return refs
+}
+
+// TestStackDeploysIntoMotoAndSeedRulesImportItsQueue deploys the moto-supported
+// part of the real stack into moto's CloudFormation, then the seed's event-rule
+// template (verbatim) against it, and follows an event from the default bus
+// into the exporter's queue.
+func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
+	server := moto.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := server.AWSConfig(ctx, "us-east-1")
+	cfn := cloudformation.NewFromConfig(cfg)
+	sqsClient := sqs.NewFromConfig(cfg)
+
+	sub, dropped := motoSubTemplate(readTemplate(t, stackTemplatePath), motoCloudFormationTypes)
+	wantDropped := []string{
+		"DeadLetterQueueAlarm", "EventBridgeToToSqsPolicy", "LambdaFunction", "LambdaFunctionRole",
+		"LambdaFunctionSchedule", "LambdaFunctionSchedulePermission", "PortCredentialsSecret",
+		"SQSToLambdaEventSourceMapping",
+	}
+	// Keeps docs/install.md's list of what moto cannot create honest.
+	if !slices.Equal(dropped, wantDropped) {
+		t.Fatalf("resources left out of the moto deployment = %v, want %v (update docs/install.md)", dropped, wantDropped)
+	}
+	body, err := json.Marshal(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const stackName = "port-exporter-under-test" // not the seed's default, so the parameter must carry it
+	const bucket = "port-exporter-config-under-test"
+	outputs := createStack(ctx, t, cfn, stackName, string(body), map[string]string{
+		"BucketName":   bucket,
+		"CodeS3Bucket": "port-exporter-code-under-test",
+	})
+
+	queueURL, queueARN := outputs["EventsQueueURL"], outputs["EventsQueueARN"]
+	attrs, err := sqsClient.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes %s: %v", queueURL, err)
+	}
+	if got := attrs.Attributes["QueueArn"]; got != queueARN || queueARN == "" {
+		t.Errorf("output EventsQueueARN = %q, queue's ARN = %q", queueARN, got)
+	}
+	if got := attrs.Attributes["VisibilityTimeout"]; got != "900" {
+		t.Errorf("events queue VisibilityTimeout = %s, want 900 (the function timeout)", got)
+	}
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     any    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(attrs.Attributes["RedrivePolicy"]), &redrive); err != nil {
+		t.Fatalf("events queue RedrivePolicy %q: %v", attrs.Attributes["RedrivePolicy"], err)
+	}
+	if redrive.DeadLetterTargetArn != outputs["DeadLetterQueueARN"] || fmt.Sprint(redrive.MaxReceiveCount) != "3" {
+		t.Errorf("RedrivePolicy = %+v, want the dead-letter queue %s after 3 receives", redrive, outputs["DeadLetterQueueARN"])
+	}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Errorf("config bucket %s was not created: %v", bucket, err)
+	}
+	if got, want := outputs["ConfigObjectURI"], "s3://"+bucket+"/config.json"; got != want {
+		t.Errorf("ConfigObjectURI = %q, want %q", got, want)
+	}
+
+	exports, err := cfn.ListExports(ctx, &cloudformation.ListExportsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]string{}
+	for _, e := range exports.Exports {
+		exported[aws.ToString(e.Name)] = aws.ToString(e.Value)
+	}
+	if got := exported[stackName+"-EventsQueueARN"]; got != queueARN {
+		t.Fatalf("export %s-EventsQueueARN = %q, want the queue ARN %q (exports: %v)", stackName, got, queueARN, exported)
+	}
+
+	seed, err := os.ReadFile(seedTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createStack(ctx, t, cfn, "port-exporter-seed-rules", string(seed), map[string]string{
+		"PortAWSExporterStackName": stackName,
+	})
+
+	events := eventbridge.NewFromConfig(cfg)
+	targets, err := events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{
+		Rule: aws.String("port-aws-exporter-sync-lambda-trails"),
+	})
+	if err != nil {
+		t.Fatalf("ListTargetsByRule: %v", err)
+	}
+	if len(targets.Targets) != 1 || aws.ToString(targets.Targets[0].Arn) != queueARN {
+		t.Fatalf("seed rule targets = %s, want one target %s", describeTargets(targets.Targets), queueARN)
+	}
+
+	// An API call event on the default bus reaches the exporter's queue.
+	detail := `{"eventSource":"lambda.amazonaws.com","eventName":"CreateFunction20150331","awsRegion":"us-east-1",` +
+		`"requestParameters":{"functionName":"orders-api"},"responseElements":{"functionName":"orders-api"}}`
+	put, err := events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source:       aws.String("aws.lambda"),
+		DetailType:   aws.String("AWS API Call via CloudTrail"),
+		Detail:       aws.String(detail),
+		EventBusName: aws.String("default"),
+	}}})
+	if err != nil || put.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v (failed entries: %d)", err, put.FailedEntryCount)
+	}
+	msg, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(queueURL), WaitTimeSeconds: 2, MaxNumberOfMessages: 10,
+	})
+	if err != nil {
+		t.Fatalf("ReceiveMessage: %v", err)
+	}
+	if len(msg.Messages) != 1 || !strings.Contains(aws.ToString(msg.Messages[0].Body), `"resource_type": "AWS::Lambda::Function"`) ||
+		!strings.Contains(aws.ToString(msg.Messages[0].Body), "orders-api") {
+		t.Fatalf("events queue received %d messages, want the seed rule's transformed event for orders-api: %+v", len(msg.Messages), msg.Messages)
+	}
+}
+
+// createStack creates a stack, waits for it and returns its outputs.
+func createStack(ctx context.Context, t *testing.T, cfn *cloudformation.Client, name, body string, params map[string]string) map[string]string {
+	t.Helper()
+	var parameters []cfntypes.Parameter
+	for k, v := range params {
+		parameters = append(parameters, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
+	}
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName:    aws.String(name),
+		TemplateBody: aws.String(body),
+		Parameters:   parameters,
+	}); err != nil {
+		t.Fatalf("CreateStack %s: %v", name, err)
+	}
+	waiter := cloudformation.NewStackCreateCompleteWaiter(cfn, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
+	out, err := waiter.WaitForOutput(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)}, 30*time.Second)
+	if err != nil {
+		t.Fatalf("stack %s did not reach CREATE_COMPLETE: %v%s", name, err, stackEvents(ctx, cfn, name))
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return outputs
+}
+
+// stackEvents renders a stack's failure events for a test failure message.
+func stackEvents(ctx context.Context, cfn *cloudformation.Client, name string) string {
+	ev, err := cfn.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
+	if err != nil {
+		return fmt.Sprintf(" (DescribeStackEvents: %v)", errors.Unwrap(err))
+	}
+	var b strings.Builder
+	for _, e := range ev.StackEvents {
+		if r := aws.ToString(e.ResourceStatusReason); r != "" {
+			fmt.Fprintf(&b, "\n  %s %s: %s", aws.ToString(e.LogicalResourceId), e.ResourceStatus, r)
+		}
+	}
+	return b.String()
+}
+
+func describeTargets(ts []ebtypes.Target) string {
+	var arns []string
+	for _, t := range ts {
+		arns = append(arns, aws.ToString(t.Arn))
+	}
+	return "[" + strings.Join(arns, ", ") + "]"
+}
+
+// TestMotoSubTemplateDropsDependents checks the derivation on a small template
+// whose answer is known: a kept type that refers to a dropped resource goes too.
+func TestMotoSubTemplateDropsDependents(t *testing.T) {
+	tmpl := map[string]any{
+		"Resources": map[string]any{
+			"Queue":  map[string]any{"Type": "AWS::SQS::Queue"},
+			"Secret": map[string]any{"Type": "AWS::SecretsManager::Secret"},
+			"Uses":   map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]any{"X": map[string]any{"Fn::Sub": "${Secret}"}}},
+			"Chain":  map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]any{"X": map[string]any{"Fn::GetAtt": []any{"Uses", "Arn"}}}},
+		},
+		"Outputs": map[string]any{
+			"Q": map[string]any{"Value": map[string]any{"Ref": "Queue"}},
+			"S": map[string]any{"Value": map[string]any{"Ref": "Secret"}},
+			"P": map[string]any{"Value": map[string]any{"Fn::Sub": "${AWS::StackName}-${Queue.Arn}"}},
+		},
+	}
+	sub, dropped := motoSubTemplate(tmpl, []string{"AWS::SQS::Queue"})
+	if want := []string{"Chain", "Secret", "Uses"}; !slices.Equal(dropped, want) {
+		t.Errorf("dropped = %v, want %v", dropped, want)
+	}
+	var outs []string
+	for k := range sub["Outputs"].(map[string]any) {
+		outs = append(outs, k)
+	}
+	slices.Sort(outs)
+	if want := []string{"P", "Q"}; !slices.Equal(outs, want) {
+		t.Errorf("outputs = %v, want %v", outs, want)
+	}
+}
