@@ -1,0 +1,69 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/port-labs/port-aws-exporter/internal/events"
+)
+
+// sendAttempts bounds how often entries that SQS failed on its side are resent.
+const sendAttempts = 3
+
+// SendShardMessages puts one shard message per request on the queue, in
+// batches of 10. It resends entries SQS failed on its side, and returns an
+// error naming the shards that could not be sent.
+func SendShardMessages(ctx context.Context, client *sqs.Client, queueURL string, reqs []events.ShardRequest) error {
+	var unsent []string
+	for chunk := range slices.Chunk(reqs, 10) {
+		pending := map[string]events.ShardRequest{}
+		for i, r := range chunk {
+			pending[strconv.Itoa(i)] = r
+		}
+		var lastErr error
+		for attempt := 0; attempt < sendAttempts && len(pending) > 0; attempt++ {
+			entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
+			for id, r := range pending {
+				body, err := events.ShardMessageBody(r)
+				if err != nil {
+					return err
+				}
+				entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(body))})
+			}
+			out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+			if err != nil {
+				lastErr = err
+				if ctx.Err() != nil {
+					break
+				}
+				continue
+			}
+			for _, ok := range out.Successful {
+				delete(pending, aws.ToString(ok.Id))
+			}
+			for _, f := range out.Failed {
+				lastErr = fmt.Errorf("%s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
+				if f.SenderFault {
+					// Resending the same entry cannot succeed.
+					r := pending[aws.ToString(f.Id)]
+					delete(pending, aws.ToString(f.Id))
+					unsent = append(unsent, fmt.Sprintf("%s (%v)", r, lastErr))
+				}
+			}
+		}
+		for _, r := range pending {
+			unsent = append(unsent, fmt.Sprintf("%s (%v)", r, lastErr))
+		}
+	}
+	if len(unsent) > 0 {
+		slices.Sort(unsent)
+		return fmt.Errorf("send shard messages to %s: %d of %d not sent: %v", queueURL, len(unsent), len(reqs), unsent)
+	}
+	return nil
+}
