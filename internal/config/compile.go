@@ -1,0 +1,262 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/jq"
+)
+
+// Compiled is a config with every jq expression compiled once. It is what
+// Validate checks and what the mapping package evaluates, so that the two
+// can never disagree about what is valid.
+type Compiled struct {
+	Config    *Config
+	Resources []CompiledResource
+}
+
+// CompiledResource is resources[Index] compiled.
+type CompiledResource struct {
+	Index    int
+	Path     string    // resources[Index]
+	Resource *Resource // points into Config.Resources
+	Selector *jq.Query // nil: every resource is selected
+	Mappings []CompiledMapping
+}
+
+// CompiledMapping is one mapping compiled. Optional expressions are nil when
+// the config does not set them.
+type CompiledMapping struct {
+	Path         string // resources[i].port.entity.mappings[j]
+	Identifier   *jq.Query
+	Title        *jq.Query
+	Icon         *jq.Query
+	Team         *jq.Query
+	ItemsToParse *jq.Query
+	Blueprint    Blueprint
+	Properties   []CompiledField
+	Relations    []CompiledField
+}
+
+// CompiledField is one property or relation.
+type CompiledField struct {
+	Name  string
+	Path  string // ...properties.arn
+	Query *jq.Query
+}
+
+// Blueprint is a mapping's blueprint: a fixed Name (what Port's exporter
+// supported: a plain name, quotes around it stripped) or, as our extension,
+// a jq Query evaluated per resource. Exactly one is set.
+type Blueprint struct {
+	Name  string
+	Query *jq.Query
+}
+
+// blueprintName matches what Port accepts as a blueprint identifier (plus
+// '=', which entity.ValidateBlueprint then rejects with a precise message).
+// Such a value is a name, never jq: "lambda" would otherwise be a call of an
+// undefined jq function.
+var blueprintName = regexp.MustCompile(`^[A-Za-z0-9@_=-]+$`)
+
+// BlueprintName returns the fixed blueprint name a mapping's blueprint value
+// stands for, the way Port's exporter read it: surrounding double quotes
+// stripped ("\"lambda\"" and "lambda" both mean lambda). ok is false when
+// the value is not a plain name; Compile then treats it as a jq expression.
+func BlueprintName(value string) (name string, ok bool) {
+	name = strings.Trim(value, `"`)
+	return name, blueprintName.MatchString(name)
+}
+
+// kindPattern is CloudFormation's type name form Service-Provider::Service::Type.
+var kindPattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
+
+// regionPattern accepts every AWS partition's region names (us-east-1,
+// us-gov-west-1, cn-north-1, eu-isoe-west-1) and catches typos such as
+// "eu-west" or "EU-WEST-1".
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// ValidRegion reports whether s looks like an AWS region name.
+func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
+
+// Validate returns every problem of cfg, in document order: the structure
+// problems found while reading it, and those found compiling it.
+func Validate(cfg *Config) []Problem {
+	_, problems := compile(cfg)
+	return problems
+}
+
+// Compile compiles every expression of cfg once, with opts applied to each.
+// It fails with a *ValidationError listing every problem when there is any.
+func Compile(cfg *Config, opts ...jq.Option) (*Compiled, error) {
+	compiled, problems := compile(cfg, opts...)
+	if len(problems) > 0 {
+		return nil, &ValidationError{Source: cfg.Source, Problems: problems}
+	}
+	return compiled, nil
+}
+
+type compiler struct {
+	opts     []jq.Option
+	problems []Problem
+	decoded  map[string]bool // paths with a decode problem
+}
+
+func (c *compiler) problem(path, format string, args ...any) {
+	if c.decoded[path] {
+		return // already reported as a type problem at the same place
+	}
+	c.problems = append(c.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// query compiles expr; an empty expr is "not set" and yields nil.
+func (c *compiler) query(path, expr string) *jq.Query {
+	if expr == "" {
+		return nil
+	}
+	q, err := jq.Compile(expr, c.opts...)
+	if err != nil {
+		c.problem(path, "%v", err)
+		return nil
+	}
+	return q
+}
+
+func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
+	c := &compiler{opts: opts, decoded: map[string]bool{}}
+	for _, p := range cfg.decodeProblems {
+		c.problems = append(c.problems, p)
+		c.decoded[p.Path] = true
+	}
+	out := &Compiled{Config: cfg}
+	for i := range cfg.Resources {
+		out.Resources = append(out.Resources, c.resource(i, &cfg.Resources[i]))
+	}
+	return out, c.problems
+}
+
+func (c *compiler) resource(i int, r *Resource) CompiledResource {
+	path := ResourcePath(i)
+	cr := CompiledResource{Index: i, Path: path, Resource: r}
+	switch {
+	case r.Kind == "":
+		c.problem(path+".kind", "missing: a Cloud Control type such as AWS::Lambda::Function")
+	case !kindPattern.MatchString(r.Kind):
+		c.problem(path+".kind", "%q is not a Cloud Control type name of the form AWS::Service::Type", r.Kind)
+	}
+	cr.Selector = c.query(path+".selector.query", r.Selector.Query)
+
+	awsPath := path + ".selector.aws"
+	seen := map[string]bool{}
+	for j, region := range r.Selector.AWS.Regions {
+		p := Index(awsPath+".regions", j)
+		switch {
+		case !ValidRegion(region):
+			c.problem(p, "%q is not an AWS region name such as eu-west-1", region)
+		case seen[region]:
+			c.problem(p, "region %q is listed twice", region)
+		}
+		seen[region] = true
+	}
+	for _, region := range sortedKeys(r.Selector.AWS.RegionsConfig) {
+		p := Key(awsPath+".regions_config", region)
+		if !ValidRegion(region) {
+			c.problem(p, "%q is not an AWS region name such as eu-west-1", region)
+		}
+		for j, model := range r.Selector.AWS.RegionsConfig[region].ResourcesModels {
+			if err := checkResourceModel(model); err != nil {
+				c.problem(Index(p+".resources_models", j), "%v", err)
+			}
+		}
+	}
+
+	for j := range r.Port.Entity.Mappings {
+		cr.Mappings = append(cr.Mappings, c.mapping(MappingPath(i, j), &r.Port.Entity.Mappings[j]))
+	}
+	return cr
+}
+
+// checkResourceModel: Cloud Control takes ResourceModel as a JSON object in
+// a string; anything else fails every listing call, so it is caught here.
+func checkResourceModel(model string) error {
+	var v any
+	if err := decodeStrict([]byte(model), &v); err != nil {
+		return fmt.Errorf("resource model %q is not JSON: %v", model, err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return fmt.Errorf("resource model %q is not a JSON object", model)
+	}
+	return nil
+}
+
+func (c *compiler) mapping(path string, m *Mapping) CompiledMapping {
+	cm := CompiledMapping{Path: path}
+	if strings.TrimSpace(m.Identifier) == "" {
+		c.problem(path+".identifier", "missing: a jq expression giving the entity identifier, e.g. .FunctionName")
+	} else {
+		cm.Identifier = c.query(path+".identifier", m.Identifier)
+	}
+	cm.Title = c.query(path+".title", m.Title)
+	cm.Icon = c.query(path+".icon", m.Icon)
+	cm.Team = c.query(path+".team", m.Team)
+	cm.ItemsToParse = c.query(path+".itemsToParse", m.ItemsToParse)
+	cm.Blueprint = c.blueprint(path+".blueprint", m.Blueprint)
+	cm.Properties = c.fields(path+".properties", "property", m.Properties)
+	cm.Relations = c.fields(path+".relations", "relation", m.Relations)
+	return cm
+}
+
+func (c *compiler) blueprint(path, value string) Blueprint {
+	if strings.Trim(value, `" `) == "" {
+		c.problem(path, "missing: the blueprint the entities belong to, e.g. \"lambda\"")
+		return Blueprint{}
+	}
+	if name, ok := BlueprintName(value); ok {
+		if err := entity.ValidateBlueprint(name); err != nil {
+			c.problem(path, "%v", err)
+		}
+		return Blueprint{Name: name}
+	}
+	q, err := jq.Compile(value, c.opts...)
+	if err != nil {
+		c.problem(path, "%q is not a blueprint name (letters, digits, @, _, -) and not a valid jq expression: %v", value, err)
+		return Blueprint{}
+	}
+	return Blueprint{Query: q}
+}
+
+func (c *compiler) fields(path, what string, fields Fields) []CompiledField {
+	out := make([]CompiledField, 0, len(fields))
+	seen := map[string]bool{}
+	for _, f := range fields {
+		p := Key(path, f.Name)
+		switch {
+		case f.Name == "":
+			c.problem(p, "%s name is empty", what)
+			continue
+		case seen[f.Name]:
+			c.problem(p, "%s %q is mapped twice; only one value can count", what, f.Name)
+			continue
+		case strings.TrimSpace(f.Expr) == "":
+			c.problem(p, "missing: a jq expression for %s %q (use null to send null)", what, f.Name)
+			continue
+		}
+		seen[f.Name] = true
+		if q := c.query(p, f.Expr); q != nil {
+			out = append(out, CompiledField{Name: f.Name, Path: p, Query: q})
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

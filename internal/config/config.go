@@ -1,0 +1,196 @@
+// Package config reads the AWS exporter's config.json (from a file or
+// s3://bucket/key, JSON or YAML) into Config, and checks it: every problem is
+// reported at once with the JSON path where it is, e.g.
+// resources[2].port.entity.mappings[0].properties.arn: jq: ...
+//
+// The format is the one Port's Python AWS exporter read; COMPATIBILITY.md
+// records what that exporter did with each key and where this one differs.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole config.json.
+type Config struct {
+	Resources []Resource `json:"resources"`
+
+	// DeleteDependents is our extension: when the exporter deletes a stale
+	// entity, also delete the entities that depend on it
+	// (delete_dependents=true). Port's Python exporter always sent true;
+	// nil means "not set" and lets the caller pick its default.
+	DeleteDependents *bool `json:"deleteDependents,omitempty"`
+
+	// CreateMissingRelatedEntities is our extension: upsert with
+	// create_missing_related_entities=true, so a relation to an entity that
+	// does not exist yet creates a placeholder instead of failing. Port's
+	// Python exporter never set it (false).
+	CreateMissingRelatedEntities *bool `json:"createMissingRelatedEntities,omitempty"`
+
+	// Source is where the config was read from (a path or s3:// URL).
+	Source string `json:"-"`
+
+	// Warnings are things worth telling the user that do not stop the
+	// exporter: keys it does not know (kept working for compatibility),
+	// settings that have no effect.
+	Warnings []Problem `json:"-"`
+
+	// decodeProblems are type and structure problems found while reading
+	// the document; Validate reports them with the others.
+	decodeProblems []Problem
+}
+
+// Resource is one entry of resources[]: one Cloud Control type and how its
+// resources become Port entities.
+type Resource struct {
+	Kind     string   `json:"kind"`
+	Selector Selector `json:"selector"`
+	Port     Port     `json:"port"`
+}
+
+// Selector chooses which resources of the kind are exported and where from.
+type Selector struct {
+	// Query is a jq expression evaluated against each resource's
+	// properties; a falsy result skips the resource. Empty selects all.
+	Query string      `json:"query,omitempty"`
+	AWS   AWSSelector `json:"aws"`
+}
+
+// AWSSelector says where to read the kind.
+type AWSSelector struct {
+	// Regions to read from; empty means the exporter's default region.
+	Regions []string `json:"regions,omitempty"`
+	// RegionsConfig holds per-region settings, keyed by region.
+	RegionsConfig map[string]RegionConfig `json:"regions_config,omitempty"`
+	// TrustListProperties is our extension: map the properties returned by
+	// ListResources and skip the GetResource call per resource. Faster, but
+	// for many types the list handler returns only some properties.
+	TrustListProperties bool `json:"trust_list_properties,omitempty"`
+}
+
+// RegionConfig holds the settings of one region.
+type RegionConfig struct {
+	// ResourcesModels are JSON documents (as strings) passed as Cloud
+	// Control's ResourceModel, one listing per model: child types such as
+	// AWS::ElasticLoadBalancingV2::Listener must name their parent.
+	ResourcesModels []string `json:"resources_models,omitempty"`
+}
+
+// Port holds the port.entity section.
+type Port struct {
+	Entity EntitySection `json:"entity"`
+}
+
+// EntitySection holds the mappings of one resource.
+type EntitySection struct {
+	Mappings []Mapping `json:"mappings"`
+}
+
+// Mapping turns one resource (or one item of it) into one entity. Every
+// field but Blueprint is a jq expression; Blueprint is a name, as in Port's
+// exporter (see BlueprintName), or as our extension a jq expression.
+type Mapping struct {
+	Identifier   string `json:"identifier"`
+	Title        string `json:"title,omitempty"`
+	Blueprint    string `json:"blueprint"`
+	Icon         string `json:"icon,omitempty"`
+	Team         string `json:"team,omitempty"`
+	Properties   Fields `json:"properties"`
+	Relations    Fields `json:"relations,omitempty"`
+	ItemsToParse string `json:"itemsToParse,omitempty"`
+}
+
+// Field is one named jq expression of properties{} or relations{}.
+type Field struct {
+	Name string
+	Expr string
+}
+
+// Fields keeps the order the config wrote them in, so that problems are
+// reported in reading order. Duplicate names are kept (and reported by
+// Validate) rather than silently losing one.
+type Fields []Field
+
+// MarshalJSON writes the fields as a JSON object.
+func (f Fields) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, field := range f {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(field.Name)
+		v, _ := json.Marshal(field.Expr)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+// Problem is one thing wrong (or, in Config.Warnings, worth a look) in a
+// config, at a JSON path such as resources[0].selector.aws.regions[1].
+type Problem struct {
+	Path    string
+	Message string
+}
+
+func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Message
+	}
+	return p.Path + ": " + p.Message
+}
+
+// ValidationError lists every problem of a config.
+type ValidationError struct {
+	Source   string
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	src := e.Source
+	if src == "" {
+		src = "config"
+	}
+	fmt.Fprintf(&b, "%s: %d problem", src, len(e.Problems))
+	if len(e.Problems) != 1 {
+		b.WriteByte('s')
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Key appends an object key to a path: .name when it reads plainly,
+// ["odd name"] otherwise, so every path can be followed back unambiguously.
+func Key(path, key string) string {
+	if plainKey.MatchString(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// Index appends an array index to a path.
+func Index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// ResourcePath is the path of resources[i].
+func ResourcePath(i int) string { return Index("resources", i) }
+
+// MappingPath is the path of resources[i].port.entity.mappings[j].
+func MappingPath(i, j int) string { return Index(ResourcePath(i)+".port.entity.mappings", j) }
