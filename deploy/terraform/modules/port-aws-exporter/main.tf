@@ -1,0 +1,375 @@
+# The same exporter installation as deploy/cloudformation/template.yaml, for
+# Terraform users. Differences are noted where they are deliberate.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  create_secret               = var.port_credentials_secret_arn == null
+  port_credentials_secret_arn = local.create_secret ? aws_secretsmanager_secret.port_credentials[0].arn : var.port_credentials_secret_arn
+  log_group_name              = "/aws/lambda/${var.function_name}"
+  config_object_arn           = "arn:${local.partition}:s3:::${var.bucket_name}/${var.config_json_file_key}"
+}
+
+# --- configuration bucket and object ---
+
+resource "aws_s3_bucket" "config" {
+  count  = var.create_bucket ? 1 : 0
+  bucket = var.bucket_name
+  tags   = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "config" {
+  count                   = var.create_bucket ? 1 : 0
+  bucket                  = aws_s3_bucket.config[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "config" {
+  count  = var.create_bucket ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "config" {
+  count  = var.create_bucket ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_object" "config" {
+  count        = var.config_json == null ? 0 : 1
+  bucket       = var.create_bucket ? aws_s3_bucket.config[0].id : var.bucket_name
+  key          = var.config_json_file_key
+  content      = var.config_json
+  content_type = "application/json"
+  tags         = var.tags
+}
+
+# --- Port credentials ---
+
+# Created without a value, as in the CloudFormation stack: the client secret
+# never enters Terraform state. Fill it once with put-secret-value.
+resource "aws_secretsmanager_secret" "port_credentials" {
+  count       = local.create_secret ? 1 : 0
+  name        = var.secret_name
+  description = "Port credentials of port-aws-exporter, as {\"id\":\"<PORT_CLIENT_ID>\",\"clientSecret\":\"<PORT_CLIENT_SECRET>\"}."
+  tags        = var.tags
+}
+
+# --- queues ---
+
+resource "aws_sqs_queue" "dead_letter" {
+  name = "${var.function_name}-dead-letter"
+  # Standard queues keep a message's original enqueue time in the dead-letter
+  # queue, so this retention must exceed the events queue's: 14 days.
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "events" {
+  name = "${var.function_name}-events"
+  # Lambda requires at least the function timeout.
+  visibility_timeout_seconds = 900
+  message_retention_seconds  = var.events_message_retention_seconds
+  sqs_managed_sse_enabled    = true
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
+    maxReceiveCount     = var.events_max_receive_count
+  })
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "events_queue" {
+  statement {
+    sid       = "EventBridgeRulesOfThisAccount"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.events.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/*"]
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.events.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "events" {
+  queue_url = aws_sqs_queue.events.id
+  policy    = data.aws_iam_policy_document.events_queue.json
+}
+
+# --- execution role ---
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "exporter" {
+  name_prefix        = "${substr(var.function_name, 0, 32)}-"
+  description        = "Execution role of the ${var.function_name} function (port-aws-exporter)"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "exporter" {
+  statement {
+    sid     = "Logs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      aws_cloudwatch_log_group.exporter.arn,
+      "${aws_cloudwatch_log_group.exporter.arn}:*",
+    ]
+  }
+
+  # Cloud Control's read calls have no resource-level permissions.
+  statement {
+    sid       = "CloudControlRead"
+    actions   = ["cloudformation:ListResources", "cloudformation:GetResource"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "WhoAmI"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.resource_read_actions) > 0 ? [var.resource_read_actions] : []
+    content {
+      sid       = "ConfiguredKindsRead"
+      actions   = statement.value
+      resources = ["*"]
+    }
+  }
+
+  statement {
+    sid       = "ConfigObjectRead"
+    actions   = ["s3:GetObject"]
+    resources = [local.config_object_arn]
+  }
+
+  statement {
+    sid       = "PortCredentialsRead"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.port_credentials_secret_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.port_credentials_kms_key_arn == null ? [] : [var.port_credentials_kms_key_arn]
+    content {
+      sid       = "PortCredentialsDecrypt"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  # Consume events; send the full sync's shard messages (fan-out).
+  statement {
+    sid = "EventsQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:SendMessage",
+    ]
+    resources = [aws_sqs_queue.events.arn]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "exporter" {
+  name   = "port-aws-exporter"
+  role   = aws_iam_role.exporter.id
+  policy = data.aws_iam_policy_document.exporter.json
+}
+
+resource "aws_iam_role_policy_attachment" "read_only_access" {
+  count      = var.use_read_only_access_policy ? 1 : 0
+  role       = aws_iam_role.exporter.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+resource "aws_iam_role_policy_attachment" "custom" {
+  count      = var.custom_iam_policy_arn == null ? 0 : 1
+  role       = aws_iam_role.exporter.name
+  policy_arn = var.custom_iam_policy_arn
+}
+
+# --- function ---
+
+resource "aws_cloudwatch_log_group" "exporter" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_in_days
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "exporter" {
+  function_name = var.function_name
+  description   = "port-aws-exporter - syncs AWS resources into Port's software catalog"
+  role          = aws_iam_role.exporter.arn
+  runtime       = "provided.al2023"
+  handler       = "bootstrap"
+  architectures = [var.architecture]
+  timeout       = 900
+  memory_size   = var.memory_size
+
+  filename          = var.lambda_zip_path
+  source_code_hash  = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
+  s3_bucket         = var.lambda_s3_bucket
+  s3_key            = var.lambda_s3_key
+  s3_object_version = var.lambda_s3_object_version
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.exporter.name
+  }
+
+  # The names the binary reads (docs/install.md, "Runtime settings").
+  environment {
+    variables = {
+      BUCKET_NAME           = var.bucket_name
+      CONFIG_JSON_FILE_KEY  = var.config_json_file_key
+      PORT_CREDS_SECRET_ARN = local.port_credentials_secret_arn
+      PORT_API_URL          = var.port_api_url
+      EVENTS_QUEUE_URL      = aws_sqs_queue.events.id
+      DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letter.id
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = (var.lambda_zip_path != null) != (var.lambda_s3_bucket != null && var.lambda_s3_key != null)
+      error_message = "Give either lambda_zip_path or both lambda_s3_bucket and lambda_s3_key."
+    }
+  }
+
+  # The role's policy must exist before the function can read its queue.
+  depends_on = [aws_iam_role_policy.exporter]
+}
+
+resource "aws_lambda_event_source_mapping" "events" {
+  function_name    = aws_lambda_function.exporter.arn
+  event_source_arn = aws_sqs_queue.events.arn
+  enabled          = true
+  batch_size       = var.events_batch_size
+  # The function answers which messages failed; only those are retried.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.events_maximum_concurrency
+  }
+}
+
+# --- full sync schedule ---
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  name                = "${var.function_name}-full-sync"
+  description         = "Full sync of ${var.function_name} (port-aws-exporter)"
+  schedule_expression = var.schedule_expression
+  state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  rule      = aws_cloudwatch_event_rule.schedule.name
+  target_id = "LambdaFunctionScheduleLambdaTarget"
+  arn       = aws_lambda_function.exporter.arn
+}
+
+resource "aws_lambda_permission" "schedule" {
+  statement_id   = "FullSyncSchedule"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.exporter.function_name
+  principal      = "events.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = aws_cloudwatch_event_rule.schedule.arn
+}
+
+# --- alarm ---
+
+resource "aws_cloudwatch_metric_alarm" "dead_letter_queue" {
+  alarm_name          = "${var.function_name}-dead-letter-queue"
+  alarm_description   = "Events that ${var.function_name} could not handle wait in the dead-letter queue; read them, fix the cause, then redrive them."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}

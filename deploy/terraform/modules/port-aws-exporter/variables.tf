@@ -1,0 +1,209 @@
+# --- exporter code ---
+
+variable "lambda_zip_path" {
+  description = "Local path of the bootstrap zip built by scripts/build-lambda.sh (dist/bootstrap-arm64.zip for arm64). Give this or lambda_s3_bucket and lambda_s3_key."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_bucket" {
+  description = "S3 bucket (same region) holding the bootstrap zip, instead of lambda_zip_path."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_key" {
+  description = "Key of the bootstrap zip in lambda_s3_bucket."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_object_version" {
+  description = "Version of the bootstrap zip object in a versioned lambda_s3_bucket."
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: arm64 (bootstrap-arm64.zip) or x86_64 (bootstrap-amd64.zip)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "The architecture must be arm64 or x86_64."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the exporter Lambda function (and prefix of the other resources' names)."
+  type        = string
+  default     = "port-aws-exporter"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "The function name must be 1 to 64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "The memory size must be between 128 and 10240 MB."
+  }
+}
+
+# --- configuration (config.json) ---
+
+variable "create_bucket" {
+  description = "Create the configuration bucket bucket_name (true) or use an existing one (false)."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_name" {
+  description = "Name of the S3 bucket holding config.json."
+  type        = string
+}
+
+variable "config_json_file_key" {
+  description = "Key of config.json in bucket_name. The exporter may read only this object."
+  type        = string
+  default     = "config.json"
+}
+
+variable "config_json" {
+  description = "Content of config.json to upload (e.g. file(\"config.json\")); null leaves the object to you."
+  type        = string
+  default     = null
+}
+
+# --- Port ---
+
+variable "port_api_url" {
+  description = "Port API base URL: https://api.getport.io (EU) or https://api.us.getport.io (US)."
+  type        = string
+  default     = "https://api.getport.io"
+
+  validation {
+    condition     = startswith(var.port_api_url, "https://")
+    error_message = "The Port API URL must use https."
+  }
+}
+
+variable "port_credentials_secret_arn" {
+  description = "ARN of an existing secret holding {\"id\":\"<PORT_CLIENT_ID>\",\"clientSecret\":\"<PORT_CLIENT_SECRET>\"}. Null creates an empty secret named secret_name, to fill once with put-secret-value."
+  type        = string
+  default     = null
+}
+
+variable "port_credentials_kms_key_arn" {
+  description = "Customer managed KMS key encrypting port_credentials_secret_arn, if any."
+  type        = string
+  default     = null
+}
+
+variable "secret_name" {
+  description = "Name of the Port credentials secret created when port_credentials_secret_arn is null."
+  type        = string
+  default     = "port-credentials"
+}
+
+# --- read permissions of the configured kinds ---
+
+variable "resource_read_actions" {
+  description = "IAM actions that read the kinds in config.json (e.g. [\"lambda:GetFunction\", \"lambda:ListFunctions\"]); Cloud Control needs them besides cloudformation:ListResources/GetResource."
+  type        = list(string)
+  default     = []
+}
+
+variable "use_read_only_access_policy" {
+  description = "Attach the AWS managed ReadOnlyAccess policy instead of listing read actions."
+  type        = bool
+  default     = false
+}
+
+variable "custom_iam_policy_arn" {
+  description = "ARN of an extra managed policy to attach to the exporter's role."
+  type        = string
+  default     = null
+}
+
+# --- full sync schedule ---
+
+variable "schedule_expression" {
+  description = "When the full sync runs (EventBridge rate(...) or cron(...))."
+  type        = string
+  default     = "rate(1 hour)"
+}
+
+variable "schedule_enabled" {
+  description = "Whether the full sync schedule is enabled."
+  type        = bool
+  default     = true
+}
+
+# --- event-based updates ---
+
+variable "events_batch_size" {
+  description = "Largest number of queued events one invocation handles."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.events_batch_size >= 1 && var.events_batch_size <= 10
+    error_message = "The batch size must be between 1 and 10."
+  }
+}
+
+variable "events_maximum_concurrency" {
+  description = "Most concurrent invocations the events queue may start."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.events_maximum_concurrency >= 2 && var.events_maximum_concurrency <= 1000
+    error_message = "The maximum concurrency must be between 2 and 1000."
+  }
+}
+
+variable "events_max_receive_count" {
+  description = "Attempts at an event before it moves to the dead-letter queue."
+  type        = number
+  default     = 3
+}
+
+variable "events_message_retention_seconds" {
+  description = "How long an event may wait in the events queue; keep it above events_max_receive_count x 900 s."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.events_message_retention_seconds >= 3600 && var.events_message_retention_seconds <= 345600
+    error_message = "The retention must be between 3600 and 345600 seconds."
+  }
+}
+
+# --- operations ---
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified while the dead-letter queue holds messages."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_in_days" {
+  description = "Days the function's logs are kept."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates."
+  type        = map(string)
+  default     = {}
+}
