@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -25,6 +26,7 @@ import (
 	"github.com/itchyny/gojq"
 	"sigs.k8s.io/yaml"
 
+	"github.com/port-labs/port-aws-exporter/internal/rules/library"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 
@@ -38,15 +40,26 @@ var cloudFormationTemplates = []string{stackTemplatePath, seedTemplatePath}
 
 func TestCloudFormationTemplatesPassCfnLint(t *testing.T) {
 	cfnLint := findTool(t, "cfn-lint", "CFN_LINT")
-	for _, path := range cloudFormationTemplates {
-		t.Run(path, func(t *testing.T) {
-			// cfn-lint exits non-zero on errors and on warnings; informational
-			// findings (I...) are not counted.
-			out, err := exec.Command(cfnLint, "--format", "parseable", path).CombinedOutput()
-			if err != nil {
-				t.Fatalf("cfn-lint %s: %v\n%s", path, err, out)
-			}
-		})
+	// What `rules generate` writes for every kind is deployed beside the stack.
+	kinds, err := library.Select([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated, err := library.CloudFormation(kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generatedPath := filepath.Join(t.TempDir(), "generated-rules.yaml")
+	if err := os.WriteFile(generatedPath, generated, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// One run for all templates: each cfn-lint start costs seconds of Python
+	// imports. It exits non-zero on errors and on warnings; informational
+	// findings (I...) are not counted.
+	paths := append(slices.Clone(cloudFormationTemplates), generatedPath)
+	out, err := exec.Command(cfnLint, append([]string{"--format", "parseable", "--"}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cfn-lint %v: %v\n%s", paths, err, out)
 	}
 }
 
@@ -257,8 +270,8 @@ func references(v any) map[string]bool {
 
 // TestStackDeploysIntoMotoAndSeedRulesImportItsQueue deploys the moto-supported
 // part of the real stack into moto's CloudFormation, then the seed's event-rule
-// template (verbatim) against it, and follows an event from the default bus
-// into the exporter's queue.
+// template (verbatim) and the rules generator's template for every kind against
+// it, and follows an event from the default bus into the exporter's queue.
 func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 	server := moto.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -351,6 +364,29 @@ func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 		t.Fatalf("seed rule targets = %s, want one target %s", describeTargets(targets.Targets), queueARN)
 	}
 
+	// The rules generator's template for every kind resolves the same import.
+	kinds, err := library.Select([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated, err := library.CloudFormation(kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createStack(ctx, t, cfn, "port-exporter-generated-rules", string(generated), map[string]string{
+		"PortAWSExporterStackName": stackName,
+	})
+	for _, k := range kinds {
+		targets, err := events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(k.RuleName())})
+		if err != nil {
+			t.Errorf("ListTargetsByRule %s: %v", k.RuleName(), err)
+			continue
+		}
+		if len(targets.Targets) != 1 || aws.ToString(targets.Targets[0].Arn) != queueARN {
+			t.Errorf("generated rule %s targets = %s, want one target %s", k.RuleName(), describeTargets(targets.Targets), queueARN)
+		}
+	}
+
 	// An API call event on the default bus reaches the exporter's queue.
 	detail := `{"eventSource":"lambda.amazonaws.com","eventName":"CreateFunction20150331","awsRegion":"us-east-1",` +
 		`"requestParameters":{"functionName":"orders-api"},"responseElements":{"functionName":"orders-api"}}`
@@ -363,15 +399,27 @@ func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 	if err != nil || put.FailedEntryCount != 0 {
 		t.Fatalf("PutEvents: %v (failed entries: %d)", err, put.FailedEntryCount)
 	}
-	msg, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-		QueueUrl: aws.String(queueURL), WaitTimeSeconds: 2, MaxNumberOfMessages: 10,
-	})
-	if err != nil {
-		t.Fatalf("ReceiveMessage: %v", err)
+	// Two rules match it: the seed's and the generated one for Lambda functions.
+	var bodies []string
+	for attempt := 0; attempt < 3 && len(bodies) < 2; attempt++ {
+		msg, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(queueURL), WaitTimeSeconds: 1, MaxNumberOfMessages: 10,
+		})
+		if err != nil {
+			t.Fatalf("ReceiveMessage: %v", err)
+		}
+		for _, m := range msg.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
 	}
-	if len(msg.Messages) != 1 || !strings.Contains(aws.ToString(msg.Messages[0].Body), `"resource_type": "AWS::Lambda::Function"`) ||
-		!strings.Contains(aws.ToString(msg.Messages[0].Body), "orders-api") {
-		t.Fatalf("events queue received %d messages, want the seed rule's transformed event for orders-api: %+v", len(msg.Messages), msg.Messages)
+	lambdaEvent := regexp.MustCompile(`"resource_type":\s*"AWS::Lambda::Function"`)
+	if len(bodies) != 2 {
+		t.Fatalf("events queue received %d messages, want 2 (seed rule and generated rule): %q", len(bodies), bodies)
+	}
+	for _, b := range bodies {
+		if !lambdaEvent.MatchString(b) || !strings.Contains(b, "orders-api") {
+			t.Errorf("queued message is not a transformed event for orders-api: %s", b)
+		}
 	}
 }
 
