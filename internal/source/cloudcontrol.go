@@ -1,0 +1,376 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cc "github.com/aws/aws-sdk-go-v2/service/cloudcontrol"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+)
+
+// Defaults for Options. Cloud Control does not publish its limits; they are
+// per account and region and shared with every other caller, so the default
+// pace is modest and throttling is expected and absorbed by backoff.
+const (
+	DefaultRequestsPerSecond = 10
+	DefaultMaxRetries        = 8
+	DefaultBackoffBase       = 250 * time.Millisecond
+	DefaultBackoffCap        = 20 * time.Second
+	DefaultGetConcurrency    = 8
+	DefaultPageSize          = 100
+	// maxEmptyPages bounds consecutive pages with no resources but a NextToken.
+	maxEmptyPages = 100
+)
+
+// Options tune a CloudControl reader. Zero values take the defaults above.
+type Options struct {
+	// RequestsPerSecond paces Cloud Control calls per region, shared by all
+	// shards of that region; negative means unpaced.
+	RequestsPerSecond float64
+	// Burst is the token bucket size; default max(1, RequestsPerSecond).
+	Burst int
+	// MaxRetries is how often one call is repeated after throttling or a
+	// transient failure before it fails; negative means never.
+	MaxRetries int
+	// BackoffBase and BackoffCap bound the full-jitter exponential backoff:
+	// retry n waits a random time in [0, min(cap, base·2ⁿ)).
+	BackoffBase, BackoffCap time.Duration
+	// GetConcurrency bounds GetResource calls in flight per shard.
+	GetConcurrency int
+	// PageSize is ListResources' MaxResults (1..100); AWS may answer less.
+	PageSize int32
+	// Observe, when set, is called after every Cloud Control call attempt
+	// (op is "ListResources" or "GetResource"), e.g. to feed metrics.
+	Observe func(op, region string, err error, d time.Duration)
+	// Logger receives retries and skipped resources; default slog.Default().
+	Logger *slog.Logger
+	// ClientOptions are applied to every regional SDK client after the
+	// reader's own (region, no SDK retries), e.g. to set an endpoint.
+	ClientOptions []func(*cc.Options)
+}
+
+func (o Options) withDefaults() Options {
+	if o.RequestsPerSecond == 0 {
+		o.RequestsPerSecond = DefaultRequestsPerSecond
+	}
+	if o.Burst <= 0 {
+		o.Burst = max(1, int(o.RequestsPerSecond))
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = DefaultBackoffBase
+	}
+	if o.BackoffCap <= 0 {
+		o.BackoffCap = DefaultBackoffCap
+	}
+	if o.GetConcurrency <= 0 {
+		o.GetConcurrency = DefaultGetConcurrency
+	}
+	if o.PageSize <= 0 || o.PageSize > 100 {
+		o.PageSize = DefaultPageSize
+	}
+	return o
+}
+
+// ListOptions tune one List call.
+type ListOptions struct {
+	// TrustListProperties skips GetResource: resources carry the properties
+	// ListResources returned, which for many types are only the identifier.
+	TrustListProperties bool
+}
+
+// CloudControl reads resources through the Cloud Control API. It is safe for
+// concurrent use; every region gets its own SDK client and pacer on first use.
+type CloudControl struct {
+	cfg  aws.Config
+	opts Options
+
+	mu      sync.Mutex
+	regions map[string]*regionClient
+}
+
+type regionClient struct {
+	region  string
+	api     *cc.Client
+	limiter *rate.Limiter
+}
+
+// NewCloudControl returns a reader using cfg's credentials and endpoint
+// settings (AWS_ENDPOINT_URL_CLOUDCONTROL and the like, as loaded by
+// config.LoadDefaultConfig); the region of each call comes from the shard.
+func NewCloudControl(cfg aws.Config, opts Options) *CloudControl {
+	return &CloudControl{cfg: cfg, opts: opts.withDefaults(), regions: map[string]*regionClient{}}
+}
+
+func (c *CloudControl) client(region string) *regionClient {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc := c.regions[region]; rc != nil {
+		return rc
+	}
+	limit := rate.Limit(c.opts.RequestsPerSecond)
+	if c.opts.RequestsPerSecond < 0 {
+		limit = rate.Inf
+	}
+	optFns := append([]func(*cc.Options){func(o *cc.Options) {
+		o.Region = region
+		// The reader's retry loop is the only one, so MaxRetries is the budget.
+		o.Retryer = aws.NopRetryer{}
+	}}, c.opts.ClientOptions...)
+	rc := &regionClient{
+		region:  region,
+		api:     cc.NewFromConfig(c.cfg, optFns...),
+		limiter: rate.NewLimiter(limit, c.opts.Burst),
+	}
+	c.regions[region] = rc
+	return rc
+}
+
+// call runs one Cloud Control operation with pacing and retries.
+func (c *CloudControl) call(ctx context.Context, rc *regionClient, op string, do func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		if err := rc.limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("wait for the %s request pace: %w", rc.region, err)
+		}
+		start := time.Now()
+		err := do(ctx)
+		if c.opts.Observe != nil {
+			c.opts.Observe(op, rc.region, err, time.Since(start))
+		}
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) || attempt >= c.opts.MaxRetries {
+			if attempt > 0 {
+				return fmt.Errorf("after %d retries: %w", attempt, err)
+			}
+			return err
+		}
+		wait := c.backoff(attempt)
+		c.opts.logger().Debug("cloud control call failed, retrying",
+			slog.String("op", op), slog.String("region", rc.region),
+			slog.Int("attempt", attempt+1), slog.Duration("wait", wait), slog.Any("error", err))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while backing off after: %v)", ctx.Err(), err)
+		}
+	}
+}
+
+// backoff is full jitter: uniform in [0, min(cap, base·2^attempt)).
+func (c *CloudControl) backoff(attempt int) time.Duration {
+	ceiling := c.opts.BackoffCap
+	if attempt < 30 {
+		ceiling = min(ceiling, c.opts.BackoffBase<<attempt)
+	}
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling)
+}
+
+// Get reads one resource. errors.Is(err, ErrNotFound) when it does not exist;
+// other failures are *ShardError with an empty AccountID.
+func (c *CloudControl) Get(ctx context.Context, region, kind, identifier string) (Resource, error) {
+	rc := c.client(region)
+	res, err := c.get(ctx, rc, kind, identifier)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+			return Resource{}, err
+		}
+		return Resource{}, &ShardError{Shard: Shard{Region: region, Kind: kind}, Reason: classify(err), Err: err}
+	}
+	return res, nil
+}
+
+func (c *CloudControl) get(ctx context.Context, rc *regionClient, kind, identifier string) (Resource, error) {
+	var out *cc.GetResourceOutput
+	err := c.call(ctx, rc, "GetResource", func(ctx context.Context) error {
+		var err error
+		out, err = rc.api.GetResource(ctx, &cc.GetResourceInput{TypeName: &kind, Identifier: &identifier})
+		return err
+	})
+	if err != nil {
+		err = fmt.Errorf("get %s %q in %s: %w", kind, identifier, rc.region, err)
+		if isNotFound(err) {
+			return Resource{}, &notFoundError{err: err}
+		}
+		return Resource{}, err
+	}
+	if out.ResourceDescription == nil {
+		return Resource{}, fmt.Errorf("get %s %q in %s: answer has no ResourceDescription", kind, identifier, rc.region)
+	}
+	props, err := decodeProperties(aws.ToString(out.ResourceDescription.Properties))
+	if err != nil {
+		return Resource{}, fmt.Errorf("get %s %q in %s: %w", kind, identifier, rc.region, err)
+	}
+	id := aws.ToString(out.ResourceDescription.Identifier)
+	if id == "" {
+		id = identifier
+	}
+	return Resource{Region: rc.region, Kind: kind, Identifier: id, Properties: props}, nil
+}
+
+// List streams every resource of a shard to fn. fn is called from one
+// goroutine at a time, in no particular order when GetResource runs
+// concurrently; an error from fn stops the listing and is returned as is
+// (wrapped). A resource that vanishes between list and get is skipped.
+// A Cloud Control failure is returned as *ShardError; the resources already
+// passed to fn were real, but the shard is incomplete.
+func (c *CloudControl) List(ctx context.Context, shard Shard, opts ListOptions, fn func(Resource) error) error {
+	rc := c.client(shard.Region)
+	models := shard.ResourceModels
+	if len(models) == 0 {
+		models = []string{""}
+	}
+	for _, model := range models {
+		if err := c.listModel(ctx, rc, shard, model, opts, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumerError marks an error returned by the caller's fn.
+type consumerError struct{ err error }
+
+func (e *consumerError) Error() string { return e.err.Error() }
+func (e *consumerError) Unwrap() error { return e.err }
+
+func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model string, opts ListOptions, fn func(Resource) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	// The pager runs outside the group; g.Go blocks at the limit, which holds
+	// the pager back while GetResource calls catch up.
+	g.SetLimit(c.opts.GetConcurrency)
+	var (
+		deliverMu sync.Mutex
+		refused   error // fn's error: fn is never called again after it fails
+	)
+	deliver := func(res Resource) error {
+		res.AccountID = shard.AccountID
+		deliverMu.Lock()
+		defer deliverMu.Unlock()
+		if refused != nil {
+			return refused
+		}
+		if err := fn(res); err != nil {
+			refused = &consumerError{err: err}
+			return refused
+		}
+		return nil
+	}
+
+	err := c.paginate(gctx, rc, shard, model, func(id, listProps string) error {
+		if opts.TrustListProperties {
+			props, err := decodeProperties(listProps)
+			if err != nil {
+				return fmt.Errorf("list %s in %s: resource %q: %w", shard.Kind, shard.Region, id, err)
+			}
+			return deliver(Resource{Region: shard.Region, Kind: shard.Kind, Identifier: id, Properties: props})
+		}
+		g.Go(func() error {
+			res, err := c.get(gctx, rc, shard.Kind, id)
+			if errors.Is(err, ErrNotFound) {
+				c.opts.logger().Debug("resource vanished between list and get",
+					slog.String("shard", shard.String()), slog.String("identifier", id))
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return deliver(res)
+		})
+		return nil
+	})
+	// A getter's failure cancels gctx and so also fails the pager; the
+	// getter's error is the cause worth reporting.
+	if gerr := g.Wait(); gerr != nil {
+		err = gerr
+	}
+	if err == nil {
+		return nil
+	}
+	var ce *consumerError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("read %s: %w", shard, ce.err)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("read %s: %w", shard, ctxErr)
+	}
+	var se *ShardError
+	if errors.As(err, &se) {
+		return err
+	}
+	reason := classify(err)
+	if errors.Is(err, ErrPagination) {
+		reason = ReasonOther
+	}
+	return &ShardError{Shard: shard, Reason: reason, Err: err}
+}
+
+// paginate calls each(identifier, properties) for every listed resource,
+// refusing a paginator that repeats a token or returns empty pages forever.
+func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Shard, model string, each func(id, props string) error) error {
+	in := &cc.ListResourcesInput{TypeName: aws.String(shard.Kind), MaxResults: aws.Int32(c.opts.PageSize)}
+	if model != "" {
+		in.ResourceModel = aws.String(model)
+	}
+	where := fmt.Sprintf("list %s in %s", shard.Kind, shard.Region)
+	if model != "" {
+		where += " with ResourceModel " + model
+	}
+	seenTokens := map[string]bool{}
+	emptyPages := 0
+	for page := 1; ; page++ {
+		var out *cc.ListResourcesOutput
+		err := c.call(ctx, rc, "ListResources", func(ctx context.Context) error {
+			var err error
+			out, err = rc.api.ListResources(ctx, in)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s, page %d: %w", where, page, err)
+		}
+		for _, d := range out.ResourceDescriptions {
+			id := aws.ToString(d.Identifier)
+			if id == "" {
+				return fmt.Errorf("%s, page %d: a resource without identifier", where, page)
+			}
+			if err := each(id, aws.ToString(d.Properties)); err != nil {
+				return err
+			}
+		}
+		next := aws.ToString(out.NextToken)
+		if next == "" {
+			return nil
+		}
+		if seenTokens[next] {
+			return fmt.Errorf("%s, page %d: NextToken repeats an earlier one: %w", where, page, ErrPagination)
+		}
+		seenTokens[next] = true
+		if len(out.ResourceDescriptions) == 0 {
+			emptyPages++
+			if emptyPages >= maxEmptyPages {
+				return fmt.Errorf("%s: %d empty pages in a row: %w", where, emptyPages, ErrPagination)
+			}
+		} else {
+			emptyPages = 0
+		}
+		in.NextToken = aws.String(next)
+	}
+}

@@ -1,0 +1,175 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// ErrNotFound reports that a resource does not exist (any more).
+var ErrNotFound = errors.New("resource not found")
+
+// ErrPagination reports a ListResources paginator that does not end: a
+// NextToken seen before, or too many empty pages in a row.
+var ErrPagination = errors.New("cloud control pagination does not progress")
+
+// Reason says why a shard could not be read.
+type Reason string
+
+const (
+	// ReasonTypeNotFound: the type does not exist in the region (TypeNotFoundException).
+	ReasonTypeNotFound Reason = "TypeNotFound"
+	// ReasonUnsupportedAction: the type cannot be listed or read through Cloud Control.
+	ReasonUnsupportedAction Reason = "UnsupportedAction"
+	// ReasonAccessDenied: the caller may not call Cloud Control, or Cloud
+	// Control may not call the service behind the type.
+	ReasonAccessDenied Reason = "AccessDenied"
+	// ReasonThrottled: still throttled when the retry budget ran out.
+	ReasonThrottled Reason = "Throttled"
+	// ReasonInvalidRequest: the request was refused as malformed, e.g. a child
+	// type listed without the ResourceModel naming its parent, or a bad NextToken.
+	ReasonInvalidRequest Reason = "InvalidRequest"
+	// ReasonOther: anything else (server errors, network, broken pagination).
+	ReasonOther Reason = "Other"
+)
+
+// ShardError is a failure to read one shard (or, from Get, one resource).
+// The controller reports it per shard and keeps going with the others.
+type ShardError struct {
+	Shard  Shard
+	Reason Reason
+	Err    error
+}
+
+func (e *ShardError) Error() string {
+	return fmt.Sprintf("read %s: %s: %v", e.Shard, e.Reason, e.Err)
+}
+
+func (e *ShardError) Unwrap() error { return e.Err }
+
+// notFoundError keeps the AWS error of a not-found answer while matching ErrNotFound.
+type notFoundError struct{ err error }
+
+func (e *notFoundError) Error() string   { return e.err.Error() }
+func (e *notFoundError) Unwrap() []error { return []error{ErrNotFound, e.err} }
+
+// transientCodes are error codes worth retrying besides the SDK's throttle codes.
+var transientCodes = map[string]bool{
+	"ServiceInternalErrorException":   true,
+	"HandlerInternalFailureException": true,
+	"NetworkFailureException":         true,
+	"InternalFailure":                 true,
+	"ServiceUnavailable":              true,
+	"RequestTimeout":                  true,
+	"RequestTimeoutException":         true,
+}
+
+// classify names the reason of an AWS error.
+func classify(err error) Reason {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return ReasonOther
+	}
+	code := api.ErrorCode()
+	switch {
+	case code == "TypeNotFoundException":
+		return ReasonTypeNotFound
+	case code == "UnsupportedActionException":
+		return ReasonUnsupportedAction
+	case code == "AccessDeniedException" || code == "AccessDenied" || code == "UnauthorizedOperation" ||
+		code == "InvalidCredentialsException" || code == "UnrecognizedClientException":
+		return ReasonAccessDenied
+	case isThrottleCode(code):
+		return ReasonThrottled
+	case code == "InvalidRequestException" || code == "ValidationException":
+		return ReasonInvalidRequest
+	case code == "GeneralServiceException":
+		// The underlying service's error is only in the message, e.g.
+		// "AccessDeniedException: User ... is not authorized to perform ...".
+		msg := api.ErrorMessage()
+		switch {
+		case containsAny(msg, "AccessDenied", "not authorized", "UnauthorizedOperation"):
+			return ReasonAccessDenied
+		case containsAny(msg, "Throttl", "Rate exceeded", "TooManyRequests"):
+			return ReasonThrottled
+		}
+	}
+	return ReasonOther
+}
+
+func isThrottleCode(code string) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[code]
+	return ok
+}
+
+// isNotFound reports a resource that is gone, including a not-found from the
+// underlying service wrapped in GeneralServiceException.
+func isNotFound(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "ResourceNotFoundException":
+		return true
+	case "GeneralServiceException":
+		return containsAny(api.ErrorMessage(), "NotFound", "not found", "does not exist", "NoSuch")
+	}
+	return false
+}
+
+// retryable reports whether a call that failed with err may succeed if
+// repeated: the SDK's own judgement (throttle codes, 5xx, connection errors,
+// timeouts) plus Cloud Control's transient codes and throttling reported by the
+// service behind a type inside GeneralServiceException.
+func retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if classify(err) == ReasonThrottled {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && transientCodes[api.ErrorCode()] {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// IsTransient reports whether the operation that failed with err may succeed
+// later: throttling past the retry budget, AWS 5xx answers, network failures,
+// and a context that ended (the process is stopping or the deadline was
+// short), so an event should go back to its queue. Access denied, type not
+// found, unsupported action, invalid requests and not found are permanent.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var se *ShardError
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case ReasonThrottled:
+			return true
+		case ReasonTypeNotFound, ReasonUnsupportedAction, ReasonAccessDenied, ReasonInvalidRequest:
+			return false
+		}
+	}
+	return retryable(err)
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+// Package source reads AWS resources through the Cloud Control API.
+//
+// The unit of work is a Shard: one (account, region, kind). List streams every
+// resource of a shard: ListResources page by page (once per ResourceModel for
+// child types), then GetResource per resource with bounded concurrency unless
+// the list properties are trusted. Calls are paced per region on the client
+// side (one token bucket shared by every shard of a region) and retried with
+// jittered exponential backoff when AWS throttles or fails transiently. The
+// SDK's own retryer is turned off so that Options.MaxRetries is the whole
+// retry budget of a call.
+//
+// Failures that make a shard unreadable come back as *ShardError with a
+// Reason, so the controller can report the shard and keep going with the
+// others. Shard construction (which kinds, regions and resource models) is the
+// caller's: it comes from the exporter's config.
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Shard is one unit of a full sync: the resources of one kind in one region
+// of one account, listed once per ResourceModel (child types) or once without.
+type Shard struct {
+	AccountID, Region, Kind string
+	// ResourceModels are JSON objects passed as ListResources' ResourceModel,
+	// e.g. {"ClusterName": "main"} for AWS::EKS::Nodegroup.
+	ResourceModels []string
+}
+
+// String names the shard as account/region/kind, e.g.
+// 123456789012/eu-west-1/AWS::Lambda::Function.
+func (s Shard) String() string {
+	return s.AccountID + "/" + s.Region + "/" + s.Kind
+}
+
+// Resource is one AWS resource as Cloud Control describes it.
+type Resource struct {
+	AccountID, Region, Kind string
+	// Identifier is the type's primary identifier values joined with "|".
+	Identifier string
+	// Properties is the resource's JSON document decoded to map[string]any,
+	// []any, string, bool, nil, and numbers as int (integers that fit),
+	// *big.Int (larger integers) or float64, so no digit of an ID or size is lost.
+	Properties map[string]any
+}
+
+// AccountID returns the account of the credentials in cfg (STS GetCallerIdentity).
+func AccountID(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("find the AWS account (sts:GetCallerIdentity): %w", err)
+	}
+	return aws.ToString(out.Account), nil
+}
+
+// decodeProperties decodes a Cloud Control properties document. An empty
+// document is an empty object: some list handlers return nothing but the
+// identifier.
+func decodeProperties(doc string) (map[string]any, error) {
+	if doc == "" {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(doc)))
+	dec.UseNumber()
+	var props map[string]any
+	if err := dec.Decode(&props); err != nil {
+		return nil, fmt.Errorf("decode properties: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("decode properties: data after the JSON object")
+	}
+	if props == nil {
+		// The document was JSON null.
+		return map[string]any{}, nil
+	}
+	for k, v := range props {
+		props[k] = exactNumbers(v)
+	}
+	return props, nil
+}
+
+// exactNumbers replaces json.Number values by int, *big.Int or float64.
+func exactNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.Atoi(string(x)); err == nil {
+			return i
+		}
+		if b, ok := new(big.Int).SetString(string(x), 10); ok {
+			return b
+		}
+		f, err := x.Float64()
+		if err != nil {
+			// Out of float64 range: keep the digits rather than lose the value.
+			return string(x)
+		}
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = exactNumbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = exactNumbers(e)
+		}
+		return x
+	}
+	return v
+}
+
+// logger returns the configured logger or the default one.
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
