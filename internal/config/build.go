@@ -163,6 +163,7 @@ func (b *builder) config(root *node) *Config {
 	b.object("", root, map[string]func(string, *node){
 		"resources": func(path string, n *node) {
 			haveResources = n.kind != kindNull
+			cfg.Resources = []Resource{}
 			b.array(path, n, func(path string, _ int, item *node) {
 				cfg.Resources = append(cfg.Resources, b.resource(path, item))
 			})

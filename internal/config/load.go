@@ -52,6 +52,9 @@ const (
 
 // Parse decodes a config document. See Load.
 func Parse(data []byte, format Format) (*Config, error) {
+	// Windows editors may start a UTF-8 file with a byte order mark, which
+	// neither JSON nor Port's exporter (json.loads would fail) expects.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if format == YAML {
 		js, err := yaml.YAMLToJSON(data)
 		if err != nil {

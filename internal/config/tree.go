@@ -50,13 +50,15 @@ func parseTree(data []byte) (*node, error) {
 	dec.UseNumber()
 	root, err := parseValue(dec, 0)
 	if err != nil {
-		return nil, positioned(data, dec, err)
+		return nil, positioned(data, dec.InputOffset(), err)
 	}
 	if tok, err := dec.Token(); !errors.Is(err, io.EOF) {
 		if err == nil {
-			err = fmt.Errorf("unexpected %v after the end of the document", tok)
+			// InputOffset is just past the token; point at its first byte.
+			return nil, positioned(data, dec.InputOffset()-int64(len(fmt.Sprint(tok))),
+				fmt.Errorf("unexpected %v after the end of the document", tok))
 		}
-		return nil, positioned(data, dec, err)
+		return nil, positioned(data, dec.InputOffset(), err)
 	}
 	return root, nil
 }
@@ -65,11 +67,8 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
 	}
-	tok, err := dec.Token()
+	tok, err := token(dec)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.ErrUnexpectedEOF
-		}
 		return nil, err
 	}
 	switch tok := tok.(type) {
@@ -86,7 +85,7 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 		case '{':
 			n := &node{kind: kindObject}
 			for dec.More() {
-				keyTok, err := dec.Token()
+				keyTok, err := token(dec)
 				if err != nil {
 					return nil, err
 				}
@@ -100,7 +99,7 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 				}
 				n.members = append(n.members, member{key: key, value: value})
 			}
-			if _, err := dec.Token(); err != nil {
+			if _, err := token(dec); err != nil {
 				return nil, err
 			}
 			return n, nil
@@ -113,7 +112,7 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 				}
 				n.items = append(n.items, item)
 			}
-			if _, err := dec.Token(); err != nil {
+			if _, err := token(dec); err != nil {
 				return nil, err
 			}
 			return n, nil
@@ -122,12 +121,22 @@ func parseValue(dec *json.Decoder, depth int) (*node, error) {
 	return nil, fmt.Errorf("unexpected %v", tok)
 }
 
+// token reads the next token; the end of input inside a document is
+// reported as unexpected, which is what it is.
+func token(dec *json.Decoder) (json.Token, error) {
+	tok, err := dec.Token()
+	if errors.Is(err, io.EOF) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return tok, err
+}
+
 // positioned adds "line L, column C" to a decode error, from the offset
-// encoding/json reports (or, failing that, how far the decoder got).
-func positioned(data []byte, dec *json.Decoder, err error) error {
-	offset := dec.InputOffset()
+// encoding/json reports for syntax errors, else the given one.
+func positioned(data []byte, offset int64, err error) error {
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
+		// From Decoder.Token, Offset is the offending byte's own offset.
 		offset = syntax.Offset
 	}
 	line, col := lineColumn(data, offset)
