@@ -159,4 +159,3 @@ func TestDockerfileBuildsAStaticNonRootServeImage(t *testing.T) {
 // metricsPort is where serve listens for /healthz and /metrics in the image,
 // the chart and the docs.
 const metricsPort = "8080"
-
