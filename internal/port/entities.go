@@ -204,9 +204,16 @@ func (c *Client) sendBulk(ctx context.Context, blueprint string, ents []entity.E
 		}
 		return
 	}
+	applyBulkAnswer(resp.body, path, resp.header.Get("X-Trace-Id"), ents, indexes, results)
+}
+
+// applyBulkAnswer matches Port's bulk answer to the request by index, as
+// Port's clients do: identifiers may repeat, indexes do not. An entity the
+// answer does not mention gets an error rather than a silent success.
+func applyBulkAnswer(raw []byte, path, traceID string, ents []entity.Entity, indexes []int, results []Result) {
 	var answer bulkAnswer
-	if err := json.Unmarshal(resp.body, &answer); err != nil {
-		err = fmt.Errorf("port POST %s: decoding the bulk answer (trace id %s): %w", path, resp.header.Get("X-Trace-Id"), err)
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		err = fmt.Errorf("port POST %s: decoding the bulk answer (trace id %s): %w", path, traceID, err)
 		for _, i := range indexes {
 			results[i].Err = err
 		}
@@ -222,14 +229,14 @@ func (c *Client) sendBulk(ctx context.Context, blueprint string, ents []entity.E
 	for _, e := range answer.Errors {
 		if e.Index >= 0 && e.Index < len(indexes) {
 			results[indexes[e.Index]].Err = &APIError{StatusCode: e.StatusCode, Code: e.Error, Message: e.Message,
-				TraceID: resp.header.Get("X-Trace-Id"), Method: http.MethodPost, Path: path}
+				TraceID: traceID, Method: http.MethodPost, Path: path}
 			done[e.Index] = true
 		}
 	}
 	for k, ok := range done {
 		if !ok {
 			results[indexes[k]].Err = fmt.Errorf("port POST %s: the bulk answer does not mention entity %q (index %d; trace id %s)",
-				path, ents[indexes[k]].Identifier, k, resp.header.Get("X-Trace-Id"))
+				path, ents[indexes[k]].Identifier, k, traceID)
 		}
 	}
 }
