@@ -1,0 +1,372 @@
+// Package controller runs a full sync: for every shard (account, region, kind)
+// it lists the resources, maps them to entities, upserts them, and deletes
+// the stale entities the shard owns, within the plan's safety guards. One
+// shard is one unit of work, so the same code serves the CLI (all shards in
+// one process) and Lambda (one shard per invocation).
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
+	"github.com/port-labs/port-aws-exporter/internal/registry"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+)
+
+// Lister reads one shard's resources from AWS.
+type Lister interface {
+	List(ctx context.Context, shard source.Shard, opts source.ListOptions, fn func(source.Resource) error) error
+}
+
+// Target is where entities go: Port, a file, or nowhere (dry run).
+type Target interface {
+	// Owned lists the entities the owner wrote in these blueprints.
+	Owned(ctx context.Context, owner registry.Owner, blueprints []string) ([]entity.Ref, error)
+	// Upsert writes entities on behalf of the owner; one result per entity, in order.
+	Upsert(ctx context.Context, owner registry.Owner, ents []entity.Entity) []WriteResult
+	// Delete removes entities; an entity already gone is a success.
+	Delete(ctx context.Context, owner registry.Owner, refs []entity.Ref) []WriteResult
+}
+
+// WriteResult is the outcome of writing one entity.
+type WriteResult struct {
+	Ref entity.Ref
+	Err error
+}
+
+// Syncer runs full syncs.
+type Syncer struct {
+	Mapper        *mapping.Mapper
+	Source        Lister
+	Target        Target
+	AccountID     string
+	DefaultRegion string
+	// Concurrency bounds how many shards run at once.
+	Concurrency int
+	Policy      plan.Policy
+	// MaxDeleteShare is the largest share of a shard's owned entities one sync may delete.
+	MaxDeleteShare float64
+	// DryRun computes plans and writes nothing.
+	DryRun bool
+	Logger *slog.Logger
+	// OnShardStart and OnShardDone report progress; they may be called concurrently.
+	OnShardStart func(source.Shard)
+	OnShardDone  func(ShardReport)
+}
+
+// ShardReport is what happened to one shard.
+type ShardReport struct {
+	Shard    source.Shard
+	Listed   int // resources read from AWS
+	Skipped  int // resources the selector rejected
+	Mapped   int // entities produced
+	Upserted int
+	Deleted  int
+	Failed   int // entities that could not be mapped, upserted or deleted
+	Withheld []plan.Withheld
+	Errors   []string
+	Duration time.Duration
+	// Plan is the computed plan (what a dry run prints).
+	Plan plan.Plan
+}
+
+// OK is true when the shard had no error.
+func (r ShardReport) OK() bool { return len(r.Errors) == 0 }
+
+// Report is the outcome of a full sync.
+type Report struct {
+	Shards   []ShardReport
+	Duration time.Duration
+}
+
+// OK is true when every shard succeeded.
+func (r Report) OK() bool {
+	for _, s := range r.Shards {
+		if !s.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Syncer) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Syncer) policy() plan.Policy {
+	if s.Policy != nil {
+		return s.Policy
+	}
+	return plan.Sync{}
+}
+
+// Shards lists the shards the config asks for: one per kind and region, with
+// the union of the resource models the config names for that region.
+func (s *Syncer) Shards(ctx context.Context) ([]source.Shard, error) {
+	var shards []source.Shard
+	for _, kind := range s.Mapper.Kinds() {
+		models := map[string][]string{}
+		var regions []string
+		for _, r := range s.Mapper.ForKind(kind) {
+			for _, region := range r.Regions(s.DefaultRegion) {
+				if _, seen := models[region]; !seen {
+					regions = append(regions, region)
+					models[region] = nil
+				}
+				models[region] = appendMissing(models[region], r.ResourceModels(region)...)
+			}
+		}
+		if len(regions) == 0 {
+			return nil, fmt.Errorf("kind %s: no region configured and no default region (set AWS_REGION or selector.aws.regions)", kind)
+		}
+		for _, region := range regions {
+			shards = append(shards, source.Shard{AccountID: s.AccountID, Region: region, Kind: kind, ResourceModels: models[region]})
+		}
+	}
+	return shards, nil
+}
+
+func appendMissing(list []string, items ...string) []string {
+	for _, it := range items {
+		if !slices.Contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+// Run syncs every shard with bounded concurrency. Deletions wait until every
+// shard has listed, so an entity that one shard produces (an S3 bucket seen
+// from two regions) is never deleted as stale by another.
+func (s *Syncer) Run(ctx context.Context) (Report, error) {
+	start := time.Now()
+	shards, err := s.Shards(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	works := make([]*shardWork, len(shards))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, s.Concurrency))
+	for i, sh := range shards {
+		g.Go(func() error {
+			works[i] = s.prepare(gctx, sh)
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	desired := map[entity.Ref]bool{}
+	for _, w := range works {
+		for _, e := range w.desired {
+			desired[e.Ref()] = true
+		}
+	}
+	protected := func(r entity.Ref) bool { return desired[r] }
+
+	reports := make([]ShardReport, len(works))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(max(1, s.Concurrency))
+	for i, w := range works {
+		g.Go(func() error {
+			reports[i] = s.finish(gctx, w, protected)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	sort.SliceStable(reports, func(i, j int) bool {
+		a, b := reports[i].Shard, reports[j].Shard
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Region < b.Region
+	})
+	return Report{Shards: reports, Duration: time.Since(start)}, ctx.Err()
+}
+
+// SyncShard syncs one shard on its own, deletions included. Lambda's fan-out
+// runs each shard this way in its own invocation.
+func (s *Syncer) SyncShard(ctx context.Context, shard source.Shard) ShardReport {
+	w := s.prepare(ctx, shard)
+	return s.finish(ctx, w, nil)
+}
+
+// shardWork carries a shard between the listing and the deletion phase.
+type shardWork struct {
+	owner   registry.Owner
+	report  ShardReport
+	desired []entity.Entity
+	started time.Time
+}
+
+// prepare lists and maps the shard's resources and upserts the entities.
+func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
+	if s.OnShardStart != nil {
+		s.OnShardStart(shard)
+	}
+	w := &shardWork{
+		owner:   registry.Owner{AccountID: shard.AccountID, Region: shard.Region, Kind: shard.Kind},
+		report:  ShardReport{Shard: shard},
+		started: time.Now(),
+	}
+	log := s.logger().With("shard", shard.String())
+	var applicable []*mapping.Resource
+	trustList := true
+	for _, r := range s.Mapper.ForKind(shard.Kind) {
+		if slices.Contains(r.Regions(s.DefaultRegion), shard.Region) {
+			applicable = append(applicable, r)
+			trustList = trustList && r.TrustListProperties
+		}
+	}
+	if len(applicable) == 0 {
+		w.fail("no config entry maps %s in %s", shard.Kind, shard.Region)
+		return w
+	}
+
+	var mu sync.Mutex
+	err := s.Source.List(ctx, shard, source.ListOptions{TrustListProperties: trustList}, func(res source.Resource) error {
+		var produced []entity.Entity
+		var problems []string
+		skipped := 0
+		for _, r := range applicable {
+			result, err := r.Map(ctx, res)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			if !result.Selected {
+				skipped++
+				continue
+			}
+			produced = append(produced, result.Entities...)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		w.report.Listed++
+		if skipped == len(applicable) {
+			w.report.Skipped++
+		}
+		w.report.Failed += len(problems)
+		w.report.Errors = append(w.report.Errors, problems...)
+		w.desired = append(w.desired, produced...)
+		return nil
+	})
+	if err != nil {
+		w.fail("%v", err)
+	}
+	for _, e := range w.report.Errors {
+		log.Warn("mapping failed", "error", e)
+	}
+	w.report.Mapped = len(w.desired)
+
+	p := plan.Calculate(plan.Input{Desired: w.desired}, s.policy())
+	w.report.Plan.Upserts = p.Upserts
+	w.report.Plan.Duplicates = p.Duplicates
+	if s.DryRun || len(p.Upserts) == 0 {
+		return w
+	}
+	for _, res := range s.Target.Upsert(ctx, w.owner, p.Upserts) {
+		if res.Err != nil {
+			w.report.Failed++
+			w.report.Errors = append(w.report.Errors, fmt.Sprintf("upsert %s: %v", res.Ref, res.Err))
+			log.Error("upsert failed", "entity", res.Ref.String(), "error", res.Err)
+			continue
+		}
+		w.report.Upserted++
+	}
+	return w
+}
+
+// finish computes the deletions of a prepared shard and applies them.
+func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) ShardReport {
+	defer func() {
+		w.report.Duration = time.Since(w.started)
+		if s.OnShardDone != nil {
+			s.OnShardDone(w.report)
+		}
+	}()
+	log := s.logger().With("shard", w.report.Shard.String())
+	blueprints := s.blueprintsFor(w)
+	var owned []entity.Ref
+	if len(blueprints) > 0 && ctx.Err() == nil {
+		var err error
+		owned, err = s.Target.Owned(ctx, w.owner, blueprints)
+		if err != nil {
+			w.fail("list owned entities: %v", err)
+		}
+	}
+	if ctx.Err() != nil {
+		w.fail("interrupted: %v", ctx.Err())
+	}
+	share := s.MaxDeleteShare
+	if share == 0 {
+		share = plan.DefaultMaxDeleteShare
+	}
+	p := plan.Calculate(plan.Input{
+		Desired:   w.desired,
+		Owned:     owned,
+		Problems:  w.report.Errors,
+		Protected: protected,
+	}, s.policy(), plan.HealthyShard{}, plan.MaxDeleteShare{Share: share})
+	w.report.Plan = p
+	w.report.Withheld = p.Withheld
+	for _, wh := range p.Withheld {
+		log.Warn("stale entity kept", "entity", wh.Ref.String(), "reason", wh.Reason)
+	}
+	if s.DryRun || len(p.Deletes) == 0 {
+		return w.report
+	}
+	for _, res := range s.Target.Delete(ctx, w.owner, p.Deletes) {
+		if res.Err != nil {
+			w.report.Failed++
+			w.report.Errors = append(w.report.Errors, fmt.Sprintf("delete %s: %v", res.Ref, res.Err))
+			log.Error("delete failed", "entity", res.Ref.String(), "error", res.Err)
+			continue
+		}
+		w.report.Deleted++
+		log.Info("deleted stale entity", "entity", res.Ref.String())
+	}
+	return w.report
+}
+
+// blueprintsFor lists the blueprints a shard may own entities in: those its
+// mappings name statically, and those its entities landed in this run.
+func (s *Syncer) blueprintsFor(w *shardWork) []string {
+	set := map[string]bool{}
+	for _, r := range s.Mapper.ForKind(w.report.Shard.Kind) {
+		if bps, ok := r.StaticBlueprints(); ok {
+			for _, bp := range bps {
+				set[bp] = true
+			}
+		}
+	}
+	for _, e := range w.desired {
+		set[e.Blueprint] = true
+	}
+	out := make([]string, 0, len(set))
+	for bp := range set {
+		out = append(out, bp)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (w *shardWork) fail(format string, args ...any) {
+	w.report.Errors = append(w.report.Errors, fmt.Sprintf(format, args...))
+}
+
+// ErrFailed is returned by callers that turn a report with errors into an exit code.
+var ErrFailed = errors.New("sync finished with errors")
