@@ -1,0 +1,457 @@
+// Package mapping turns AWS resources into Port entities the way Port's AWS
+// exporter did: the selector query decides whether a resource is exported,
+// and each mapping of its config entry (once per item of itemsToParse, when
+// set) yields one entity. Every expression is compiled once, by
+// config.Compile, so the mapper accepts exactly the configs Validate accepts.
+// internal/config/COMPATIBILITY.md records each rule and where it comes from.
+package mapping
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/jq"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+)
+
+// Mapper holds a compiled config.
+type Mapper struct {
+	cfg       *config.Config
+	resources []*Resource
+	byKind    map[string][]*Resource
+	kinds     []string
+}
+
+// Resource is one compiled entry of the config's resources[].
+type Resource struct {
+	// Index is the entry's position in resources[].
+	Index int
+	// Kind is the Cloud Control type name.
+	Kind string
+	// TrustListProperties: map ListResources' properties, skip GetResource.
+	TrustListProperties bool
+
+	compiled *config.CompiledResource
+}
+
+// Result is what one AWS resource maps to.
+type Result struct {
+	// Selected is false when the selector query rejected the resource.
+	Selected bool
+	// Entities are the entities the mappings produced, in mapping order
+	// (and item order within a mapping).
+	Entities []entity.Entity
+}
+
+// Compile compiles every expression of cfg. On failure the error is a
+// *config.ValidationError with the same problems config.Validate reports.
+func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
+	compiled, err := config.Compile(cfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mapper{cfg: cfg, byKind: map[string][]*Resource{}}
+	for i := range compiled.Resources {
+		cr := &compiled.Resources[i]
+		r := &Resource{
+			Index:               cr.Index,
+			Kind:                cr.Resource.Kind,
+			TrustListProperties: cr.Resource.Selector.AWS.TrustListProperties,
+			compiled:            cr,
+		}
+		m.resources = append(m.resources, r)
+		if _, seen := m.byKind[r.Kind]; !seen {
+			m.kinds = append(m.kinds, r.Kind)
+		}
+		m.byKind[r.Kind] = append(m.byKind[r.Kind], r)
+	}
+	return m, nil
+}
+
+// Config returns the config the mapper was compiled from.
+func (m *Mapper) Config() *config.Config { return m.cfg }
+
+// Kinds returns each kind the config names, once, in config order.
+func (m *Mapper) Kinds() []string { return slices.Clone(m.kinds) }
+
+// ForKind returns every config entry of kind, in config order. An event for
+// a kind goes through all of them, as in Port's exporter.
+func (m *Mapper) ForKind(kind string) []*Resource { return slices.Clone(m.byKind[kind]) }
+
+// Resources returns every config entry, in config order.
+func (m *Mapper) Resources() []*Resource { return slices.Clone(m.resources) }
+
+// Path returns the entry's JSON path, resources[Index].
+func (r *Resource) Path() string { return r.compiled.Path }
+
+// Regions returns the regions to read the kind from: the configured ones, or
+// defaultRegion when none are (Port's exporter used the Lambda's region).
+func (r *Resource) Regions(defaultRegion string) []string {
+	if regions := r.compiled.Resource.Selector.AWS.Regions; len(regions) > 0 {
+		return slices.Clone(regions)
+	}
+	return []string{defaultRegion}
+}
+
+// ResourceModels returns the ResourceModel documents to list the kind with
+// in region, or nil when the kind is listed without one.
+func (r *Resource) ResourceModels(region string) []string {
+	rc, ok := r.compiled.Resource.Selector.AWS.RegionsConfig[region]
+	if !ok || len(rc.ResourcesModels) == 0 {
+		return nil
+	}
+	return slices.Clone(rc.ResourcesModels)
+}
+
+// staticBlueprintTimeout bounds evaluating a blueprint expression against
+// null; a blueprint that needs longer is not static in any useful sense.
+const staticBlueprintTimeout = 100 * time.Millisecond
+
+// StaticBlueprints returns the blueprints of the entry's mappings, each once,
+// when every one of them is known without a resource: a name, or a jq
+// expression that yields a string from null without error. Deleting by event
+// needs this, since the resource is gone. ok is false otherwise.
+func (r *Resource) StaticBlueprints() (blueprints []string, ok bool) {
+	for _, cm := range r.compiled.Mappings {
+		name := cm.Blueprint.Name
+		if cm.Blueprint.Query != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), staticBlueprintTimeout)
+			v, found, err := cm.Blueprint.Query.First(ctx, nil)
+			cancel()
+			s, isString := v.(string)
+			if err != nil || !found || !isString || entity.ValidateBlueprint(s) != nil {
+				return blueprints, false
+			}
+			name = s
+		}
+		if !slices.Contains(blueprints, name) {
+			blueprints = append(blueprints, name)
+		}
+	}
+	return blueprints, true
+}
+
+// Error is a failure to map one resource with one mapping.
+type Error struct {
+	Path     string // the config path of what failed, e.g. ...mappings[0].identifier
+	Resource source.Resource
+	Item     int // index in itemsToParse, or -1
+	Err      error
+}
+
+func (e *Error) Error() string {
+	where := fmt.Sprintf("resource %q (%s, %s)", e.Resource.Identifier, e.Resource.Kind, e.Resource.Region)
+	if e.Item >= 0 {
+		where += fmt.Sprintf(", item %d", e.Item)
+	}
+	return fmt.Sprintf("%s: %s: %v", e.Path, where, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Map maps one resource. When some mappings fail, Entities holds those that
+// did not, and the error (errors.Join of *Error) names each failure; the
+// caller decides whether to upsert the rest, and must not treat the
+// resource's shard as cleanly synced.
+func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error) {
+	input := res.Properties
+	if input == nil {
+		input = map[string]any{}
+	}
+	if q := r.compiled.Selector; q != nil {
+		v, found, err := q.First(ctx, input)
+		if err != nil {
+			return Result{}, &Error{Path: r.compiled.Path + ".selector.query", Resource: res, Item: -1, Err: err}
+		}
+		if !found || !truthy(v) {
+			return Result{}, nil
+		}
+	}
+	result := Result{Selected: true}
+	var errs []error
+	for i := range r.compiled.Mappings {
+		cm := &r.compiled.Mappings[i]
+		if cm.ItemsToParse == nil {
+			e, err := mapOne(ctx, cm, input)
+			if err != nil {
+				errs = append(errs, wrap(err, res, -1))
+				continue
+			}
+			result.Entities = append(result.Entities, e)
+			continue
+		}
+		items, _, err := cm.ItemsToParse.First(ctx, input)
+		if err != nil {
+			errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
+			continue
+		}
+		list, _ := items.([]any) // Port's exporter ignored a non-array
+		for j, item := range list {
+			// The item is visible as .item next to the resource's own
+			// properties (a property named "item" is shadowed, as before).
+			withItem := make(map[string]any, len(input)+1)
+			for k, v := range input {
+				withItem[k] = v
+			}
+			withItem["item"] = item
+			e, err := mapOne(ctx, cm, withItem)
+			if err != nil {
+				errs = append(errs, wrap(err, res, j))
+				continue
+			}
+			result.Entities = append(result.Entities, e)
+		}
+	}
+	return result, errors.Join(errs...)
+}
+
+// fieldError is a failure at a config path, before the resource is known.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.path + ": " + e.err.Error() }
+
+func wrap(err error, res source.Resource, item int) error {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return &Error{Path: fe.path, Resource: res, Item: item, Err: fe.err}
+	}
+	return &Error{Resource: res, Item: item, Err: err}
+}
+
+func mapOne(ctx context.Context, cm *config.CompiledMapping, input any) (entity.Entity, error) {
+	var e entity.Entity
+	var err error
+
+	if e.Blueprint, err = blueprint(ctx, cm, input); err != nil {
+		return e, err
+	}
+
+	id, found, err := cm.Identifier.First(ctx, input)
+	if err != nil {
+		return e, &fieldError{cm.Path + ".identifier", err}
+	}
+	if !found || !truthy(id) {
+		return e, &fieldError{cm.Path + ".identifier", fmt.Errorf("identifier is empty (the expression gave %s)", describe(id, found))}
+	}
+	s, ok := id.(string)
+	if !ok {
+		return e, &fieldError{cm.Path + ".identifier", fmt.Errorf("identifier must be a string, the expression gave %s (add | tostring)", describe(id, true))}
+	}
+	if err := entity.ValidateIdentifier(s); err != nil {
+		return e, &fieldError{cm.Path + ".identifier", err}
+	}
+	e.Identifier = s
+
+	if cm.Title != nil {
+		v, found, err := cm.Title.First(ctx, input)
+		if err != nil {
+			return e, &fieldError{cm.Path + ".title", err}
+		}
+		if found && v != nil {
+			if e.Title, err = stringify(v); err != nil {
+				return e, &fieldError{cm.Path + ".title", err}
+			}
+		}
+	}
+	if cm.Icon != nil {
+		v, found, err := cm.Icon.First(ctx, input)
+		if err != nil {
+			return e, &fieldError{cm.Path + ".icon", err}
+		}
+		if found && v != nil {
+			s, ok := v.(string)
+			if !ok {
+				return e, &fieldError{cm.Path + ".icon", fmt.Errorf("icon must be a string, the expression gave %s", describe(v, true))}
+			}
+			e.Icon = s
+		}
+	}
+	if cm.Team != nil {
+		v, found, err := cm.Team.First(ctx, input)
+		if err != nil {
+			return e, &fieldError{cm.Path + ".team", err}
+		}
+		if found && v != nil {
+			if e.Team, err = team(v); err != nil {
+				return e, &fieldError{cm.Path + ".team", err}
+			}
+		}
+	}
+	if e.Properties, err = fields(ctx, cm.Properties, input); err != nil {
+		return e, err
+	}
+	if len(cm.Relations) > 0 { // Port's exporter left relations out when none were mapped
+		if e.Relations, err = fields(ctx, cm.Relations, input); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+func blueprint(ctx context.Context, cm *config.CompiledMapping, input any) (string, error) {
+	if cm.Blueprint.Query == nil {
+		return cm.Blueprint.Name, nil
+	}
+	v, found, err := cm.Blueprint.Query.First(ctx, input)
+	if err != nil {
+		return "", &fieldError{cm.Path + ".blueprint", err}
+	}
+	s, ok := v.(string)
+	if !found || !ok {
+		return "", &fieldError{cm.Path + ".blueprint", fmt.Errorf("blueprint must be a string, the expression gave %s", describe(v, found))}
+	}
+	if err := entity.ValidateBlueprint(s); err != nil {
+		return "", &fieldError{cm.Path + ".blueprint", err}
+	}
+	return s, nil
+}
+
+// fields evaluates properties or relations. A null result is kept and sent
+// as null, as Port's exporter did (with merge=true that clears the value in
+// Port); an expression with no output counts as null.
+func fields(ctx context.Context, fs []config.CompiledField, input any) (map[string]any, error) {
+	out := make(map[string]any, len(fs))
+	for _, f := range fs {
+		v, _, err := f.Query.First(ctx, input)
+		if err != nil {
+			return nil, &fieldError{f.Path, err}
+		}
+		if err := checkJSON(v); err != nil {
+			return nil, &fieldError{f.Path, err}
+		}
+		out[f.Name] = v
+	}
+	return out, nil
+}
+
+// truthy follows Port's exporter, which tested results with Python's
+// truthiness: null, false, 0, "", [] and {} are all false. (jq itself
+// counts only null and false as false.)
+func truthy(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	case string:
+		return v != ""
+	case int:
+		return v != 0
+	case float64:
+		return v != 0
+	case json.Number:
+		f, err := v.Float64()
+		return err != nil || f != 0
+	case []any:
+		return len(v) > 0
+	case map[string]any:
+		return len(v) > 0
+	}
+	return true // *big.Int only holds integers too large to be zero
+}
+
+// stringify renders a title: strings as they are, numbers and booleans as
+// jq's tostring would, arrays and objects as compact JSON.
+func stringify(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case int:
+		return strconv.Itoa(v), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", fmt.Errorf("%v cannot be a title", v)
+		}
+		return strconv.FormatFloat(v, 'g', 17, 64), nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("cannot be a title: %w", err)
+	}
+	return string(data), nil
+}
+
+// team accepts what Port accepts: a team name or a list of them.
+func team(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case []any:
+		names := make([]string, 0, len(v))
+		for i, t := range v {
+			s, ok := t.(string)
+			if !ok {
+				return nil, fmt.Errorf("team must be a string or a list of strings; element %d is %s", i, describe(t, true))
+			}
+			names = append(names, s)
+		}
+		return names, nil
+	}
+	return nil, fmt.Errorf("team must be a string or a list of strings, the expression gave %s", describe(v, true))
+}
+
+// checkJSON rejects values JSON cannot carry (jq's nan and infinite), so
+// the failure names the property rather than surfacing at send time.
+func checkJSON(v any) error {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%v is not a JSON number", v)
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkJSON(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if err := checkJSON(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// describe names a jq result for an error message, shortened.
+func describe(v any, found bool) string {
+	if !found {
+		return "no output"
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	kind := "a value"
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		kind = "a string"
+	case bool:
+		kind = "a boolean"
+	case []any:
+		kind = "an array"
+	case map[string]any:
+		kind = "an object"
+	default:
+		kind = "a number"
+	}
+	s := string(data)
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return kind + " " + s
+}
