@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
+	"github.com/port-labs/port-aws-exporter/internal/rules/template"
+)
+
+// rulesSubcommands holds the constructors of the `rules` subcommands; other
+// files append to it from their init (cmd_kinds.go adds `rules generate`).
+var rulesSubcommands []func() *cobra.Command
+
+func init() {
+	registerCommand(newRulesCommand)
+	rulesSubcommands = append(rulesSubcommands, newRulesTestCommand)
+}
+
+func newRulesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Work with EventBridge rules that feed the exporter's queue",
+	}
+	for _, f := range rulesSubcommands {
+		cmd.AddCommand(f())
+	}
+	return cmd
+}
+
+func newRulesTestCommand() *cobra.Command {
+	var rulesPath, eventPath, configPath, output string
+	cmd := &cobra.Command{
+		Use:   "test --rules RULES --event EVENT.json [--config config.json]",
+		Short: "Test EventBridge rules offline against one event",
+		Long: `Test EventBridge rules offline against one event.
+
+RULES is a CloudFormation template (YAML or JSON) holding AWS::Events::Rule
+resources, or the project's JSON rules file. EVENT is an EventBridge event or
+a bare CloudTrail record, which is wrapped as EventBridge delivers it.
+
+For every rule whose pattern matches, it prints the exact message each target
+would receive and what the exporter makes of it: resource_type, region,
+action and identifier. With --config it also says which config.json entries
+and blueprints would be touched. No match is not an error (exit 0); a
+message the exporter would reject is (exit 1).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: want text or json", output)
+			}
+			rules, err := template.ParseFile(rulesPath)
+			if err != nil {
+				return err
+			}
+			var compiled *config.Compiled
+			if configPath != "" {
+				cfg, err := config.Load(cmd.Context(), configPath, nil)
+				if err != nil {
+					return err
+				}
+				if compiled, err = config.Compile(cfg); err != nil {
+					return fmt.Errorf("config %s: %w", configPath, err)
+				}
+			}
+			suite, err := ruletest.Compile(rules, compiled)
+			if err != nil {
+				return fmt.Errorf("rules %s:\n%w", rulesPath, err)
+			}
+			event, err := os.ReadFile(eventPath)
+			if err != nil {
+				return fmt.Errorf("read event: %w", err)
+			}
+			report, err := suite.Run(cmd.Context(), event)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", eventPath, err)
+			}
+			if output == "json" {
+				err = report.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = report.WriteText(cmd.OutOrStdout())
+			}
+			if err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if n := report.Problems(); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d matching target(s) would send a message the exporter rejects", n)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&rulesPath, "rules", "", "CloudFormation template or project rules file (required)")
+	cmd.Flags().StringVar(&eventPath, "event", "", "EventBridge event or bare CloudTrail record, JSON (required)")
+	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML: what it would do with each message")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	_ = cmd.MarkFlagRequired("rules")
+	_ = cmd.MarkFlagRequired("event")
+	return cmd
+}
+

@@ -1,0 +1,347 @@
+// Package ruletest runs EventBridge rules offline against one event: which
+// rules match, the exact message each target would receive, what the
+// exporter makes of that message (the seed's contract, evaluated by
+// internal/events) and, given a config.json, which config entries and
+// blueprints it would touch. It is the engine of `port-aws-exporter rules test`.
+package ruletest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/rules/pattern"
+	"github.com/port-labs/port-aws-exporter/internal/rules/template"
+	"github.com/port-labs/port-aws-exporter/internal/rules/transform"
+)
+
+// Report is the outcome of testing one event against a set of rules.
+type Report struct {
+	Event      EventInfo `json:"event"`
+	RulesRead  int       `json:"rulesRead"`
+	Matches    []Match   `json:"matches"`
+	NotMatched []string  `json:"notMatched"`
+}
+
+// EventInfo describes the event that was tested.
+type EventInfo struct {
+	// Wrapped is true when the input was a bare CloudTrail record.
+	Wrapped    bool            `json:"wrapped"`
+	Source     string          `json:"source,omitempty"`
+	DetailType string          `json:"detailType,omitempty"`
+	EventName  string          `json:"eventName,omitempty"`
+	Region     string          `json:"region,omitempty"`
+	Account    string          `json:"account,omitempty"`
+	ErrorCode  string          `json:"errorCode,omitempty"`
+	JSON       json.RawMessage `json:"json"`
+}
+
+// Match is one rule whose pattern matched the event.
+type Match struct {
+	Rule      string   `json:"rule"`
+	LogicalID string   `json:"logicalId,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+	Targets   []Target `json:"targets"`
+}
+
+// Target is what one target of a matching rule receives and what the
+// exporter does with it.
+type Target struct {
+	ID  string `json:"id"`
+	Arn string `json:"arn,omitempty"`
+	// Message is exactly what the target receives.
+	Message string `json:"message"`
+	// Decision is the evaluated message (nil when it could not be evaluated).
+	Decision *events.Decision `json:"decision,omitempty"`
+	// Error says why the exporter would reject the message.
+	Error    string           `json:"error,omitempty"`
+	Notes    []string         `json:"notes,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Exporter []ExporterAction `json:"exporter,omitempty"`
+}
+
+// ExporterAction is what one config.json entry does with a decision.
+type ExporterAction struct {
+	Config     string   `json:"config"` // resources[i]
+	Kind       string   `json:"kind"`
+	Blueprints []string `json:"blueprints"`
+	Operation  string   `json:"operation"` // upsert or delete
+	Identifier string   `json:"identifier"`
+	Summary    string   `json:"summary"`
+}
+
+// Problems counts targets whose message the exporter would reject.
+func (r *Report) Problems() int {
+	n := 0
+	for _, m := range r.Matches {
+		for _, t := range m.Targets {
+			if t.Error != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Suite is a set of compiled rules, ready to test events.
+type Suite struct {
+	rules []compiledRule
+	cfg   *config.Compiled
+}
+
+type compiledRule struct {
+	rule         template.Rule
+	pattern      *pattern.Pattern
+	transformers []*transform.Transformer // per target; nil without InputTransformer
+	inputPaths   []*transform.Transformer // per target; nil without InputPath
+}
+
+// Compile validates every rule's pattern and transformers. Errors name the
+// rule, where it is defined and the place in it. cfg may be nil.
+func Compile(rules []template.Rule, cfg *config.Compiled) (*Suite, error) {
+	if len(rules) == 0 {
+		return nil, errors.New("no AWS::Events::Rule found in the rules file")
+	}
+	s := &Suite{cfg: cfg}
+	var errs []error
+	for _, r := range rules {
+		where := ruleWhere(r)
+		cr := compiledRule{rule: r}
+		p, err := pattern.Compile([]byte(r.EventPattern))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: EventPattern: %w", where, err))
+		}
+		cr.pattern = p
+		for i, t := range r.Targets {
+			var tr, ip *transform.Transformer
+			if t.InputTransformer != nil {
+				tr, err = transform.Compile(t.InputTransformer.InputPathsMap, t.InputTransformer.InputTemplate)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: target %s: InputTransformer: %w", where, targetLabel(t, i), err))
+				}
+			}
+			if t.InputPath != "" {
+				// InputPath sends the value at one path: a text template
+				// holding a single unquoted placeholder renders exactly that.
+				ip, err = transform.Compile(map[string]string{"value": t.InputPath}, "<value>")
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: target %s: InputPath: %w", where, targetLabel(t, i), err))
+				}
+			}
+			cr.transformers = append(cr.transformers, tr)
+			cr.inputPaths = append(cr.inputPaths, ip)
+		}
+		s.rules = append(s.rules, cr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func ruleWhere(r template.Rule) string {
+	where := "rule " + r.Label()
+	switch {
+	case r.File != "" && r.Line > 0:
+		where += fmt.Sprintf(" (%s:%d)", r.File, r.Line)
+	case r.File != "":
+		where += " (" + r.File + ")"
+	}
+	return where
+}
+
+func targetLabel(t template.Target, i int) string {
+	if t.ID != "" {
+		return t.ID
+	}
+	return fmt.Sprintf("#%d", i)
+}
+
+// Run tests one event (EventBridge event or bare CloudTrail record).
+func (s *Suite) Run(ctx context.Context, input []byte) (*Report, error) {
+	event, wrapped, err := PrepareEvent(input)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{RulesRead: len(s.rules), Matches: []Match{}, NotMatched: []string{}}
+	rep.Event = describeEvent(event, wrapped)
+	for _, cr := range s.rules {
+		matched, err := cr.pattern.MatchJSON(event)
+		if err != nil {
+			return nil, fmt.Errorf("match %s: %w", ruleWhere(cr.rule), err)
+		}
+		if !matched {
+			rep.NotMatched = append(rep.NotMatched, cr.rule.Label())
+			continue
+		}
+		m := Match{Rule: cr.rule.Label(), LogicalID: cr.rule.LogicalID, Name: cr.rule.Name.String(), Targets: []Target{}}
+		if rep.Event.ErrorCode != "" {
+			m.Warnings = append(m.Warnings, fmt.Sprintf(
+				"the event records a FAILED call (errorCode %s) and this rule does not exclude failed calls: "+
+					"add \"errorCode\": [{\"exists\": false}] under detail in its EventPattern", rep.Event.ErrorCode))
+		}
+		if len(cr.rule.Targets) == 0 {
+			m.Warnings = append(m.Warnings, "the rule has no targets: nothing would be sent")
+		}
+		for i, t := range cr.rule.Targets {
+			m.Targets = append(m.Targets, s.runTarget(ctx, cr, i, t, event))
+		}
+		rep.Matches = append(rep.Matches, m)
+	}
+	return rep, nil
+}
+
+func describeEvent(event []byte, wrapped bool) EventInfo {
+	var e struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+		Region     string `json:"region"`
+		Account    string `json:"account"`
+		Detail     struct {
+			EventName string `json:"eventName"`
+			ErrorCode any    `json:"errorCode"`
+		} `json:"detail"`
+	}
+	_ = json.Unmarshal(event, &e) // best effort: fields of other types stay empty
+	info := EventInfo{Wrapped: wrapped, Source: e.Source, DetailType: e.DetailType, EventName: e.Detail.EventName,
+		Region: e.Region, Account: e.Account, JSON: event}
+	if e.Detail.ErrorCode != nil {
+		info.ErrorCode = fmt.Sprint(e.Detail.ErrorCode)
+	}
+	return info
+}
+
+func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t template.Target, event []byte) Target {
+	out := Target{ID: targetLabel(t, i), Arn: t.Arn.String()}
+	meta := transform.Meta{RuleName: cr.rule.Name.Literal, RuleARN: ruleARN(cr.rule, event)}
+	if meta.RuleName == "" {
+		meta.RuleName = cr.rule.LogicalID
+	}
+	if at, err := eventTime(event); err == nil {
+		// Ingestion time is close to the event time; using it keeps
+		// output reproducible.
+		meta.IngestionTime = at
+	}
+	var body []byte
+	switch {
+	case cr.transformers[i] != nil:
+		r, err := cr.transformers[i].Render(event, meta)
+		if err != nil {
+			out.Error = err.Error()
+			var oe *transform.OutputError
+			if errors.As(err, &oe) {
+				out.Message = string(oe.Output)
+			}
+			return out
+		}
+		body = r.Output
+		for _, name := range r.Missing {
+			out.Notes = append(out.Notes, fmt.Sprintf("<%s>: %s matched nothing (or null): rendered as \"\" inside quotes, null outside",
+				name, t.InputTransformer.InputPathsMap[name]))
+		}
+		for _, name := range r.Unescaped {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("<%s>: its value holds '\"' or '\\' and EventBridge inserts it unescaped inside quotes: the message may not say what the event says", name))
+		}
+	case t.Input != "":
+		body = []byte(t.Input)
+	case cr.inputPaths[i] != nil:
+		r, err := cr.inputPaths[i].Render(event, meta)
+		if err != nil {
+			out.Error = err.Error()
+			return out
+		}
+		body = r.Output
+	default:
+		body = event
+	}
+	out.Message = string(body)
+
+	msg, err := events.ParseMessage(body)
+	if err != nil {
+		out.Error = "the exporter would reject this message: " + err.Error()
+		return out
+	}
+	if msg.Shard != nil {
+		out.Notes = append(out.Notes, "this is an exporter shard message, not an event about one resource")
+		return out
+	}
+	d, err := events.Evaluate(ctx, msg)
+	if err != nil {
+		out.Error = "the exporter would reject this message: " + err.Error()
+		return out
+	}
+	out.Decision = &d
+	if s.cfg != nil {
+		out.Exporter, out.Warnings = s.exporterActions(d, out.Warnings)
+	}
+	return out
+}
+
+// exporterActions says what each config.json entry of the decision's kind
+// would do with it.
+func (s *Suite) exporterActions(d events.Decision, warnings []string) ([]ExporterAction, []string) {
+	var actions []ExporterAction
+	for _, cr := range s.cfg.Resources {
+		if cr.Resource.Kind != d.ResourceType {
+			continue
+		}
+		a := ExporterAction{Config: cr.Path, Kind: d.ResourceType, Operation: string(d.Action), Identifier: d.Identifier, Blueprints: []string{}}
+		for _, m := range cr.Mappings {
+			if m.Blueprint.Query != nil {
+				a.Blueprints = append(a.Blueprints, "(jq) "+m.Blueprint.Query.String())
+			} else {
+				a.Blueprints = append(a.Blueprints, m.Blueprint.Name)
+			}
+		}
+		bps := strings.Join(a.Blueprints, ", ")
+		if d.Action == events.ActionDelete {
+			a.Summary = fmt.Sprintf("delete entity %q from blueprint %s", d.Identifier, bps)
+		} else {
+			a.Summary = fmt.Sprintf("read %s %q in %s from Cloud Control and upsert the entities its mappings give in blueprint %s",
+				d.ResourceType, d.Identifier, d.Region, bps)
+		}
+		if regions := cr.Resource.Selector.AWS.Regions; len(regions) > 0 && !slices.Contains(regions, d.Region) {
+			warnings = append(warnings, fmt.Sprintf("%s.selector.aws.regions %v does not list %s", cr.Path, regions, d.Region))
+		}
+		actions = append(actions, a)
+	}
+	if len(actions) == 0 {
+		warnings = append(warnings, fmt.Sprintf("config.json has no entry of kind %s: the exporter would reject the message as an unknown resource type", d.ResourceType))
+	}
+	return actions, warnings
+}
+
+// ruleARN is the ARN EventBridge would give the rule in the event's account
+// and region.
+func ruleARN(r template.Rule, event []byte) string {
+	var e struct {
+		Region  string `json:"region"`
+		Account string `json:"account"`
+	}
+	_ = json.Unmarshal(event, &e)
+	name := r.Name.Literal
+	if name == "" {
+		name = r.LogicalID
+	}
+	if bus := r.EventBusName.Literal; bus != "" && bus != "default" {
+		name = bus + "/" + name
+	}
+	return fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", e.Region, e.Account, name)
+}
+
+func eventTime(event []byte) (time.Time, error) {
+	var e struct {
+		Time string `json:"time"`
+	}
+	if err := json.Unmarshal(event, &e); err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339, e.Time)
+}

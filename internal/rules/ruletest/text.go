@@ -1,0 +1,109 @@
+package ruletest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText writes the report for people.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	ev := r.Event
+	fmt.Fprintf(&b, "Event: %s", orDash(ev.DetailType))
+	if ev.Source != "" {
+		fmt.Fprintf(&b, " from %s", ev.Source)
+	}
+	if ev.EventName != "" {
+		fmt.Fprintf(&b, " (%s)", ev.EventName)
+	}
+	if ev.Region != "" || ev.Account != "" {
+		fmt.Fprintf(&b, ", region %s, account %s", orDash(ev.Region), orDash(ev.Account))
+	}
+	b.WriteString("\n")
+	if ev.Wrapped {
+		b.WriteString("  a bare CloudTrail record, wrapped as EventBridge delivers it\n")
+	}
+	if ev.ErrorCode != "" {
+		fmt.Fprintf(&b, "  the call FAILED: errorCode %s\n", ev.ErrorCode)
+	}
+	fmt.Fprintf(&b, "Rules: %d read, %d matched\n", r.RulesRead, len(r.Matches))
+	if len(r.Matches) == 0 {
+		b.WriteString("\nNo rule matched this event: nothing would reach the queue.\n")
+	}
+	for _, m := range r.Matches {
+		fmt.Fprintf(&b, "\nMATCH  %s\n", m.Rule)
+		for _, warn := range m.Warnings {
+			fmt.Fprintf(&b, "  warning: %s\n", warn)
+		}
+		for _, t := range m.Targets {
+			fmt.Fprintf(&b, "  target %s", t.ID)
+			if t.Arn != "" {
+				fmt.Fprintf(&b, " → %s", t.Arn)
+			}
+			b.WriteString("\n    message:\n")
+			b.WriteString(indent(prettyJSON(t.Message), "      "))
+			if t.Decision != nil {
+				b.WriteString("    evaluated:\n")
+				fmt.Fprintf(&b, "      resource_type  %s\n", t.Decision.ResourceType)
+				fmt.Fprintf(&b, "      region         %s\n", t.Decision.Region)
+				fmt.Fprintf(&b, "      action         %s\n", t.Decision.Action)
+				fmt.Fprintf(&b, "      identifier     %s\n", t.Decision.Identifier)
+			}
+			if t.Error != "" {
+				fmt.Fprintf(&b, "    error: %s\n", t.Error)
+			}
+			for _, warn := range t.Warnings {
+				fmt.Fprintf(&b, "    warning: %s\n", warn)
+			}
+			for _, note := range t.Notes {
+				fmt.Fprintf(&b, "    note: %s\n", note)
+			}
+			if len(t.Exporter) > 0 {
+				b.WriteString("    exporter:\n")
+				for _, a := range t.Exporter {
+					fmt.Fprintf(&b, "      %s (%s): %s\n", a.Config, a.Kind, a.Summary)
+				}
+			}
+		}
+	}
+	if len(r.NotMatched) > 0 {
+		fmt.Fprintf(&b, "\nNot matched: %s\n", strings.Join(r.NotMatched, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// prettyJSON indents a JSON message for reading; other text is shown as is.
+func prettyJSON(s string) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(s), "", "  ") == nil {
+		return buf.String()
+	}
+	return s
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
