@@ -254,9 +254,6 @@ func (e *consumerError) Unwrap() error { return e.err }
 
 func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model string, opts ListOptions, fn func(Resource) error) error {
 	g, gctx := errgroup.WithContext(ctx)
-	// The pager runs outside the group; g.Go blocks at the limit, which holds
-	// the pager back while GetResource calls catch up.
-	g.SetLimit(c.opts.GetConcurrency)
 	var (
 		deliverMu sync.Mutex
 		refused   error // fn's error: fn is never called again after it fails
@@ -275,33 +272,54 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 		return nil
 	}
 
-	err := c.paginate(gctx, rc, shard, model, func(id, listProps string) error {
-		if opts.TrustListProperties {
-			props, err := decodeProperties(listProps)
-			if err != nil {
-				return fmt.Errorf("list %s in %s: resource %q: %w", shard.Kind, shard.Region, id, err)
-			}
-			return deliver(Resource{Region: shard.Region, Kind: shard.Kind, Identifier: id, Properties: props})
-		}
+	if opts.TrustListProperties {
 		g.Go(func() error {
-			res, err := c.get(gctx, rc, shard.Kind, id)
-			if errors.Is(err, ErrNotFound) {
-				c.opts.logger().Debug("resource vanished between list and get",
-					slog.String("shard", shard.String()), slog.String("identifier", id))
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			return deliver(res)
+			return c.paginate(gctx, rc, shard, model, func(id, listProps string) error {
+				props, err := decodeProperties(listProps)
+				if err != nil {
+					return fmt.Errorf("list %s in %s: resource %q: %w", shard.Kind, shard.Region, id, err)
+				}
+				return deliver(Resource{Region: shard.Region, Kind: shard.Kind, Identifier: id, Properties: props})
+			})
 		})
-		return nil
-	})
-	// A getter's failure cancels gctx and so also fails the pager; the
-	// getter's error is the cause worth reporting.
-	if gerr := g.Wait(); gerr != nil {
-		err = gerr
+	} else {
+		// The pager runs ahead of the getters by up to two pages, so listing
+		// the next page overlaps with reading the current one.
+		ids := make(chan string, 2*int(c.opts.PageSize))
+		g.Go(func() error {
+			defer close(ids)
+			return c.paginate(gctx, rc, shard, model, func(id, _ string) error {
+				select {
+				case ids <- id:
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+		})
+		for range c.opts.GetConcurrency {
+			g.Go(func() error {
+				for id := range ids {
+					res, err := c.get(gctx, rc, shard.Kind, id)
+					if errors.Is(err, ErrNotFound) {
+						c.opts.logger().Debug("resource vanished between list and get",
+							slog.String("shard", shard.String()), slog.String("identifier", id))
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					if err := deliver(res); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
 	}
+	// errgroup keeps the first error: the cause, not the cancellations it
+	// set off in the other goroutines.
+	err := g.Wait()
 	if err == nil {
 		return nil
 	}
