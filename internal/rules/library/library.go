@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -225,6 +226,12 @@ func (k Kind) validate() error {
 			return fmt.Errorf("%s: input path name %q collides with a message field", k.Type, name)
 		}
 	}
+	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier} {
+		// EventBridge would take <name> inside the template as a placeholder.
+		if m := placeholderLike.FindString(expr); m != "" {
+			return fmt.Errorf("%s: jq expression %q contains %s, which EventBridge reads as a placeholder", k.Type, expr, m)
+		}
+	}
 	for i, c := range k.Rule.Calls {
 		if len(c.EventNames) == 0 {
 			return fmt.Errorf("%s: calls[%d] has no event names", k.Type, i)
@@ -247,6 +254,8 @@ func (k Kind) validate() error {
 	}
 	return nil
 }
+
+var placeholderLike = regexp.MustCompile(`<[A-Za-z0-9_.-]+>`)
 
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
