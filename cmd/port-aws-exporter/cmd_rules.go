@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 )
@@ -32,7 +33,7 @@ func newRulesCommand() *cobra.Command {
 }
 
 func newRulesTestCommand() *cobra.Command {
-	var rulesPath, eventPath, configPath, output string
+	var rulesPath, eventPath, configPath, defaultRegion, output string
 	cmd := &cobra.Command{
 		Use:   "test --rules RULES --event EVENT.json [--config config.json]",
 		Short: "Test EventBridge rules offline against one event",
@@ -56,17 +57,17 @@ message the exporter would reject is (exit 1).`,
 			if err != nil {
 				return err
 			}
-			var compiled *config.Compiled
+			opts := ruletest.Options{DefaultRegion: defaultRegion}
 			if configPath != "" {
 				cfg, err := config.Load(cmd.Context(), configPath, nil)
 				if err != nil {
 					return err
 				}
-				if compiled, err = config.Compile(cfg); err != nil {
+				if opts.Mapper, err = mapping.Compile(cfg); err != nil {
 					return fmt.Errorf("config %s: %w", configPath, err)
 				}
 			}
-			suite, err := ruletest.Compile(rules, compiled)
+			suite, err := ruletest.Compile(rules, opts)
 			if err != nil {
 				return fmt.Errorf("rules %s:\n%w", rulesPath, err)
 			}
@@ -95,9 +96,9 @@ message the exporter would reject is (exit 1).`,
 	cmd.Flags().StringVar(&rulesPath, "rules", "", "CloudFormation template or project rules file (required)")
 	cmd.Flags().StringVar(&eventPath, "event", "", "EventBridge event or bare CloudTrail record, JSON (required)")
 	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML: what it would do with each message")
+	cmd.Flags().StringVar(&defaultRegion, "default-region", os.Getenv("AWS_REGION"), "the exporter's region, for config entries that name no region")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	_ = cmd.MarkFlagRequired("rules")
 	_ = cmd.MarkFlagRequired("event")
 	return cmd
 }
-

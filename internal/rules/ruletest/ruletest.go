@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/pattern"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 	"github.com/port-labs/port-aws-exporter/internal/rules/transform"
@@ -67,14 +68,27 @@ type Target struct {
 	Exporter []ExporterAction `json:"exporter,omitempty"`
 }
 
-// ExporterAction is what one config.json entry does with a decision.
+// ExporterAction is what one config.json entry does with a decision, as
+// internal/events reconciles it: Cloud Control decides between upsert and
+// delete, since the message's action is only what the rule expects.
 type ExporterAction struct {
-	Config     string   `json:"config"` // resources[i]
-	Kind       string   `json:"kind"`
+	Config string `json:"config"` // resources[i]
+	Kind   string `json:"kind"`
+	// Blueprints are the entry's static blueprints (empty when a mapping
+	// computes its blueprint from the resource).
 	Blueprints []string `json:"blueprints"`
 	Operation  string   `json:"operation"` // upsert or delete
 	Identifier string   `json:"identifier"`
 	Summary    string   `json:"summary"`
+}
+
+// Options configure a Suite.
+type Options struct {
+	// Mapper is the compiled config.json; nil skips what the exporter does.
+	Mapper *mapping.Mapper
+	// DefaultRegion is the exporter's region, used for config entries that
+	// name no region (as the exporter does). Empty: such entries apply.
+	DefaultRegion string
 }
 
 // Problems counts targets whose message the exporter would reject.
@@ -93,7 +107,7 @@ func (r *Report) Problems() int {
 // Suite is a set of compiled rules, ready to test events.
 type Suite struct {
 	rules []compiledRule
-	cfg   *config.Compiled
+	opts  Options
 }
 
 type compiledRule struct {
@@ -104,12 +118,12 @@ type compiledRule struct {
 }
 
 // Compile validates every rule's pattern and transformers. Errors name the
-// rule, where it is defined and the place in it. cfg may be nil.
-func Compile(rules []template.Rule, cfg *config.Compiled) (*Suite, error) {
+// rule, where it is defined and the place in it.
+func Compile(rules []template.Rule, opts Options) (*Suite, error) {
 	if len(rules) == 0 {
 		return nil, errors.New("no AWS::Events::Rule found in the rules file")
 	}
-	s := &Suite{cfg: cfg}
+	s := &Suite{opts: opts}
 	var errs []error
 	for _, r := range rules {
 		where := ruleWhere(r)
@@ -278,44 +292,55 @@ func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t templat
 		return out
 	}
 	out.Decision = &d
-	if s.cfg != nil {
-		out.Exporter, out.Warnings = s.exporterActions(d, out.Warnings)
+	if s.opts.Mapper != nil {
+		out.Exporter, out.Warnings, out.Notes = s.exporterActions(d, out.Warnings, out.Notes)
 	}
 	return out
 }
 
 // exporterActions says what each config.json entry of the decision's kind
-// would do with it.
-func (s *Suite) exporterActions(d events.Decision, warnings []string) ([]ExporterAction, []string) {
+// would do with it, following events.Reconciler: entries that do not sync
+// the region are skipped; Cloud Control then decides between upsert and
+// delete; deletes name the entity in each static blueprint.
+func (s *Suite) exporterActions(d events.Decision, warnings, notes []string) ([]ExporterAction, []string, []string) {
+	entries := s.opts.Mapper.ForKind(d.ResourceType)
+	if len(entries) == 0 {
+		warnings = append(warnings, fmt.Sprintf("config.json has no entry of kind %s: the exporter rejects the message (unknown resource type)", d.ResourceType))
+		return nil, warnings, notes
+	}
 	var actions []ExporterAction
-	for _, cr := range s.cfg.Resources {
-		if cr.Resource.Kind != d.ResourceType {
+	for _, e := range entries {
+		defaultRegion := s.opts.DefaultRegion
+		if defaultRegion == "" {
+			defaultRegion = d.Region
+		}
+		if regions := e.Regions(defaultRegion); !slices.Contains(regions, d.Region) {
+			notes = append(notes, fmt.Sprintf("%s syncs %s only in %s: it ignores this event from %s", e.Path(), e.Kind, strings.Join(regions, ", "), d.Region))
 			continue
 		}
-		a := ExporterAction{Config: cr.Path, Kind: d.ResourceType, Operation: string(d.Action), Identifier: d.Identifier, Blueprints: []string{}}
-		for _, m := range cr.Mappings {
-			if m.Blueprint.Query != nil {
-				a.Blueprints = append(a.Blueprints, "(jq) "+m.Blueprint.Query.String())
-			} else {
-				a.Blueprints = append(a.Blueprints, m.Blueprint.Name)
-			}
+		blueprints, static := e.StaticBlueprints()
+		if blueprints == nil {
+			blueprints = []string{}
 		}
-		bps := strings.Join(a.Blueprints, ", ")
+		a := ExporterAction{Config: e.Path(), Kind: e.Kind, Blueprints: blueprints, Operation: string(d.Action), Identifier: d.Identifier}
+		deleteWhat := fmt.Sprintf("delete entity %q from blueprint %s", d.Identifier, strings.Join(blueprints, ", "))
+		if err := entity.ValidateIdentifier(d.Identifier); err != nil {
+			deleteWhat = fmt.Sprintf("delete nothing (%q cannot be a Port identifier: %v)", d.Identifier, err)
+		} else if len(blueprints) == 0 {
+			deleteWhat = "delete nothing (the blueprint is computed from the resource; left to the next full sync)"
+		}
+		get := fmt.Sprintf("get %s %q in %s from Cloud Control", d.ResourceType, d.Identifier, d.Region)
 		if d.Action == events.ActionDelete {
-			a.Summary = fmt.Sprintf("delete entity %q from blueprint %s", d.Identifier, bps)
+			a.Summary = fmt.Sprintf("%s; gone: %s (still there: map and upsert it instead)", get, deleteWhat)
 		} else {
-			a.Summary = fmt.Sprintf("read %s %q in %s from Cloud Control and upsert the entities its mappings give in blueprint %s",
-				d.ResourceType, d.Identifier, d.Region, bps)
+			a.Summary = fmt.Sprintf("%s; found: map it and upsert its entities (blueprint %s); gone: %s", get, strings.Join(blueprints, ", "), deleteWhat)
 		}
-		if regions := cr.Resource.Selector.AWS.Regions; len(regions) > 0 && !slices.Contains(regions, d.Region) {
-			warnings = append(warnings, fmt.Sprintf("%s.selector.aws.regions %v does not list %s", cr.Path, regions, d.Region))
+		if !static {
+			notes = append(notes, fmt.Sprintf("%s computes a blueprint from the resource: deletes by event cannot find its entities", e.Path()))
 		}
 		actions = append(actions, a)
 	}
-	if len(actions) == 0 {
-		warnings = append(warnings, fmt.Sprintf("config.json has no entry of kind %s: the exporter would reject the message as an unknown resource type", d.ResourceType))
-	}
-	return actions, warnings
+	return actions, warnings, notes
 }
 
 // ruleARN is the ARN EventBridge would give the rule in the event's account

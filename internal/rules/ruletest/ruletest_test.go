@@ -13,20 +13,23 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 )
 
 type ruleCase struct {
-	Name      string             `json:"name"`
-	Rules     string             `json:"rules"`
-	Event     string             `json:"event"`
-	Config    string             `json:"config"`
-	Matches   []string           `json:"matches"`
-	Decisions []*events.Decision `json:"decisions"`
-	Message   string             `json:"message"`
-	Error     string             `json:"error"`
-	Exporter  []string           `json:"exporter"`
-	Text      []string           `json:"text"`
+	Name   string `json:"name"`
+	Rules  string `json:"rules"`
+	Event  string `json:"event"`
+	Config string `json:"config"`
+	// DefaultRegion is the exporter's region for entries that name none.
+	DefaultRegion string             `json:"default_region"`
+	Matches       []string           `json:"matches"`
+	Decisions     []*events.Decision `json:"decisions"`
+	Message       string             `json:"message"`
+	Error         string             `json:"error"`
+	Exporter      []string           `json:"exporter"`
+	Text          []string           `json:"text"`
 }
 
 func loadCases(t *testing.T) []ruleCase {
@@ -42,24 +45,24 @@ func loadCases(t *testing.T) []ruleCase {
 	return cases
 }
 
-// RunCase runs one case the way the CLI does; the CLI test reuses it.
+// runCase runs one case the way the CLI does.
 func runCase(t *testing.T, tc ruleCase) *Report {
 	t.Helper()
 	rules, err := template.ParseFile(tc.Rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg *config.Compiled
+	opts := Options{DefaultRegion: tc.DefaultRegion}
 	if tc.Config != "" {
 		c, err := config.Load(context.Background(), tc.Config, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg, err = config.Compile(c); err != nil {
+		if opts.Mapper, err = mapping.Compile(c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	suite, err := Compile(rules, cfg)
+	suite, err := Compile(rules, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +195,7 @@ func TestCompileErrorsNameRuleAndPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Compile(rules, nil)
+	_, err = Compile(rules, Options{})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -204,7 +207,7 @@ func TestCompileErrorsNameRuleAndPlace(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if _, err := Compile(nil, nil); err == nil {
+	if _, err := Compile(nil, Options{}); err == nil {
 		t.Error("no rules gave no error")
 	}
 }
@@ -216,7 +219,7 @@ func TestRenderErrorIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	suite, err := Compile(rules, nil)
+	suite, err := Compile(rules, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
