@@ -128,8 +128,12 @@ func (c *Client) UpsertEntities(ctx context.Context, blueprint string, ents []en
 			return
 		}
 		b := batches[n]
+		need := bulkEnvelope + len(b) - 1
+		for _, it := range b {
+			need += len(it.body)
+		}
 		var body bytes.Buffer
-		body.Grow(c.cfg.MaxRequestBytes)
+		body.Grow(need)
 		body.WriteString(`{"entities":[`)
 		for k, it := range b {
 			if k > 0 {

@@ -2,6 +2,7 @@ package port
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -95,28 +96,44 @@ const epochThreshold = 1_000_000_000
 // seconds from now and as a Unix time.
 func resetIn(v string, now time.Time) (time.Duration, bool) {
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
 		return 0, false
 	}
 	if n >= epochThreshold {
-		return time.Unix(0, int64(n*float64(time.Second))).Sub(now), true
+		n -= float64(now.UnixNano()) / float64(time.Second)
 	}
-	return time.Duration(n * float64(time.Second)), true
+	return seconds(n), true
+}
+
+// maxAdvisedWait bounds what a header can ask for; a larger number is a
+// broken header, and the 429 wait cap applies anyway.
+const maxAdvisedWait = 24 * time.Hour
+
+// seconds converts a number of seconds from a header to a duration in
+// [0, maxAdvisedWait], safe from overflow.
+func seconds(n float64) time.Duration {
+	switch {
+	case n <= 0:
+		return 0
+	case n >= maxAdvisedWait.Seconds():
+		return maxAdvisedWait
+	}
+	return time.Duration(n * float64(time.Second))
 }
 
 // rateLimitWait is how long a 429 asks to wait: Retry-After (seconds or an
 // HTTP date), else x-ratelimit-reset. advised is false when neither says.
 func rateLimitWait(h http.Header, now time.Time) (wait time.Duration, advised bool) {
 	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-			return time.Duration(secs * float64(time.Second)), true
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 && !math.IsNaN(secs) {
+			return seconds(secs), true
 		}
 		if at, err := http.ParseTime(v); err == nil {
-			return max(at.Sub(now), 0), true
+			return seconds(at.Sub(now).Seconds()), true
 		}
 	}
 	if d, ok := resetIn(h.Get("x-ratelimit-reset"), now); ok {
-		return max(d, 0), true
+		return d, true
 	}
 	return 0, false
 }
