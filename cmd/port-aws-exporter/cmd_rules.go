@@ -69,7 +69,7 @@ message the exporter would reject is (exit 1).`,
 			}
 			suite, err := ruletest.Compile(rules, opts)
 			if err != nil {
-				return fmt.Errorf("rules %s:\n%w", rulesPath, err)
+				return err // names each rule with its file and line
 			}
 			event, err := os.ReadFile(eventPath)
 			if err != nil {

@@ -1,7 +1,6 @@
 package ruletest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,8 +42,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			if t.Arn != "" {
 				fmt.Fprintf(&b, " → %s", t.Arn)
 			}
-			b.WriteString("\n    message:\n")
-			b.WriteString(indent(prettyJSON(t.Message), "      "))
+			// The message exactly as the target receives it: minified
+			// when the template is JSON, so it stays on one line.
+			fmt.Fprintf(&b, "\n    message (%d bytes, exactly as sent):\n", len(t.Message))
+			b.WriteString(indent(t.Message, "      "))
 			if t.Decision != nil {
 				b.WriteString("    evaluated:\n")
 				fmt.Fprintf(&b, "      resource_type  %s\n", t.Decision.ResourceType)
@@ -87,15 +88,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func orDash(s string) string {
 	if s == "" {
 		return "-"
-	}
-	return s
-}
-
-// prettyJSON indents a JSON message for reading; other text is shown as is.
-func prettyJSON(s string) string {
-	var buf bytes.Buffer
-	if json.Indent(&buf, []byte(s), "", "  ") == nil {
-		return buf.String()
 	}
 	return s
 }

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
+)
+
+// rulesTestdata holds the inputs of the rules test cases.
+const rulesTestdata = "../../internal/rules/ruletest/testdata"
+
+type rulesCLICase struct {
+	Name         string           `json:"name"`
+	Args         []string         `json:"args"`
+	Stdout       []string         `json:"stdout"`
+	JSONDecision *events.Decision `json:"json_decision"`
+	Err          string           `json:"err"`
+	Err2         string           `json:"err2"`
+}
+
+// TestRulesTestCommand runs `rules test` in-process, end to end, on the
+// seed's template and real CloudTrail records.
+func TestRulesTestCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(rulesTestdata, "cli.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []rulesCLICase
+	if err := yaml.UnmarshalStrict(b, &cases); err != nil {
+		t.Fatalf("cli.yaml: %v", err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			args := make([]string, len(tc.Args))
+			for i, a := range tc.Args {
+				args[i] = strings.ReplaceAll(a, "{dir}", rulesTestdata)
+			}
+			root := newRootCommand()
+			var stdout, stderr bytes.Buffer
+			root.SetOut(&stdout)
+			root.SetErr(&stderr)
+			root.SetArgs(args)
+			err := root.ExecuteContext(context.Background())
+			switch {
+			case tc.Err == "" && err != nil:
+				t.Fatalf("error: %v\nstdout:\n%s", err, stdout.String())
+			case tc.Err != "" && err == nil:
+				t.Fatalf("no error, want %q\nstdout:\n%s", tc.Err, stdout.String())
+			case tc.Err != "":
+				for _, want := range []string{tc.Err, tc.Err2} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q lacks %q", err, want)
+					}
+				}
+			}
+			for _, want := range tc.Stdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			if tc.JSONDecision != nil {
+				var rep ruletest.Report
+				if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+					t.Fatalf("--output json is not a report: %v\n%s", err, stdout.String())
+				}
+				if len(rep.Matches) != 1 || len(rep.Matches[0].Targets) != 1 || rep.Matches[0].Targets[0].Decision == nil {
+					t.Fatalf("report: %s", stdout.String())
+				}
+				if got := *rep.Matches[0].Targets[0].Decision; got != *tc.JSONDecision {
+					t.Errorf("decision = %+v, want %+v", got, *tc.JSONDecision)
+				}
+			}
+		})
+	}
+}
