@@ -19,6 +19,8 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 func allKinds(t testing.TB) []Kind {
@@ -174,81 +176,56 @@ func loadProperties(t testing.TB, kindName string) map[string]any {
 }
 
 var (
-	compiledOnce   sync.Once
-	compiledConfig *config.Compiled
-	compiledErr    error
+	mapperOnce sync.Once
+	mapper     *mapping.Mapper
+	mapperErr  error
 )
 
-// libraryConfig is config.json for every kind, read and compiled by
-// internal/config exactly as the exporter reads a user's file.
-func libraryConfig(t testing.TB) *config.Compiled {
+// libraryMapper is config.json for every kind, read by internal/config and
+// compiled by internal/mapping exactly as the exporter reads a user's file.
+func libraryMapper(t testing.TB) *mapping.Mapper {
 	t.Helper()
-	compiledOnce.Do(func() {
+	mapperOnce.Do(func() {
 		kinds, err := All()
 		if err != nil {
-			compiledErr = err
+			mapperErr = err
 			return
 		}
 		data, err := NewBundle(kinds).ConfigJSON()
 		if err != nil {
-			compiledErr = err
+			mapperErr = err
 			return
 		}
 		cfg, err := config.Parse(data, config.JSON)
 		if err != nil {
-			compiledErr = fmt.Errorf("parse generated config.json: %w", err)
+			mapperErr = fmt.Errorf("parse generated config.json: %w", err)
 			return
 		}
-		compiledConfig, compiledErr = config.Compile(cfg)
+		mapper, mapperErr = mapping.Compile(cfg)
 	})
-	if compiledErr != nil {
-		t.Fatal(compiledErr)
+	if mapperErr != nil {
+		t.Fatal(mapperErr)
 	}
-	return compiledConfig
+	return mapper
 }
 
-// mapEntity maps a properties document through the kind's default mapping.
+// mapEntity maps a properties document through the kind's default mapping
+// with the exporter's own mapper.
 func mapEntity(t testing.TB, k Kind, props map[string]any) entity.Entity {
 	t.Helper()
-	ctx := context.Background()
-	var res *config.CompiledResource
-	for i := range libraryConfig(t).Resources {
-		if r := &libraryConfig(t).Resources[i]; r.Resource.Kind == k.Type {
-			res = r
-		}
+	entries := libraryMapper(t).ForKind(k.Type)
+	if len(entries) != 1 {
+		t.Fatalf("%s: %d config entries, want 1", k.Type, len(entries))
 	}
-	if res == nil || len(res.Mappings) != 1 {
-		t.Fatalf("%s: no single mapping in the generated config", k.Type)
+	res := source.Resource{AccountID: "123456789012", Region: "us-east-1", Kind: k.Type, Properties: props}
+	result, err := entries[0].Map(context.Background(), res)
+	if err != nil {
+		t.Fatalf("%s: map the sample: %v", k.Type, err)
 	}
-	m := res.Mappings[0]
-	str := func(what string, v any) string {
-		s, ok := v.(string)
-		if !ok {
-			t.Fatalf("%s: %s is %T %v, want a string", k.Type, what, v, v)
-		}
-		return s
+	if !result.Selected || len(result.Entities) != 1 {
+		t.Fatalf("%s: selected %v, %d entities; want one", k.Type, result.Selected, len(result.Entities))
 	}
-	first := func(q interface {
-		First(context.Context, any) (any, bool, error)
-	}, what string) any {
-		v, _, err := q.First(ctx, props)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", k.Type, what, err)
-		}
-		return v
-	}
-	e := entity.Entity{Blueprint: m.Blueprint.Name, Properties: map[string]any{}, Relations: map[string]any{}}
-	e.Identifier = str("identifier", first(m.Identifier, "identifier"))
-	if m.Title != nil {
-		e.Title = str("title", first(m.Title, "title"))
-	}
-	for _, f := range m.Properties {
-		e.Properties[f.Name] = first(f.Query, f.Path)
-	}
-	for _, f := range m.Relations {
-		e.Relations[f.Name] = first(f.Query, f.Path)
-	}
-	return e
+	return result.Entities[0]
 }
 
 // Every kind's default mapping, applied to a realistic properties document,
