@@ -42,6 +42,6 @@ func OwnedQuery(owner Owner) port.Query {
 	return port.Query{
 		Combinator: "and",
 		Rules:      []port.Rule{{Property: "$datasource", Operator: "contains", Value: owner.Token()}},
-		Include:    []string{"$identifier", "$datasource"},
+		Include:    []string{"$identifier"},
 	}
 }

@@ -67,3 +67,25 @@ func (j *JSONLines) Flush() error {
 	defer j.mu.Unlock()
 	return j.w.Flush()
 }
+
+// Nothing owns nothing and writes nothing: the target of a dry run that has no
+// Port credentials, whose plan then shows upserts only.
+type Nothing struct{}
+
+func (Nothing) Owned(context.Context, registry.Owner, []string) ([]entity.Ref, error) { return nil, nil }
+
+func (Nothing) Upsert(_ context.Context, _ registry.Owner, ents []entity.Entity) []controller.WriteResult {
+	out := make([]controller.WriteResult, len(ents))
+	for i, e := range ents {
+		out[i] = controller.WriteResult{Ref: e.Ref(), Err: fmt.Errorf("no target to write to")}
+	}
+	return out
+}
+
+func (Nothing) Delete(_ context.Context, _ registry.Owner, refs []entity.Ref) []controller.WriteResult {
+	out := make([]controller.WriteResult, len(refs))
+	for i, r := range refs {
+		out[i] = controller.WriteResult{Ref: r, Err: fmt.Errorf("no target to write to")}
+	}
+	return out
+}
