@@ -72,7 +72,9 @@ func (j *JSONLines) Flush() error {
 // Port credentials, whose plan then shows upserts only.
 type Nothing struct{}
 
-func (Nothing) Owned(context.Context, registry.Owner, []string) ([]entity.Ref, error) { return nil, nil }
+func (Nothing) Owned(context.Context, registry.Owner, []string) ([]entity.Ref, error) {
+	return nil, nil
+}
 
 func (Nothing) Upsert(_ context.Context, _ registry.Owner, ents []entity.Entity) []controller.WriteResult {
 	out := make([]controller.WriteResult, len(ents))
