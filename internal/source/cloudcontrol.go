@@ -142,7 +142,12 @@ func (c *CloudControl) client(region string) *regionClient {
 func (c *CloudControl) call(ctx context.Context, rc *regionClient, op string, do func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		if err := rc.limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("wait for the %s request pace: %w", rc.region, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("wait for the %s request pace: %w", rc.region, ctx.Err())
+			}
+			// The limiter refuses early when the wait would outlast the
+			// deadline; to callers that is the deadline, a transient failure.
+			return fmt.Errorf("wait for the %s request pace: %w: %v", rc.region, context.DeadlineExceeded, err)
 		}
 		start := time.Now()
 		err := do(ctx)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/source"
@@ -549,5 +550,52 @@ func TestAccountIDFromSTS(t *testing.T) {
 	}
 	if id != moto.AccountID {
 		t.Errorf("AccountID = %q, want %q", id, moto.AccountID)
+	}
+}
+
+// TestEndpointFromEnvironment proves the standard SDK settings reach the
+// reader: credentials from AWS_ACCESS_KEY_ID and the endpoint from
+// AWS_ENDPOINT_URL_CLOUDCONTROL, as a user points it at a local peer.
+func TestEndpointFromEnvironment(t *testing.T) {
+	e := cloudcontrol.New()
+	fill(t, e, "eu-west-1", 3)
+	srv := serve(t, e)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENVIRONMENT")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_PROFILE", "")
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := source.NewCloudControl(cfg, fastOptions())
+	_, times, err := collect(context.Background(), c, lambdaShard(cfg.Region), source.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEachOnce(t, times, 3)
+}
+
+func TestPacingWaitPastDeadlineIsTransient(t *testing.T) {
+	e := cloudcontrol.New()
+	fill(t, e, "eu-west-1", 1)
+	opts := fastOptions()
+	opts.RequestsPerSecond = 0.01 // one call, then the next token in 100 s
+	opts.Burst = 1
+	c := reader(t, e, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00000"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00000")
+	if err == nil || !source.IsTransient(err) {
+		t.Errorf("second call beyond the pace and the deadline: %v, want a transient error", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the reader waited for the deadline instead of refusing early")
 	}
 }

@@ -106,17 +106,18 @@ type countKey struct{ op, region string }
 
 // Emulator is an in-memory Cloud Control API.
 type Emulator struct {
-	mu        sync.Mutex
-	accountID string
-	pageSize  int
-	types     map[string]TypeConfig
-	shelves   map[shelfKey]*shelf
-	tokens    map[string]pageToken
-	faults    map[Scope]FaultKind
-	latency   time.Duration
-	throttle  float64
-	rng       *rand.Rand
-	counts    map[countKey]*Counts
+	mu         sync.Mutex
+	accountID  string
+	pageSize   int
+	types      map[string]TypeConfig
+	shelves    map[shelfKey]*shelf
+	tokens     map[string]pageToken
+	tokenOrder []string // issue order, for forgetting the oldest
+	faults     map[Scope]FaultKind
+	latency    time.Duration
+	throttle   float64
+	rng        *rand.Rand
+	counts     map[countKey]*Counts
 }
 
 type pageToken struct {

@@ -333,10 +333,19 @@ func project(doc []byte, keep []string) string {
 	return string(out)
 }
 
+// maxTokens bounds the page tokens kept; the oldest are forgotten first, as
+// a real service expires them.
+const maxTokens = 1 << 16
+
 // newToken mints an opaque page token; the caller holds e.mu.
 func (e *Emulator) newToken(t pageToken) string {
 	tok := rand.Text()
 	e.tokens[tok] = t
+	e.tokenOrder = append(e.tokenOrder, tok)
+	if len(e.tokenOrder) > maxTokens {
+		delete(e.tokens, e.tokenOrder[0])
+		e.tokenOrder = e.tokenOrder[1:]
+	}
 	return tok
 }
 
