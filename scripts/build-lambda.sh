@@ -3,7 +3,7 @@
 # arm64 and amd64, as dist/bootstrap-<arch>.zip.
 #
 # The build is reproducible: the same commit gives byte-identical zips on any
-# machine with the same Go toolchain, because
+# machine with the same Go toolchain and Info-ZIP zip, because
 #   - the binary is static (CGO_ENABLED=0), carries no local paths (-trimpath)
 #     and no VCS stamp (-buildvcs=false); the version comes from -X main.version;
 #   - the zip holds one entry, "bootstrap", with mode 0755, a fixed timestamp
@@ -30,11 +30,12 @@ if [ "$SOURCE_DATE_EPOCH" -lt 315532800 ]; then SOURCE_DATE_EPOCH=315532800; fi
 
 if [ "$#" -gt 0 ]; then archs=("$@"); else archs=(arm64 amd64); fi
 
-for tool in "$GO" zip; do
+for tool in "$GO" zip unzip sha256sum; do
 	command -v "$tool" >/dev/null || { echo "build-lambda: $tool not found in PATH" >&2; exit 1; }
 done
 
 mkdir -p "$DIST"
+DIST="$(cd "$DIST" && pwd)"
 for arch in "${archs[@]}"; do
 	case "$arch" in
 	arm64 | amd64) ;;
@@ -56,7 +57,7 @@ for arch in "${archs[@]}"; do
 	zip_path="$DIST/bootstrap-${arch}.zip"
 	rm -f "$zip_path"
 	# -X: no extra attributes (uid/gid, extended timestamps); -D: no directory entries.
-	(cd "$stage" && TZ=UTC zip -q -X -D -9 "$repo_root/$zip_path" bootstrap)
+	(cd "$stage" && TZ=UTC zip -q -X -D -9 "$zip_path" bootstrap)
 	rm -rf "$stage"
 	trap - EXIT
 

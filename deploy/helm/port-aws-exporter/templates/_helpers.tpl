@@ -33,3 +33,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The config.json text: configJson as given, else config as JSON. */}}
+{{- define "port-aws-exporter.configJson" -}}
+{{- default (toJson .Values.config) .Values.configJson -}}
+{{- end -}}

@@ -1,0 +1,98 @@
+package deploy_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"debug/elf"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestBuildLambda runs scripts/build-lambda.sh twice for the host architecture
+// (its packages are already compiled for the tests, so this costs little) and
+// checks that the two zips are byte-identical and hold what provided.al2023
+// runs: one executable entry named bootstrap, a static ELF for that machine.
+func TestBuildLambda(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary twice; skipped with -short")
+	}
+	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+	arch := runtime.GOARCH
+	if _, ok := machines[arch]; !ok {
+		t.Skipf("Lambda has no %s architecture", arch)
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	const epoch = 1767225600 // 2026-01-01T00:00:00Z
+	build := func() []byte {
+		dist := t.TempDir()
+		cmd := exec.Command(filepath.Join(repoRoot(t), "scripts", "build-lambda.sh"), arch)
+		cmd.Env = append(os.Environ(), "DIST="+dist, "VERSION=v0.0.0-test", "SOURCE_DATE_EPOCH="+strconv.Itoa(epoch), "GO="+goCmd)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build-lambda.sh: %v\n%s", err, out)
+		}
+		zipped, err := os.ReadFile(filepath.Join(dist, "bootstrap-"+arch+".zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zipped
+	}
+	first, second := build(), build()
+	if sha256.Sum256(first) != sha256.Sum256(second) {
+		t.Errorf("two builds of the same tree differ: %x vs %x", sha256.Sum256(first), sha256.Sum256(second))
+	}
+
+	zr, err := zip.NewReader(bytes.NewReader(first), int64(len(first)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
+		t.Fatalf("zip entries = %v, want exactly bootstrap", zr.File)
+	}
+	entry := zr.File[0]
+	if mode := entry.Mode(); mode.Perm() != 0o755 || !mode.IsRegular() {
+		t.Errorf("bootstrap mode = %v, want -rwxr-xr-x", mode)
+	}
+	if got := entry.Modified.UTC(); !got.Equal(time.Unix(epoch, 0).UTC()) {
+		t.Errorf("bootstrap time = %v, want SOURCE_DATE_EPOCH %v", got, time.Unix(epoch, 0).UTC())
+	}
+	rc, err := entry.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := elf.NewFile(bytes.NewReader(binary))
+	if err != nil {
+		t.Fatalf("bootstrap is not an ELF binary: %v", err)
+	}
+	if exe.Machine != machines[arch] {
+		t.Errorf("bootstrap machine = %v, want %v", exe.Machine, machines[arch])
+	}
+	for _, p := range exe.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("bootstrap is dynamically linked (%v): provided.al2023 needs a static binary", p.Type)
+		}
+	}
+	if exe.Section(".symtab") != nil {
+		t.Error("bootstrap keeps its symbol table: -s was not applied")
+	}
+	if bytes.Contains(binary, []byte(repoRoot(t))) {
+		t.Error("bootstrap contains the build directory: -trimpath was not applied")
+	}
+	if !bytes.Contains(binary, []byte("v0.0.0-test")) {
+		t.Error("bootstrap does not carry VERSION (-X main.version)")
+	}
+}
