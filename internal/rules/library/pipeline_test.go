@@ -14,6 +14,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/rules/pattern"
+	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/transform"
 )
 
@@ -52,33 +53,15 @@ func compileRules(t testing.TB) []compiledRule {
 }
 
 // wrapCloudTrail puts a bare CloudTrail record in the envelope EventBridge
-// delivers it in; an event that already has a detail-type is returned as is.
+// delivers it in (internal/rules/ruletest does it as `rules test` does); an
+// EventBridge event is returned as is.
 func wrapCloudTrail(t testing.TB, raw []byte) []byte {
 	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("event is not a JSON object: %v", err)
-	}
-	if _, wrapped := doc["detail-type"]; wrapped {
-		return raw
-	}
-	service := strings.TrimSuffix(doc["eventSource"].(string), ".amazonaws.com")
-	env := map[string]any{
-		"version":     "0",
-		"id":          doc["eventID"],
-		"detail-type": CloudTrailDetailType,
-		"source":      "aws." + service,
-		"account":     doc["recipientAccountId"],
-		"time":        doc["eventTime"],
-		"region":      doc["awsRegion"],
-		"resources":   []any{},
-		"detail":      doc,
-	}
-	out, err := json.Marshal(env)
+	event, _, err := ruletest.PrepareEvent(raw)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("prepare event: %v", err)
 	}
-	return out
+	return event
 }
 
 // outcome is what one matching rule makes of an event.
@@ -365,16 +348,11 @@ func FuzzRulesOnRecords(f *testing.F) {
 	}
 	rules := compileRules(f)
 	f.Fuzz(func(t *testing.T, record []byte) {
-		var doc map[string]any
-		if json.Unmarshal(record, &doc) != nil {
-			return
+		event, _, err := ruletest.PrepareEvent(record)
+		if err != nil {
+			return // not an event nor a CloudTrail record
 		}
-		if _, ok := doc["eventSource"].(string); !ok {
-			if _, wrapped := doc["detail-type"]; !wrapped {
-				return
-			}
-		}
-		for _, o := range runRules(t, rules, wrapCloudTrail(t, record)) {
+		for _, o := range runRules(t, rules, event) {
 			if o.err != nil {
 				var out *transform.OutputError
 				if errors.As(o.err, &out) || errors.Is(o.err, events.ErrPermanent) {
