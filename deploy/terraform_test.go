@@ -375,7 +375,7 @@ func TestTerraformCheckerCatchesMistakes(t *testing.T) {
 }
 
 func TestTerraformIsFormatted(t *testing.T) {
-	tf := findTool(t, "terraform", "TERRAFORM")
+	tf := findOptionalTool(t, "terraform", "TERRAFORM")
 	out, err := exec.Command(tf, "fmt", "-check", "-recursive", "-diff", "terraform").CombinedOutput()
 	if err != nil {
 		t.Fatalf("terraform fmt -check: %v\n%s", err, out)
