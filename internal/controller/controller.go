@@ -291,11 +291,12 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 }
 
 // finish computes the deletions of a prepared shard and applies them.
-func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) ShardReport {
+func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) (report ShardReport) {
 	defer func() {
 		w.report.Duration = time.Since(w.started)
+		report = w.report
 		if s.OnShardDone != nil {
-			s.OnShardDone(w.report)
+			s.OnShardDone(report)
 		}
 	}()
 	log := s.logger().With("shard", w.report.Shard.String())

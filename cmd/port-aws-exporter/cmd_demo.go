@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/spf13/cobra"
+
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/rules/library"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
+)
+
+func init() { registerCommand(newDemoCommand) }
+
+func newDemoCommand() *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the real sync end to end on the embedded testbed (Cloud Control emulator and Port double)",
+		Long: `demo starts the in-repo Cloud Control emulator (loaded with a small account: Lambda functions,
+S3 buckets, SQS queues, DynamoDB tables, ECS and EKS clusters in three regions) and the Port API
+double on 127.0.0.1, writes a config.json and blueprints from the rule library, and runs the real
+sync through the AWS SDK and the Port client. Then it deletes a function and a bucket in the
+emulator and syncs again, to show stale deletion. It needs no AWS or Port account.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd, keep)
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep-files", false, "keep the generated config.json and blueprints.json and print where they are")
+	return cmd
+}
+
+func runDemo(cmd *cobra.Command, keepFiles bool) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	logger := newLogger(cmd, io.Discard)
+	if lvl, _ := cmd.Flags().GetString("log-level"); lvl == "debug" {
+		logger = newLogger(cmd, os.Stderr)
+	}
+
+	emu, err := cloudcontrol.NewDemo()
+	if err != nil {
+		return err
+	}
+	aws, err := emu.Listen("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the Cloud Control emulator: %w", err)
+	}
+	defer aws.Close()
+	portDouble := portapi.New(portapi.Options{})
+	defer portDouble.Close()
+
+	kinds, regions, err := demoKinds(emu)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "port-aws-exporter-demo-")
+	if err != nil {
+		return err
+	}
+	if !keepFiles {
+		defer os.RemoveAll(dir)
+	}
+	configPath, err := writeDemoFiles(dir, kinds, regions)
+	if err != nil {
+		return err
+	}
+
+	portCfg := port.Config{BaseURL: portDouble.URL(), ClientID: portDouble.ClientID(), ClientSecret: portDouble.ClientSecret()}
+	rt, err := buildRuntime(ctx, runtimeOptions{
+		ConfigLocation: configPath,
+		NeedPort:       true,
+		AccountID:      emu.AccountID(),
+		Logger:         logger,
+		Port:           portCfg,
+		Sync:           syncSettings{Concurrency: 4, MaxDeleteShare: 0.5, Policy: "sync", AWSRequestsPerSec: 50, PortRequestsPerSec: 100},
+		AWSOptions:     demoAWSOptions(aws.URL),
+	})
+	if err != nil {
+		return err
+	}
+	if err := createBlueprints(ctx, rt.Port); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "Testbed: Cloud Control emulator at %s (account %s, regions %s), Port double at %s\n",
+		aws.URL, emu.AccountID(), strings.Join(sortedKeys(regions), ", "), portDouble.URL())
+	fmt.Fprintf(out, "Config: %d kinds from the rule library", len(kinds))
+	if keepFiles {
+		fmt.Fprintf(out, ", written to %s", dir)
+	}
+	fmt.Fprint(out, "\n\n== First sync\n")
+	report, err := rt.Syncer.Run(ctx)
+	if err != nil {
+		return err
+	}
+	printSummary(out, report, false)
+	fmt.Fprint(out, "\n== What landed in the catalog\n")
+	printCatalog(out, portDouble, kinds)
+
+	// Change AWS behind the exporter's back, then sync again.
+	gone := []struct{ region, kind string }{{"eu-west-1", "AWS::Lambda::Function"}, {"us-east-1", "AWS::S3::Bucket"}}
+	fmt.Fprint(out, "\n== AWS changes: ")
+	var changes []string
+	for _, g := range gone {
+		res := emu.Resources(g.region, g.kind)
+		if len(res) == 0 {
+			continue
+		}
+		emu.Delete(g.region, g.kind, res[0].Identifier)
+		changes = append(changes, fmt.Sprintf("deleted %s %s in %s", g.kind, res[0].Identifier, g.region))
+	}
+	fmt.Fprintln(out, strings.Join(changes, "; "))
+	fmt.Fprint(out, "\n== Second sync (stale entities deleted)\n")
+	report, err = rt.Syncer.Run(ctx)
+	if err != nil {
+		return err
+	}
+	printSummary(out, report, false)
+	if !report.OK() {
+		return &exitError{code: 1, err: controller.ErrFailed}
+	}
+	total := 0
+	for _, k := range kinds {
+		total += len(portDouble.Entities(k.Blueprint.Identifier))
+	}
+	fmt.Fprintf(out, "\nCatalog now holds %d entities in %d blueprints.\n", total, len(kinds))
+	return nil
+}
+
+// demoKinds are the emulator's types that the rule library knows, with the
+// regions each has resources in.
+func demoKinds(emu *cloudcontrol.Emulator) ([]library.Kind, map[string][]string, error) {
+	all, err := library.All()
+	if err != nil {
+		return nil, nil, err
+	}
+	regions := map[string][]string{}
+	var kinds []library.Kind
+	for _, k := range all {
+		for _, region := range emu.Regions() {
+			if len(emu.Resources(region, k.Type)) > 0 {
+				regions[k.Type] = append(regions[k.Type], region)
+			}
+		}
+		if len(regions[k.Type]) > 0 {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 {
+		return nil, nil, fmt.Errorf("the demo dataset has no kind the rule library knows")
+	}
+	return kinds, regions, nil
+}
+
+// writeDemoFiles writes the library's config for the kinds, restricted to the
+// regions that have resources, and the blueprints next to it.
+func writeDemoFiles(dir string, kinds []library.Kind, regions map[string][]string) (string, error) {
+	bundle := library.NewBundle(kinds)
+	raw, err := bundle.ConfigJSON()
+	if err != nil {
+		return "", err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return "", err
+	}
+	resources, _ := doc["resources"].([]any)
+	for _, r := range resources {
+		res, _ := r.(map[string]any)
+		kind, _ := res["kind"].(string)
+		sel, _ := res["selector"].(map[string]any)
+		if sel == nil {
+			sel = map[string]any{}
+			res["selector"] = sel
+		}
+		sel["aws"] = map[string]any{"regions": regions[kind]}
+	}
+	configJSON, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, configJSON, 0o600); err != nil {
+		return "", err
+	}
+	bps, err := bundle.BlueprintsJSON()
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(filepath.Join(dir, "blueprints.json"), bps, 0o600)
+}
+
+// createBlueprints creates the blueprints of every library kind, relation
+// targets first, as Port requires a relation's target to exist.
+func createBlueprints(ctx context.Context, client *port.Client) error {
+	all, err := library.All()
+	if err != nil {
+		return err
+	}
+	created := map[string]bool{}
+	for pending := all; len(pending) > 0; {
+		var next []library.Kind
+		for _, k := range pending {
+			ready := true
+			for _, rel := range k.Blueprint.Relations {
+				if rel.Target != k.Blueprint.Identifier && !created[rel.Target] {
+					ready = false
+				}
+			}
+			if !ready {
+				next = append(next, k)
+				continue
+			}
+			body, err := json.Marshal(k.Blueprint)
+			if err != nil {
+				return err
+			}
+			if _, err := client.CreateBlueprint(ctx, body); err != nil {
+				return fmt.Errorf("create blueprint %s: %w", k.Blueprint.Identifier, err)
+			}
+			created[k.Blueprint.Identifier] = true
+		}
+		if len(next) == len(pending) {
+			return fmt.Errorf("blueprint relations form a cycle or name a missing blueprint: %s", next[0].Blueprint.Identifier)
+		}
+		pending = next
+	}
+	return nil
+}
+
+func demoAWSOptions(endpoint string) []func(*awsconfig.LoadOptions) error {
+	return []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithBaseEndpoint(endpoint),
+		awsconfig.WithCredentialsProvider(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return awscreds.NewStaticCredentialsProvider("AKIDDEMO", "demo-secret", "").Retrieve(context.Background())
+		})),
+	}
+}
+
+// printCatalog shows each blueprint's entities as the Port double holds them.
+func printCatalog(w io.Writer, double *portapi.Server, kinds []library.Kind) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BLUEPRINT\tIDENTIFIER\tTITLE\tPROPERTIES\tDATASOURCE")
+	for _, k := range kinds {
+		ents := double.Entities(k.Blueprint.Identifier)
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Identifier < ents[j].Identifier })
+		for _, e := range ents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d set\t%s\n", k.Blueprint.Identifier, e.Identifier, e.Title, len(e.Properties), e.Datasource)
+		}
+	}
+	tw.Flush()
+}
+
+func sortedKeys(m map[string][]string) []string {
+	set := map[string]bool{}
+	for _, regions := range m {
+		for _, r := range regions {
+			set[r] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+)
+
+// runCLI runs the binary's command tree in-process.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConfigValidateReportsEveryProblemWithItsPath(t *testing.T) {
+	path := writeFile(t, "config.json", `{
+  "resources": [
+    {"kind": "AWS::Lambda::Function",
+     "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "\"lambda\"", "properties": {"arn": ".Arn"}}]}}},
+    {"kind": "AWS::S3::Bucket",
+     "port": {"entity": {"mappings": [{"identifier": ".BucketName", "blueprint": "\"bucket\"",
+       "properties": {"arn": ".Arn | ", "region": ".Region"}}]}}},
+    {"kind": "",
+     "port": {"entity": {"mappings": [{"blueprint": "\"x\""}]}}}
+  ]
+}`)
+	out, err := runCLI(t, "config", "validate", "--config", path)
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != 1 {
+		t.Fatalf("exit = %v, want code 1\n%s", err, out)
+	}
+	for _, want := range []string{
+		"resources[1].port.entity.mappings[0].properties.arn:",
+		"resources[2].kind:",
+		"resources[2].port.entity.mappings[0].identifier:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "resources[0]") {
+		t.Errorf("the valid resource was reported:\n%s", out)
+	}
+
+	valid := writeFile(t, "ok.json", `{"resources": [{"kind": "AWS::Lambda::Function",
+  "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "\"lambda\""}]}}}]}`)
+	if out, err := runCLI(t, "config", "validate", "--config", valid); err != nil || !strings.Contains(out, "valid") {
+		t.Fatalf("valid config: %v\n%s", err, out)
+	}
+}
+
+func TestSyncRefusesAnInvalidConfig(t *testing.T) {
+	path := writeFile(t, "config.json", `{"resources": [{"kind": "AWS::Lambda::Function",
+  "port": {"entity": {"mappings": [{"identifier": ".FunctionName | ", "blueprint": "\"lambda\""}]}}}]}`)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	_, err := runCLI(t, "sync", "--config", path, "--output", filepath.Join(t.TempDir(), "out.jsonl"))
+	if err == nil || !strings.Contains(err.Error(), "resources[0].port.entity.mappings[0].identifier") {
+		t.Fatalf("sync started on an invalid config: %v", err)
+	}
+}
+
+// TestSyncToJSONLines runs `sync --output` with the standard AWS environment
+// pointing the SDK at the Cloud Control emulator and at moto for STS: the
+// same way a user points it at AWS.
+func TestSyncToJSONLines(t *testing.T) {
+	m := moto.Start(t)
+	emu, err := cloudcontrol.NewDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := emu.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
+	t.Setenv("PORT_CLIENT_ID", "")
+	t.Setenv("PORT_CLIENT_SECRET", "")
+
+	cfg := writeFile(t, "config.yaml", `
+resources:
+  - kind: AWS::Lambda::Function
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          - identifier: .FunctionName
+            title: .FunctionName
+            blueprint: '"lambda"'
+            properties:
+              runtime: .Runtime
+              memory: .MemorySize
+`)
+	out := filepath.Join(t.TempDir(), "entities.jsonl")
+	stdout, err := runCLI(t, "sync", "--config", cfg, "--output", out)
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stdout)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string]bool{}
+	for _, r := range emu.Resources("eu-west-1", "AWS::Lambda::Function") {
+		want[r.Identifier] = true
+	}
+	got := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line struct {
+			Blueprint, Identifier, Datasource string
+			Properties                        map[string]any
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("bad line %q: %v", sc.Text(), err)
+		}
+		if line.Blueprint != "lambda" || line.Properties["runtime"] == nil {
+			t.Errorf("line = %+v", line)
+		}
+		if !strings.Contains(line.Datasource, "region/eu-west-1 kind/AWS::Lambda::Function)") {
+			t.Errorf("datasource = %q", line.Datasource)
+		}
+		got[line.Identifier] = true
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("wrote %v, want %v", got, want)
+	}
+	if !strings.Contains(stdout, "AWS::Lambda::Function") || !strings.Contains(stdout, "TOTAL") {
+		t.Errorf("no summary table:\n%s", stdout)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out, err := runCLI(t, "demo")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"== First sync", "== What landed in the catalog", "== Second sync", "Catalog now holds"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasSuffix(strings.TrimSpace(line), "FAILED") {
+			t.Errorf("a shard failed in the demo: %s", line)
+		}
+	}
+}
