@@ -180,8 +180,9 @@ func (c *CloudControl) call(ctx context.Context, rc *regionClient, op string, do
 // backoff is full jitter: uniform in [0, min(cap, base·2^attempt)).
 func (c *CloudControl) backoff(attempt int) time.Duration {
 	ceiling := c.opts.BackoffCap
-	if attempt < 30 {
-		ceiling = min(ceiling, c.opts.BackoffBase<<attempt)
+	// Shift only while base·2^attempt stays under the cap, so it cannot overflow.
+	if attempt < 62 && c.opts.BackoffBase <= ceiling>>attempt {
+		ceiling = c.opts.BackoffBase << attempt
 	}
 	if ceiling <= 0 {
 		return 0
