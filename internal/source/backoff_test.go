@@ -1,10 +1,10 @@
 package source
 
 import (
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func TestBackoffStaysWithinBounds(t *testing.T) {
