@@ -77,7 +77,9 @@ type Config struct {
 	// Logger gets retries and rate-limit waits; slog.Default() if nil.
 	Logger *slog.Logger
 	// Observe, if set, is called after every HTTP attempt with a short route
-	// name, the status (0 when no answer came) and the time it took.
+	// name (token, upsert, bulk_upsert, delete, bulk_delete, search,
+	// get_blueprint, create_blueprint), the status (0 when no answer came)
+	// and the time it took. It must be safe for concurrent use.
 	Observe func(route string, status int, d time.Duration)
 }
 

@@ -169,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.inflight > s.maxInflight {
 		s.maxInflight = s.inflight
 	}
-	latency := s.latency
+	latency, limiter := s.latency, s.limiter
 	s.mu.Unlock()
 
 	_, route := s.mux.Handler(r)
@@ -195,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The token route is left out of the limiter so that "every k-th request"
 	// counts API calls, not token fetches; Port does not document either way.
 	if route != RouteToken {
-		if d := s.limiter.take(s.opts.Now(), w.Header()); d != nil {
+		if d := limiter.take(s.opts.Now(), w.Header()); d != nil {
 			if d.retryAfter >= 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
 			}
@@ -248,7 +248,11 @@ func (s *Server) SetLatency(d time.Duration) {
 }
 
 // SetRateLimit replaces the limiter (and starts a new window).
-func (s *Server) SetRateLimit(rl RateLimit) { s.limiter = newLimiter(rl) }
+func (s *Server) SetRateLimit(rl RateLimit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limiter = newLimiter(rl)
+}
 
 // Count is the number of requests answered on route with status; an empty
 // route or a zero status matches any.
