@@ -22,7 +22,10 @@ func printSummary(w io.Writer, r controller.Report, dryRun bool) {
 	for _, s := range r.Shards {
 		up, del := s.Upserted, s.Deleted
 		if dryRun {
-			up, del = len(s.Plan.Upserts), len(s.Plan.Deletes)
+			up, del = 0, len(s.Plan.Deletes)
+			for _, n := range s.Upserts {
+				up += n
+			}
 		}
 		status := "ok"
 		if !s.OK() {
@@ -58,8 +61,8 @@ func printPlan(w io.Writer, r controller.Report) {
 		return byBlueprint[bp]
 	}
 	for _, s := range r.Shards {
-		for _, e := range s.Plan.Upserts {
-			get(e.Blueprint).upserts++
+		for bp, n := range s.Upserts {
+			get(bp).upserts += n
 		}
 		for _, d := range s.Plan.Deletes {
 			get(d.Blueprint).deletes++

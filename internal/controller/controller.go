@@ -59,10 +59,16 @@ type Syncer struct {
 	MaxDeleteShare float64
 	// DryRun computes plans and writes nothing.
 	DryRun bool
-	Logger *slog.Logger
+	// WriteConcurrency bounds the upsert requests in flight across all
+	// shards; DefaultWriteConcurrency if zero.
+	WriteConcurrency int
+	Logger           *slog.Logger
 	// OnShardStart and OnShardDone report progress; they may be called concurrently.
 	OnShardStart func(source.Shard)
 	OnShardDone  func(ShardReport)
+
+	slotsOnce  sync.Once
+	writeSlots chan struct{}
 }
 
 // ShardReport is what happened to one shard.
@@ -74,10 +80,15 @@ type ShardReport struct {
 	Upserted int
 	Deleted  int
 	Failed   int // entities that could not be mapped, upserted or deleted
+	// Duplicates counts entities produced more than once in the shard
+	// (two resources mapping to one identifier); the last one written wins.
+	Duplicates int
+	// Upserts counts the entities to upsert per blueprint (what a dry run prints).
+	Upserts  map[string]int
 	Withheld []plan.Withheld
 	Errors   []string
 	Duration time.Duration
-	// Plan is the computed plan (what a dry run prints).
+	// Plan is the computed deletion plan.
 	Plan plan.Plan
 }
 
@@ -171,8 +182,8 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 
 	desired := map[entity.Ref]bool{}
 	for _, w := range works {
-		for _, e := range w.desired {
-			desired[e.Ref()] = true
+		for ref := range w.desired {
+			desired[ref] = true
 		}
 	}
 	protected := func(r entity.Ref) bool { return desired[r] }
@@ -204,12 +215,16 @@ func (s *Syncer) SyncShard(ctx context.Context, shard source.Shard) ShardReport 
 	return s.finish(ctx, w, nil)
 }
 
-// shardWork carries a shard between the listing and the deletion phase.
+// shardWork carries a shard between the listing and the deletion phase. It
+// keeps references only: entities are upserted as soon as a bulk request's
+// worth is mapped, so memory follows the identifiers, not the documents.
 type shardWork struct {
 	owner   registry.Owner
-	report  ShardReport
-	desired []entity.Entity
 	started time.Time
+
+	mu      sync.Mutex
+	report  ShardReport
+	desired map[entity.Ref]struct{}
 }
 
 // prepare lists and maps the shard's resources and upserts the entities.
@@ -219,8 +234,9 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 	}
 	w := &shardWork{
 		owner:   registry.Owner{AccountID: shard.AccountID, Region: shard.Region, Kind: shard.Kind},
-		report:  ShardReport{Shard: shard},
+		report:  ShardReport{Shard: shard, Upserts: map[string]int{}},
 		started: time.Now(),
+		desired: map[entity.Ref]struct{}{},
 	}
 	log := s.logger().With("shard", shard.String())
 	var applicable []*mapping.Resource
@@ -236,7 +252,7 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 		return w
 	}
 
-	var mu sync.Mutex
+	up := s.newUpserter(ctx, w, log)
 	err := s.Source.List(ctx, shard, source.ListOptions{TrustListProperties: trustList}, func(res source.Resource) error {
 		var produced []entity.Entity
 		var problems []string
@@ -253,39 +269,34 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 			}
 			produced = append(produced, result.Entities...)
 		}
-		mu.Lock()
-		defer mu.Unlock()
+		w.mu.Lock()
 		w.report.Listed++
 		if skipped == len(applicable) {
 			w.report.Skipped++
 		}
 		w.report.Failed += len(problems)
 		w.report.Errors = append(w.report.Errors, problems...)
-		w.desired = append(w.desired, produced...)
+		w.report.Mapped += len(produced)
+		for _, e := range produced {
+			ref := e.Ref()
+			if _, dup := w.desired[ref]; dup {
+				w.report.Duplicates++
+			}
+			w.desired[ref] = struct{}{}
+			w.report.Upserts[e.Blueprint]++
+		}
+		w.mu.Unlock()
+		for _, p := range problems {
+			log.Warn("mapping failed", "error", p)
+		}
+		for _, e := range produced {
+			up.add(e)
+		}
 		return nil
 	})
+	up.close()
 	if err != nil {
 		w.fail("%v", err)
-	}
-	for _, e := range w.report.Errors {
-		log.Warn("mapping failed", "error", e)
-	}
-	w.report.Mapped = len(w.desired)
-
-	p := plan.Calculate(plan.Input{Desired: w.desired}, s.policy())
-	w.report.Plan.Upserts = p.Upserts
-	w.report.Plan.Duplicates = p.Duplicates
-	if s.DryRun || len(p.Upserts) == 0 {
-		return w
-	}
-	for _, res := range s.Target.Upsert(ctx, w.owner, p.Upserts) {
-		if res.Err != nil {
-			w.report.Failed++
-			w.report.Errors = append(w.report.Errors, fmt.Sprintf("upsert %s: %v", res.Ref, res.Err))
-			log.Error("upsert failed", "entity", res.Ref.String(), "error", res.Err)
-			continue
-		}
-		w.report.Upserted++
 	}
 	return w
 }
@@ -316,8 +327,12 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 	if share == 0 {
 		share = plan.DefaultMaxDeleteShare
 	}
+	desired := make([]entity.Ref, 0, len(w.desired))
+	for ref := range w.desired {
+		desired = append(desired, ref)
+	}
 	p := plan.Calculate(plan.Input{
-		Desired:   w.desired,
+		Desired:   desired,
 		Owned:     owned,
 		Problems:  w.report.Errors,
 		Protected: protected,
@@ -328,7 +343,7 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 		log.Warn("stale entity kept", "entity", wh.Ref.String(), "reason", wh.Reason)
 	}
 	if s.DryRun || len(p.Deletes) == 0 {
-		return w.report
+		return
 	}
 	for _, res := range s.Target.Delete(ctx, w.owner, p.Deletes) {
 		if res.Err != nil {
@@ -340,7 +355,7 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 		w.report.Deleted++
 		log.Info("deleted stale entity", "entity", res.Ref.String())
 	}
-	return w.report
+	return
 }
 
 // blueprintsFor lists the blueprints a shard may own entities in: those its
@@ -354,8 +369,8 @@ func (s *Syncer) blueprintsFor(w *shardWork) []string {
 			}
 		}
 	}
-	for _, e := range w.desired {
-		set[e.Blueprint] = true
+	for ref := range w.desired {
+		set[ref.Blueprint] = true
 	}
 	out := make([]string, 0, len(set))
 	for bp := range set {
@@ -366,6 +381,8 @@ func (s *Syncer) blueprintsFor(w *shardWork) []string {
 }
 
 func (w *shardWork) fail(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.report.Errors = append(w.report.Errors, fmt.Sprintf(format, args...))
 }
 

@@ -342,7 +342,52 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if n := len(tb.port.Entities("lambda")); n != 0 {
 		t.Fatalf("dry run wrote %d entities", n)
 	}
-	if s := shardReport(t, report, "AWS::Lambda::Function", "us-east-1"); len(s.Plan.Upserts) != 3 {
-		t.Errorf("planned upserts = %d, want 3", len(s.Plan.Upserts))
+	if s := shardReport(t, report, "AWS::Lambda::Function", "us-east-1"); s.Upserts["lambda"] != 3 {
+		t.Errorf("planned upserts = %d, want 3", s.Upserts["lambda"])
+	}
+}
+
+func TestUpsertsGoInFullBulkRequests(t *testing.T) {
+	tb := newTestbed(t, testConfig, 50)
+	report := tb.run(t)
+	if !report.OK() {
+		t.Fatalf("sync failed: %+v", report.Shards)
+	}
+	// Per region: 50 functions → 3 requests (20+20+10), 4 queues → 1, 2 tables → 1.
+	want := 2 * (3 + 1 + 1)
+	if got := tb.port.Count(portapi.RouteBulkUpsert, 0); got != want {
+		t.Errorf("bulk upsert requests = %d, want %d", got, want)
+	}
+	if got := tb.port.Count(portapi.RouteUpsert, 0); got != 0 {
+		t.Errorf("single upserts = %d, want 0", got)
+	}
+}
+
+func TestFailedUpsertWithholdsTheShardsDeletions(t *testing.T) {
+	tb := newTestbed(t, testConfig, 3)
+	tb.run(t)
+	tb.emu.Delete("us-east-1", "AWS::Lambda::Function", "fn-us-east-1-00")
+	// Port fails every bulk upsert past the client's retries: the shard is
+	// unhealthy, so its stale entity must stay.
+	tb.port.Fail(portapi.Fault{Status: 503, For: time.Minute, Route: portapi.RouteBulkUpsert})
+	report := tb.run(t)
+	s := shardReport(t, report, "AWS::Lambda::Function", "us-east-1")
+	if s.OK() || s.Deleted != 0 {
+		t.Fatalf("shard with failed upserts: ok=%v deleted=%d", s.OK(), s.Deleted)
+	}
+	if _, ok := tb.port.Entity("lambda", "fn-us-east-1-00"); !ok {
+		t.Error("stale entity deleted although the shard's upserts failed")
+	}
+}
+
+func TestDuplicateIdentifiersAreCounted(t *testing.T) {
+	cfg := strings.Replace(testConfig, `"identifier": ".QueueName"`, `"identifier": "\"same\""`, 1)
+	tb := newTestbed(t, cfg, 1)
+	report := tb.run(t)
+	if s := shardReport(t, report, "AWS::SQS::Queue", "us-east-1"); s.Duplicates != 3 {
+		t.Errorf("duplicates = %d, want 3 (4 queues, one identifier)", s.Duplicates)
+	}
+	if got := len(tb.port.Entities("queue")); got != 1 {
+		t.Errorf("queue entities = %d, want 1", got)
 	}
 }

@@ -12,8 +12,10 @@ import (
 
 // Input is everything a plan is computed from.
 type Input struct {
-	// Desired is what the shard's resources mapped to in this run.
-	Desired []entity.Entity
+	// Desired is what the shard's resources mapped to in this run. Only
+	// references: the entities themselves are upserted as they are mapped, so
+	// memory does not grow with their content.
+	Desired []entity.Ref
 	// Owned is what the registry says the shard owns in Port now.
 	Owned []entity.Ref
 	// Problems are the shard's errors in this run (listing, mapping, ...).
@@ -30,15 +32,13 @@ type Withheld struct {
 	Reason string
 }
 
-// Plan is the set of changes for one shard.
+// Plan is the set of deletions for one shard. Upserts are not planned: every
+// desired entity is upserted (idempotent, and Port's merge keeps the fields
+// the exporter does not map).
 type Plan struct {
-	Upserts []entity.Entity
 	Deletes []entity.Ref
 	// Withheld are stale entities kept on purpose (guards, policy).
 	Withheld []Withheld
-	// Duplicates are identifiers produced by more than one resource in the
-	// shard; the last one produced wins, as it would in Port.
-	Duplicates []entity.Ref
 }
 
 // Policy decides which kinds of change a plan may contain, like external-dns's
@@ -52,26 +52,17 @@ type Guard interface {
 	Check(in Input, p *Plan)
 }
 
-// Calculate computes the plan for one shard: every desired entity is upserted
-// (upserts are idempotent, and Port's merge keeps fields we do not map), and
-// every owned entity that is no longer desired is deleted unless the policy or
-// a guard withholds it.
+// Calculate computes the plan for one shard: every owned entity that is no
+// longer desired is deleted unless the policy or a guard withholds it.
 func Calculate(in Input, policy Policy, guards ...Guard) Plan {
 	var p Plan
-	index := make(map[entity.Ref]int, len(in.Desired))
-	for _, e := range in.Desired {
-		ref := e.Ref()
-		if i, seen := index[ref]; seen {
-			p.Upserts[i] = e
-			p.Duplicates = append(p.Duplicates, ref)
-			continue
-		}
-		index[ref] = len(p.Upserts)
-		p.Upserts = append(p.Upserts, e)
+	desired := make(map[entity.Ref]bool, len(in.Desired))
+	for _, ref := range in.Desired {
+		desired[ref] = true
 	}
 	seenOwned := make(map[entity.Ref]bool, len(in.Owned))
 	for _, ref := range in.Owned {
-		if _, desired := index[ref]; desired || seenOwned[ref] {
+		if desired[ref] || seenOwned[ref] {
 			continue
 		}
 		seenOwned[ref] = true
@@ -100,15 +91,6 @@ func (p *Plan) withholdAll(reason string) {
 		p.Withheld = append(p.Withheld, Withheld{Ref: ref, Reason: reason})
 	}
 	p.Deletes = nil
-}
-
-// UpsertsByBlueprint groups upserts by blueprint, keeping their order.
-func (p Plan) UpsertsByBlueprint() map[string][]entity.Entity {
-	out := map[string][]entity.Entity{}
-	for _, e := range p.Upserts {
-		out[e.Blueprint] = append(out[e.Blueprint], e)
-	}
-	return out
 }
 
 // DeletesByBlueprint groups deleted identifiers by blueprint.
