@@ -46,8 +46,9 @@ type Config struct {
 	BaseURL      string
 	ClientID     string
 	ClientSecret string
-	// HTTPClient sends the requests; a client with no overall timeout if nil
-	// (RequestTimeout bounds each request instead).
+	// HTTPClient sends the requests; if nil, a client with a connection pool
+	// sized for parallel requests and no overall timeout (RequestTimeout
+	// bounds each request instead).
 	HTTPClient *http.Client
 	// RequestTimeout bounds one HTTP exchange, body included; 30s if zero.
 	RequestTimeout time.Duration
@@ -113,7 +114,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("port client: base URL %q is not an http(s) URL", cfg.BaseURL)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		// Go's default keeps 2 idle connections per host; shards and bulk
+		// requests run in parallel against one host, so keep more and skip
+		// a TLS handshake per request.
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Transport: transport}
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second

@@ -165,10 +165,13 @@ func (s *Server) handleGetBlueprint(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkProperties validates properties against the blueprint schema, like
-// Port's JSON-schema validation: a property the blueprint does not define is
-// rejected (Port's blueprint schemas do not allow additional properties), a
-// value of the wrong type, format or outside the enum is rejected, and null
-// is accepted as "no value". Keys are checked in sorted order so the first
+// Port's JSON-schema validation: a value of the wrong type, format or
+// outside the enum is rejected, and null is accepted as "no value". A
+// property the blueprint does not define is rejected with 422 too: that is
+// how Port's schema validation behaves as far as its clients show (they
+// create blueprint properties before writing them); port-api.md does not
+// say, so the double takes the strict side, which catches a mapping that
+// writes a property its blueprint lacks before Port would. Keys are checked in sorted order so the first
 // problem reported is stable.
 func (bp *blueprint) checkProperties(props map[string]any) error {
 	names := make([]string, 0, len(props))
