@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -132,9 +133,9 @@ func Terraform(kinds []Kind) ([]byte, error) {
 	v.SetAttributeTraversal("type", hcl.Traversal{hcl.TraverseRoot{Name: "string"}})
 	v.SetAttributeValue("description", cty.StringVal("ARN of the Port AWS exporter's events queue (the EventsQueueARN output of its stack)"))
 	for _, k := range kinds {
-		pattern, err := json.Marshal(k.Pattern())
+		pattern, err := patternValue(k.Pattern())
 		if err != nil {
-			return nil, fmt.Errorf("marshal pattern of %s: %w", k.Type, err)
+			return nil, fmt.Errorf("pattern of %s: %w", k.Type, err)
 		}
 		name := k.TerraformName()
 		body.AppendNewline()
@@ -142,7 +143,9 @@ func Terraform(kinds []Kind) ([]byte, error) {
 		rule.SetAttributeValue("name", cty.StringVal(k.RuleName()))
 		rule.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Sends changes of %s to the Port AWS exporter's events queue", k.Type)))
 		rule.SetAttributeValue("event_bus_name", cty.StringVal("default"))
-		rule.SetAttributeValue("event_pattern", cty.StringVal(string(pattern)))
+		// jsonencode({...}) keeps the pattern readable and reviewable in HCL.
+		tokens := hclwrite.TokensForFunctionCall("jsonencode", hclwrite.TokensForValue(pattern))
+		rule.SetAttributeRaw("event_pattern", tokens)
 
 		body.AppendNewline()
 		target := body.AppendNewBlock("resource", []string{"aws_cloudwatch_event_target", name}).Body()
@@ -164,6 +167,20 @@ func Terraform(kinds []Kind) ([]byte, error) {
 		tb.SetAttributeValue("input_template", cty.StringVal(it.InputTemplate))
 	}
 	return hclwrite.Format(f.Bytes()), nil
+}
+
+// patternValue converts a pattern to a cty value through its JSON form, so
+// that hclwrite can render it as an HCL object.
+func patternValue(p map[string]any) (cty.Value, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(b, ty)
 }
 
 // Bundle is what `init` writes for a selection of kinds.

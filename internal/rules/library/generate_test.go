@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"sigs.k8s.io/yaml"
 )
 
@@ -196,6 +198,8 @@ func TestTerraformParsesAndIsSelfContained(t *testing.T) {
 	if !variables[QueueARNVariable] {
 		t.Errorf("variable %s is not declared", QueueARNVariable)
 	}
+	// Terraform's jsonencode, the only function the generated file calls.
+	evalCtx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}}
 	for _, k := range kinds {
 		rule := resources["aws_cloudwatch_event_rule."+k.TerraformName()]
 		target := resources["aws_cloudwatch_event_target."+k.TerraformName()]
@@ -203,7 +207,7 @@ func TestTerraformParsesAndIsSelfContained(t *testing.T) {
 			t.Errorf("%s: rule or target missing", k.Type)
 			continue
 		}
-		v, diags := rule.Attributes["event_pattern"].Expr.Value(nil)
+		v, diags := rule.Attributes["event_pattern"].Expr.Value(evalCtx)
 		if diags.HasErrors() {
 			t.Fatalf("%s: event_pattern: %s", k.Type, diags.Error())
 		}

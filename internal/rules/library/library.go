@@ -227,6 +227,9 @@ func (k Kind) validate() error {
 		}
 	}
 	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier} {
+		if strings.Contains(expr, "\n") {
+			return fmt.Errorf("%s: jq expression %q spans lines; keep it on one line so the message reads well", k.Type, expr)
+		}
 		// EventBridge would take <name> inside the template as a placeholder.
 		if m := placeholderLike.FindString(expr); m != "" {
 			return fmt.Errorf("%s: jq expression %q contains %s, which EventBridge reads as a placeholder", k.Type, expr, m)
