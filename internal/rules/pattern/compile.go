@@ -39,7 +39,7 @@ func (e *CompileError) Error() string {
 // primitive when its alternatives use them as keys.
 var operatorNames = map[string]bool{
 	"prefix": true, "suffix": true, "equals-ignore-case": true, "wildcard": true,
-	"anything-but": true, "numeric": true, "cidr": true, "exists": true,
+	"anything-but": true, "numeric": true, "cidr": true, "exists": true, "exact": true,
 }
 
 // Compile validates and compiles an event pattern. raw is the pattern's JSON
@@ -219,7 +219,7 @@ func compileLeaf(values []any, path string) (*leaf, error) {
 		p := indexPath(path, i)
 		switch x := v.(type) {
 		case string:
-			lf.matchers = append(lf.matchers, exactMatcher{want: scalar{kind: kindString, text: x}})
+			lf.matchers = append(lf.matchers, stringMatcher(x))
 		case json.Number:
 			lf.matchers = append(lf.matchers, exactMatcher{want: scalar{kind: kindNumber, text: x.String()}})
 		case bool:
@@ -256,6 +256,12 @@ func compileLeaf(values []any, path string) (*leaf, error) {
 
 func compileOperator(op string, arg any, path string) (matcher, error) {
 	switch op {
+	case "exact":
+		s, ok := arg.(string)
+		if !ok {
+			return nil, errAt(path, "exact takes a string, got %s", jsonKind(arg))
+		}
+		return stringMatcher(s), nil
 	case "prefix", "suffix":
 		s, fold, err := stringOrIgnoreCase(arg, path, op)
 		if err != nil {
@@ -292,11 +298,26 @@ func compileOperator(op string, arg any, path string) (matcher, error) {
 		if err != nil {
 			return nil, errAt(path, "invalid CIDR %q: %v", s, err)
 		}
+		// event-ruler refuses a block of one address (/32, /128): an exact
+		// string match does that job.
+		if prefix.Bits() == prefix.Addr().BitLen() {
+			return nil, errAt(path, "CIDR %q covers a single address; mask bits must be below %d (match the address as a string instead)", s, prefix.Addr().BitLen())
+		}
 		return cidrMatcher{prefix: prefix.Masked()}, nil
 	case "anything-but":
 		return compileAnythingBut(arg, path)
 	}
 	return nil, errAt(strings.TrimSuffix(path, "."+op), "unknown operator %q", op)
+}
+
+// stringMatcher matches a string exactly; a string that is an IP address
+// also matches other spellings of that address (2001:db8::1 and
+// 2001:0db8:0:0::1), as event-ruler turns such values into IP ranges.
+func stringMatcher(s string) matcher {
+	if addr, err := netip.ParseAddr(s); err == nil && addr.Zone() == "" {
+		return ipMatcher{addr: addr.Unmap()}
+	}
+	return exactMatcher{want: scalar{kind: kindString, text: s}}
 }
 
 // stringOrIgnoreCase reads the operand of prefix/suffix: a string, or

@@ -335,6 +335,16 @@ func (m numericMatcher) match(s scalar) bool {
 	return true
 }
 
+type ipMatcher struct{ addr netip.Addr }
+
+func (m ipMatcher) match(s scalar) bool {
+	if s.kind != kindString {
+		return false
+	}
+	addr, err := netip.ParseAddr(s.text)
+	return err == nil && addr.Zone() == "" && addr.Unmap() == m.addr
+}
+
 type cidrMatcher struct{ prefix netip.Prefix }
 
 func (m cidrMatcher) match(s scalar) bool {
