@@ -239,7 +239,7 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 			done = append(done, m)
 		case events.StatusDeadLetter:
 			log.Warn("message failed permanently", "reason", o.Reason, "error", o.Err)
-			if err := c.DeadLetter.Send(settle, deadLetterOf(m, o)); err != nil {
+			if err := c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o)); err != nil {
 				log.Error("dead-letter send failed; the message stays in the queue", "error", err)
 				c.changeVisibility(settle, []types.Message{m}, permanentParkTimeout)
 				continue
@@ -339,14 +339,17 @@ func (c *Consumer) delete(ctx context.Context, msgs []types.Message) {
 	}
 }
 
-func deadLetterOf(m types.Message, o events.Outcome) DeadLetter {
-	dl := DeadLetter{MessageID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Reason: o.Reason, Err: o.Err}
-	if t, ok := epochMillis(m.Attributes, types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp); ok {
+// NewDeadLetter builds the dead letter of a message from its id, body, SQS
+// system attributes (as ReceiveMessage and Lambda's SQS records carry them)
+// and the outcome that condemned it.
+func NewDeadLetter(id, body string, systemAttrs map[string]string, o events.Outcome) DeadLetter {
+	dl := DeadLetter{MessageID: id, Body: body, Reason: o.Reason, Err: o.Err}
+	if t, ok := epochMillis(systemAttrs, types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp); ok {
 		dl.FirstSeen = t
-	} else if t, ok := epochMillis(m.Attributes, types.MessageSystemAttributeNameSentTimestamp); ok {
+	} else if t, ok := epochMillis(systemAttrs, types.MessageSystemAttributeNameSentTimestamp); ok {
 		dl.FirstSeen = t
 	}
-	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
+	if n, err := strconv.Atoi(systemAttrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
 		dl.ReceiveCount = n
 	}
 	return dl
