@@ -54,34 +54,13 @@ type rejection struct{ retryAfter int }
 func (l *limiter) take(now time.Time, h http.Header) *rejection {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.windowStart.IsZero() || now.Sub(l.windowStart) >= l.cfg.Period {
-		l.windowStart = now
-		l.used = 0
-	}
+	l.roll(now)
 	l.seen++
-	reset := l.windowStart.Add(l.cfg.Period)
-	untilReset := int(ceilSeconds(reset.Sub(now)))
-
-	over := false
-	if l.cfg.Limit > 0 {
-		if l.used >= l.cfg.Limit {
-			over = true
-		} else {
-			l.used++
-		}
+	over := l.cfg.Limit > 0 && l.used >= l.cfg.Limit
+	if l.cfg.Limit > 0 && !over {
+		l.used++
 	}
-	remaining := 0
-	if l.cfg.Limit > 0 {
-		remaining = l.cfg.Limit - l.used
-		h.Set("x-ratelimit-limit", strconv.Itoa(l.cfg.Limit))
-		h.Set("x-ratelimit-remaining", strconv.Itoa(remaining))
-		h.Set("x-ratelimit-period", strconv.Itoa(int(ceilSeconds(l.cfg.Period))))
-		if l.cfg.ResetAsEpoch {
-			h.Set("x-ratelimit-reset", strconv.FormatInt(reset.Unix(), 10))
-		} else {
-			h.Set("x-ratelimit-reset", strconv.Itoa(untilReset))
-		}
-	}
+	untilReset := l.writeHeaders(now, h)
 	if over {
 		return l.reject(untilReset)
 	}
@@ -89,6 +68,40 @@ func (l *limiter) take(now time.Time, h http.Header) *rejection {
 		return l.reject(int(ceilSeconds(l.cfg.RetryAfter)))
 	}
 	return nil
+}
+
+// headers writes the x-ratelimit-* headers without counting a request.
+func (l *limiter) headers(now time.Time, h http.Header) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(now)
+	l.writeHeaders(now, h)
+}
+
+// roll starts a new window when the current one is over.
+func (l *limiter) roll(now time.Time) {
+	if l.windowStart.IsZero() || now.Sub(l.windowStart) >= l.cfg.Period {
+		l.windowStart = now
+		l.used = 0
+	}
+}
+
+// writeHeaders writes the window's state and returns the seconds until it resets.
+func (l *limiter) writeHeaders(now time.Time, h http.Header) int {
+	reset := l.windowStart.Add(l.cfg.Period)
+	untilReset := int(ceilSeconds(reset.Sub(now)))
+	if l.cfg.Limit <= 0 {
+		return untilReset
+	}
+	h.Set("x-ratelimit-limit", strconv.Itoa(l.cfg.Limit))
+	h.Set("x-ratelimit-remaining", strconv.Itoa(l.cfg.Limit-l.used))
+	h.Set("x-ratelimit-period", strconv.Itoa(int(ceilSeconds(l.cfg.Period))))
+	if l.cfg.ResetAsEpoch {
+		h.Set("x-ratelimit-reset", strconv.FormatInt(reset.Unix(), 10))
+	} else {
+		h.Set("x-ratelimit-reset", strconv.Itoa(untilReset))
+	}
+	return untilReset
 }
 
 func (l *limiter) reject(retryAfter int) *rejection {

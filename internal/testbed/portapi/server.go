@@ -188,20 +188,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The token route and injected faults are left out of the limiter's
+	// count, so that "every k-th request" counts API calls, not token
+	// fetches or failures (Port does not document either way); their
+	// answers still carry the window's headers.
 	if status, ok := s.takeFault(route); ok {
+		limiter.headers(s.opts.Now(), w.Header())
 		writeError(w, status, faultCode(status), "injected fault")
 		return
 	}
-	// The token route is left out of the limiter so that "every k-th request"
-	// counts API calls, not token fetches; Port does not document either way.
-	if route != RouteToken {
-		if d := limiter.take(s.opts.Now(), w.Header()); d != nil {
-			if d.retryAfter >= 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
-			}
-			writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "too many requests, retry later")
-			return
+	if route == RouteToken {
+		limiter.headers(s.opts.Now(), w.Header())
+	} else if d := limiter.take(s.opts.Now(), w.Header()); d != nil {
+		if d.retryAfter >= 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
 		}
+		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "too many requests, retry later")
+		return
 	}
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "request body is larger than the limit")

@@ -80,8 +80,8 @@ func TestRoutes(t *testing.T) {
 				if status != st.Want.Status {
 					t.Fatalf("step %d %s %s: status %d, want %d; body %s", i, st.Method, st.Path, status, st.Want.Status, got)
 				}
-				if hdr.Get("X-Trace-Id") == "" {
-					t.Errorf("step %d: no X-Trace-Id", i)
+				if hdr.Get("X-Trace-Id") == "" || hdr.Get("x-ratelimit-remaining") == "" || hdr.Get("x-ratelimit-reset") == "" {
+					t.Errorf("step %d: X-Trace-Id or x-ratelimit-* headers missing: %v", i, hdr)
 				}
 				if st.Want.JSON != nil {
 					var gotJSON any
