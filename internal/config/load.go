@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"sigs.k8s.io/yaml"
 )
 
 // S3Getter is the part of *s3.Client that Load uses.
@@ -55,19 +54,14 @@ func Parse(data []byte, format Format) (*Config, error) {
 	// Windows editors may start a UTF-8 file with a byte order mark, which
 	// neither JSON nor Port's exporter (json.loads would fail) expects.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	var root *node
+	var err error
 	if format == YAML {
-		js, err := yaml.YAMLToJSON(data)
-		if err != nil {
-			// go-yaml's messages already say "yaml: line N: ...".
-			return nil, err
-		}
-		data = js
+		root, err = parseYAMLTree(data)
+	} else {
+		root, err = parseTree(data)
 	}
-	root, err := parseTree(data)
 	if err != nil {
-		if format == YAML {
-			return nil, fmt.Errorf("after YAML conversion: %w", err)
-		}
 		return nil, err
 	}
 	var b builder

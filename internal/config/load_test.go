@@ -98,7 +98,13 @@ func TestLoadDecodeErrorsNameFileAndPosition(t *testing.T) {
 		{"bad.json", "{\n  \"resources\": [\n    {\"kind\": \"AWS::SQS::Queue\",}\n  ]\n}", "bad.json: line 3, column 32: invalid character '}'"},
 		{"trunc.json", "{\n  \"resources\": [", "trunc.json: line 2, column 17: unexpected EOF"},
 		{"two.json", `{"resources": []} {}`, `two.json: line 1, column 19: unexpected { after the end of the document`},
-		{"bad.yaml", "resources:\n  - kind: [unclosed\n", "bad.yaml: yaml: line 2"},
+		{"bad.yaml", "resources:\n  - kind: [unclosed\n", "bad.yaml: yaml: line 2: did not find expected ',' or ']'"},
+		{"indent.yaml", "resources:\n  - kind: x\n   bad: 1\n", "indent.yaml: yaml: line 2: did not find expected '-' indicator"},
+		{"quote.yaml", "resources:\n  - kind: x\n  - kind: \"open\n", "quote.yaml: yaml: line 4: found unexpected end of stream"},
+		{"empty.yaml", "# only a comment\n", "empty.yaml: the document is empty"},
+		{"two.yaml", "resources: []\n---\nresources: []\n", "two.yaml: line 2: a second YAML document"},
+		{"merge.yaml", "base: &b {kind: AWS::S3::Bucket}\nresources:\n  - <<: *b\n", "merge.yaml: line 3, column 5: YAML merge keys (<<) are not supported"},
+		{"laughs.yaml", billionLaughs, "laughs.yaml: line 1, column 32: the document expands to more than 1048576 values"},
 		{"tabs.yaml", "resources:\n\t- kind: x\n", "tabs.yaml: yaml: line 2"},
 	}
 	for _, tc := range cases {
@@ -109,6 +115,77 @@ func TestLoadDecodeErrorsNameFileAndPosition(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s and containing %q", err, p, tc.want)
 			}
 		})
+	}
+}
+
+// billionLaughs expands to 10^9 values through aliases.
+const billionLaughs = `a: &a ["x","x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]
+resources: *i
+`
+
+func TestYAMLKeepsOrderDuplicatesAndStrings(t *testing.T) {
+	// YAML 1.1 would read "on", "y" and "no" as booleans and lose the
+	// duplicate and the order; the config must not.
+	cfg, err := Parse([]byte(`resources:
+  - kind: AWS::SQS::Queue
+    port:
+      entity:
+        mappings:
+          - identifier: .QueueName
+            blueprint: sqs
+            properties:
+              "on": .Enabled
+              y: .Y
+              no: .No
+              arn: .Arn
+              arn: .QueueArn
+`), YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := cfg.Resources[0].Port.Entity.Mappings[0].Properties
+	want := Fields{{"on", ".Enabled"}, {"y", ".Y"}, {"no", ".No"}, {"arn", ".Arn"}, {"arn", ".QueueArn"}}
+	if len(props) != len(want) {
+		t.Fatalf("properties = %v, want %v", props, want)
+	}
+	for i := range want {
+		if props[i] != want[i] {
+			t.Fatalf("properties = %v, want %v", props, want)
+		}
+	}
+	problems := Validate(cfg)
+	if len(problems) != 1 || problems[0].String() != `resources[0].port.entity.mappings[0].properties.arn: property "arn" is mapped twice; only one value can count` {
+		t.Fatalf("problems = %v", problems)
+	}
+}
+
+func TestYAMLAliasesWithinBoundsWork(t *testing.T) {
+	cfg, err := Parse([]byte(`mapping: &m
+  identifier: .QueueName
+  blueprint: sqs
+  properties: {arn: .Arn}
+resources:
+  - kind: AWS::SQS::Queue
+    port: {entity: {mappings: [*m]}}
+  - kind: AWS::SNS::Topic
+    port: {entity: {mappings: [*m]}}
+`), YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := Validate(cfg); len(p) != 0 || len(cfg.Resources) != 2 || cfg.Resources[1].Port.Entity.Mappings[0].Properties[0] != (Field{"arn", ".Arn"}) {
+		t.Fatalf("aliases not followed: %+v %v", cfg.Resources, p)
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Path != "mapping" {
+		t.Fatalf("warnings = %v, want the unknown top-level key only", cfg.Warnings)
 	}
 }
 
