@@ -6,6 +6,7 @@
 package ruletest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,6 +135,9 @@ func Compile(rules []template.Rule, opts Options) (*Suite, error) {
 		}
 		cr.pattern = p
 		for i, t := range r.Targets {
+			if n := inputKinds(t); n > 1 {
+				errs = append(errs, fmt.Errorf("%s: target %s: Input, InputPath and InputTransformer are mutually exclusive, %d are set", where, targetLabel(t, i), n))
+			}
 			var tr, ip *transform.Transformer
 			if t.InputTransformer != nil {
 				tr, err = transform.Compile(t.InputTransformer.InputPathsMap, t.InputTransformer.InputTemplate)
@@ -158,6 +162,16 @@ func Compile(rules []template.Rule, opts Options) (*Suite, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func inputKinds(t template.Target) int {
+	n := 0
+	for _, set := range []bool{t.Input != "", t.InputPath != "", t.InputTransformer != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 func ruleWhere(r template.Rule) string {
@@ -200,6 +214,12 @@ func (s *Suite) Run(ctx context.Context, input []byte) (*Report, error) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf(
 				"the event records a FAILED call (errorCode %s) and this rule does not exclude failed calls: "+
 					"add \"errorCode\": [{\"exists\": false}] under detail in its EventPattern", rep.Event.ErrorCode))
+		}
+		if state := cr.rule.State.Literal; strings.EqualFold(state, "DISABLED") {
+			m.Warnings = append(m.Warnings, "the rule is DISABLED: EventBridge would deliver nothing")
+		}
+		if bus := cr.rule.EventBusName.Literal; bus != "" && bus != "default" && strings.HasPrefix(rep.Event.Source, "aws.") {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("the rule is on event bus %q, but AWS services send their events (%s) to the default bus", bus, rep.Event.Source))
 		}
 		if len(cr.rule.Targets) == 0 {
 			m.Warnings = append(m.Warnings, "the rule has no targets: nothing would be sent")
@@ -273,7 +293,13 @@ func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t templat
 		}
 		body = r.Output
 	default:
-		body = event
+		// EventBridge sends the event itself, minified.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, event); err != nil {
+			out.Error = "the event is not valid JSON: " + err.Error()
+			return out
+		}
+		body = compact.Bytes()
 	}
 	out.Message = string(body)
 

@@ -238,3 +238,74 @@ func TestRenderErrorIsReported(t *testing.T) {
 		t.Errorf("message should show the broken output, got %q", got.Message)
 	}
 }
+
+func TestRuleLevelWarnings(t *testing.T) {
+	rules, err := template.Parse([]byte(`[
+	 {"name": "off", "state": "DISABLED", "eventPattern": {"source": ["aws.lambda"]}},
+	 {"name": "custom-bus", "eventBusName": "orders", "eventPattern": {"source": ["aws.lambda"]},
+	  "targets": [{"id": "q", "arn": "arn:aws:sqs:us-east-1:1:q"}]}]`), "rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := Compile(rules, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := suite.Run(context.Background(), []byte(`{"detail-type": "x", "source": "aws.lambda", "region": "us-east-1", "detail": {}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Matches) != 2 {
+		t.Fatalf("matches = %+v", rep.Matches)
+	}
+	want := [][]string{
+		{"the rule is DISABLED: EventBridge would deliver nothing", "the rule has no targets: nothing would be sent"},
+		{`the rule is on event bus "orders", but AWS services send their events (aws.lambda) to the default bus`},
+	}
+	for i, m := range rep.Matches {
+		if !reflect.DeepEqual(m.Warnings, want[i]) {
+			t.Errorf("%s warnings = %q, want %q", m.Rule, m.Warnings, want[i])
+		}
+	}
+	// Without a transformer the target receives the event itself, which
+	// is not the exporter's message contract.
+	if tg := rep.Matches[1].Targets[0]; !strings.Contains(tg.Error, "missing_field") || !strings.Contains(tg.Message, `"source":"aws.lambda"`) {
+		t.Errorf("target = %+v", tg)
+	}
+}
+
+func TestTargetInputsAreExclusive(t *testing.T) {
+	rules, err := template.Parse([]byte(`[{"name": "both", "eventPattern": {"source": ["a"]},
+	  "targets": [{"id": "q", "input": "{}", "inputPath": "$.detail"}]}]`), "rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(rules, Options{})
+	if err == nil || !strings.Contains(err.Error(), "rule both (rules.json): target q: Input, InputPath and InputTransformer are mutually exclusive, 2 are set") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestInputAndInputPathTargets(t *testing.T) {
+	rules, err := template.Parse([]byte(`[{"name": "r", "eventPattern": {"source": ["aws.lambda"]},
+	  "targets": [{"id": "constant", "input": "{\"resource_type\": \"AWS::Lambda::Function\", \"region\": \"\\\"us-east-1\\\"\", \"identifier\": \"\\\"f\\\"\"}"},
+	              {"id": "path", "inputPath": "$.detail"}]}]`), "rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := Compile(rules, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := suite.Run(context.Background(), []byte(`{"detail-type": "x", "source": "aws.lambda", "detail": {"resource_type": "AWS::S3::Bucket", "region": "\"eu-west-1\"", "identifier": "\"b\""}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Matches[0].Targets
+	if got[0].Decision == nil || got[0].Decision.Identifier != "f" || got[0].Decision.Region != "us-east-1" {
+		t.Errorf("constant input: %+v", got[0])
+	}
+	if got[1].Decision == nil || got[1].Decision.ResourceType != "AWS::S3::Bucket" || got[1].Decision.Identifier != "b" || got[1].Message != `{"resource_type":"AWS::S3::Bucket","region":"\"eu-west-1\"","identifier":"\"b\""}` {
+		t.Errorf("input path: %+v", got[1])
+	}
+}
