@@ -1,0 +1,171 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/port-labs/port-aws-exporter/internal/metrics"
+)
+
+// ResourceReconciler brings one resource's entities in line with AWS (*Reconciler).
+type ResourceReconciler interface {
+	Reconcile(ctx context.Context, d Decision) (*Report, error)
+}
+
+// ShardSyncer runs the full sync of one shard (the controller, adapted).
+// A returned error is transient unless it matches ErrPermanent.
+type ShardSyncer interface {
+	SyncShard(ctx context.Context, shard ShardRequest) (ShardSummary, error)
+}
+
+// DefaultConcurrency bounds how many resources of one batch are reconciled at
+// once: enough to overlap Cloud Control and Port latency, few enough to stay
+// inside both APIs' rate limits when many invocations run side by side.
+const DefaultConcurrency = 4
+
+// Handler handles batches of queue messages.
+type Handler struct {
+	Reconciler ResourceReconciler
+	// Shards syncs shard messages; when nil they fail permanently.
+	Shards      ShardSyncer
+	Concurrency int
+	Metrics     *metrics.Metrics
+	Logger      *slog.Logger
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+// work is one unit of a batch: a resource or a shard, with the messages about it.
+type work struct {
+	key      string
+	decision *Decision
+	shard    *ShardRequest
+	// items are the indexes of the batch's messages about this unit; the last
+	// one is handled, the others share its outcome.
+	items []int
+}
+
+// HandleBatch handles items and returns one outcome per item, in order.
+// Messages about the same resource (resource type, region, identifier) or the
+// same shard are handled once, as the latest of them, and share its outcome:
+// reconciling reads the resource's current state, so one pass covers them all.
+// When ctx ends, work not yet started is reported as StatusRetry.
+func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
+	out := make([]Outcome, len(items))
+	var units []*work
+	byKey := map[string]*work{}
+	for i, it := range items {
+		msg, err := ParseMessage(it.Body)
+		var unit work
+		switch {
+		case err != nil:
+			out[i] = outcomeOf(it.ID, err)
+			h.finished(it.ID, "", "", out[i], 0)
+			continue
+		case msg.Shard != nil:
+			unit = work{key: msg.Shard.Key(), shard: msg.Shard}
+		default:
+			d, err := Evaluate(ctx, msg)
+			if err != nil {
+				out[i] = outcomeOf(it.ID, err)
+				h.finished(it.ID, msg.ResourceType, "", out[i], 0)
+				continue
+			}
+			unit = work{key: d.Key(), decision: &d}
+		}
+		if w, ok := byKey[unit.key]; ok {
+			// The later message wins: its decision (upsert or delete) is the newer intent.
+			w.decision, w.shard = unit.decision, unit.shard
+			w.items = append(w.items, i)
+			continue
+		}
+		unit.items = []int{i}
+		byKey[unit.key] = &unit
+		units = append(units, &unit)
+	}
+
+	g := new(errgroup.Group)
+	concurrency := h.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency
+	}
+	g.SetLimit(concurrency)
+	for _, w := range units {
+		g.Go(func() error {
+			handled := w.items[len(w.items)-1]
+			o := h.handleUnit(ctx, items[handled].ID, w)
+			for _, i := range w.items {
+				shared := o
+				shared.ID = items[i].ID
+				if i != handled {
+					shared.DuplicateOf = items[handled].ID
+				}
+				out[i] = shared
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func (h *Handler) handleUnit(ctx context.Context, id string, w *work) Outcome {
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		// Too late to start: the message goes back to the queue untouched.
+		return Outcome{ID: id, Status: StatusRetry, Err: fmt.Errorf("not started: %w", context.Cause(ctx))}
+	}
+	if w.shard != nil {
+		o := h.syncShard(ctx, id, *w.shard)
+		h.finished(id, w.shard.Kind, "sync_shard", o, time.Since(start))
+		return o
+	}
+	report, err := h.Reconciler.Reconcile(ctx, *w.decision)
+	o := outcomeOf(id, err)
+	o.Report = report
+	h.finished(id, w.decision.ResourceType, string(w.decision.Action), o, time.Since(start))
+	for range len(w.items) - 1 {
+		h.Metrics.Event(w.decision.ResourceType, string(w.decision.Action), metrics.OutcomeDuplicate, 0)
+	}
+	return o
+}
+
+func (h *Handler) syncShard(ctx context.Context, id string, shard ShardRequest) Outcome {
+	report := &Report{Shard: &shard}
+	if h.Shards == nil {
+		return Outcome{ID: id, Status: StatusDeadLetter, Reason: ReasonBadShardMessage,
+			Err: fmt.Errorf("shard %s: this runtime does not sync shards", shard), Report: report}
+	}
+	summary, err := h.Shards.SyncShard(ctx, shard)
+	report.ShardSummary = &summary
+	o := outcomeOf(id, err)
+	o.Report = report
+	return o
+}
+
+// finished logs and counts one handled unit.
+func (h *Handler) finished(id, resourceType, action string, o Outcome, took time.Duration) {
+	h.Metrics.Event(resourceType, action, o.Status.String(), took)
+	log := h.logger().With("message_id", id, "outcome", o.Status.String())
+	if o.Report != nil && o.Report.Decision != nil {
+		d := o.Report.Decision
+		log = log.With("resource_type", d.ResourceType, "region", d.Region, "action", string(d.Action), "identifier", d.Identifier)
+	}
+	switch o.Status {
+	case StatusOK:
+		log.Info("message handled", "took", took)
+	case StatusRetry:
+		log.Warn("message failed transiently", "error", o.Err)
+	case StatusDeadLetter:
+		log.Error("message failed permanently", "reason", o.Reason, "error", o.Err)
+	}
+}

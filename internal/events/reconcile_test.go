@@ -1,0 +1,153 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
+)
+
+type reconcileCase struct {
+	Name string `json:"name"`
+	AWS  []struct {
+		Region     string         `json:"region"`
+		Type       string         `json:"type"`
+		Identifier string         `json:"identifier"`
+		Properties map[string]any `json:"properties"`
+	} `json:"aws"`
+	Port    []entity.Entity `json:"port"`
+	CCFault *struct {
+		Scope cloudcontrol.Scope     `json:"scope"`
+		Kind  cloudcontrol.FaultKind `json:"kind"`
+	} `json:"cc_fault"`
+	PortFault *struct {
+		Status   int `json:"status"`
+		Requests int `json:"requests"`
+	} `json:"port_fault"`
+	Message map[string]any `json:"message"`
+	// With replaces fields of Message, so cases can share one message by anchor.
+	With map[string]any `json:"with"`
+	Want    struct {
+		Status     string              `json:"status"`
+		Reason     string              `json:"reason"`
+		Port       map[string][]string `json:"port"`
+		Entities   []entity.Entity     `json:"entities"`
+		Datasource string              `json:"datasource"`
+		Notes      []string            `json:"notes"`
+	} `json:"want"`
+}
+
+func TestReconcile(t *testing.T) {
+	raw, err := os.ReadFile("testdata/reconcile.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []reconcileCase
+	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
+		t.Fatalf("testdata/reconcile.yaml: %v", err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			s := newStack(t, stackOptions{})
+			for _, r := range c.AWS {
+				if err := s.cc.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.port.Put("someone", c.Port...)
+			if c.CCFault != nil {
+				s.cc.SetFault(c.CCFault.Scope, c.CCFault.Kind)
+			}
+			if c.PortFault != nil {
+				s.port.Fail(portapi.Fault{Status: c.PortFault.Status, Requests: c.PortFault.Requests})
+			}
+			msg := maps.Clone(c.Message)
+			maps.Copy(msg, c.With)
+			body, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			out := s.handler.HandleBatch(context.Background(), []events.Item{{ID: "m-1", Body: body}})
+			if len(out) != 1 {
+				t.Fatalf("%d outcomes for one message", len(out))
+			}
+			o := out[0]
+			if o.Status.String() != c.Want.Status || o.Reason != c.Want.Reason {
+				t.Fatalf("outcome %s/%q (%v), want %s/%q", o.Status, o.Reason, o.Err, c.Want.Status, c.Want.Reason)
+			}
+			for bp, want := range c.Want.Port {
+				if got := s.ids(bp); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Errorf("blueprint %s holds %v, want %v", bp, got, want)
+				}
+			}
+			for _, want := range c.Want.Entities {
+				got, ok := s.port.Entity(want.Blueprint, want.Identifier)
+				if !ok {
+					t.Errorf("entity %s/%s missing", want.Blueprint, want.Identifier)
+					continue
+				}
+				for k, v := range want.Properties {
+					if fmt.Sprint(got.Properties[k]) != fmt.Sprint(v) {
+						t.Errorf("%s/%s property %s = %v, want %v", want.Blueprint, want.Identifier, k, got.Properties[k], v)
+					}
+				}
+				if c.Want.Datasource != "" && got.Datasource != c.Want.Datasource {
+					t.Errorf("%s/%s written with User-Agent %q, want %q", want.Blueprint, want.Identifier, got.Datasource, c.Want.Datasource)
+				}
+			}
+			var notes string
+			if o.Report != nil {
+				notes = strings.Join(o.Report.Notes, "\n")
+			}
+			for _, n := range c.Want.Notes {
+				if !strings.Contains(notes, n) {
+					t.Errorf("report notes %q do not mention %q", notes, n)
+				}
+			}
+		})
+	}
+}
+
+// TestDryRunWritesNothing runs the seed's delete-of-an-existing-function case
+// without writes: the report says what would happen and Port is unchanged.
+func TestDryRunWritesNothing(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.reconciler.DryRun = true
+	if err := s.cc.Put("eu-west-1", "AWS::Lambda::Function", "keep-me", map[string]any{"FunctionName": "keep-me", "MemorySize": 1024}); err != nil {
+		t.Fatal(err)
+	}
+	s.port.Put("someone", entity.Entity{Blueprint: "lambda", Identifier: "gone", Properties: map[string]any{}})
+	report, err := s.reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "keep-me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !report.DryRun || len(report.Upserts) != 1 || report.Upserts[0].Identifier != "keep-me" {
+		t.Fatalf("dry-run report %+v, want one planned upsert of keep-me", report)
+	}
+	report, err = s.reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []entity.Ref{{Blueprint: "lambda", Identifier: "gone"}}; !reflect.DeepEqual(report.Deletes, want) {
+		t.Fatalf("dry-run deletes %v, want %v", report.Deletes, want)
+	}
+	if got := s.ids("lambda"); !slices.Equal(got, []string{"gone"}) {
+		t.Fatalf("a dry run changed Port: lambda holds %v", got)
+	}
+	if n := s.cc.TotalCounts().Calls; n != 2 {
+		t.Errorf("%d Cloud Control calls, want the 2 lookups", n)
+	}
+}
