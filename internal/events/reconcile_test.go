@@ -39,7 +39,7 @@ type reconcileCase struct {
 	Message map[string]any `json:"message"`
 	// With replaces fields of Message, so cases can share one message by anchor.
 	With map[string]any `json:"with"`
-	Want    struct {
+	Want struct {
 		Status     string              `json:"status"`
 		Reason     string              `json:"reason"`
 		Port       map[string][]string `json:"port"`
