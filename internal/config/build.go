@@ -195,13 +195,21 @@ func (b *builder) resource(path string, n *node) Resource {
 		"port": func(path string, n *node) {
 			b.object(path, n, map[string]func(string, *node){
 				"entity": func(path string, n *node) {
-					b.object(path, n, map[string]func(string, *node){
+					known := map[string]func(string, *node){
 						"mappings": func(path string, n *node) {
 							b.array(path, n, func(path string, _ int, item *node) {
 								r.Port.Entity.Mappings = append(r.Port.Entity.Mappings, b.mapping(path, item))
 							})
 						},
-					})
+					}
+					// Port's own published EKS config has relations here,
+					// where Port's exporter ignored them: say where they belong.
+					for _, field := range mappingFields {
+						known[field] = func(path string, _ *node) {
+							b.warn(path, "ignored: %s belongs inside each entry of mappings", field)
+						}
+					}
+					b.object(path, n, known)
 				},
 			})
 		},
@@ -250,6 +258,9 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 		}
 	}
 }
+
+// mappingFields are the keys of one mapping.
+var mappingFields = []string{"identifier", "title", "blueprint", "icon", "team", "properties", "relations", "itemsToParse"}
 
 func (b *builder) mapping(path string, n *node) Mapping {
 	var m Mapping
