@@ -23,6 +23,9 @@ func TestBuildLambda(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary twice; skipped with -short")
 	}
+	// Mostly compiling with -trimpath (a cold cache costs half a minute); the
+	// other tests of the package mostly wait on Python peers, so overlap them.
+	t.Parallel()
 	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 	arch := runtime.GOARCH
 	if _, ok := machines[arch]; !ok {
