@@ -91,6 +91,7 @@ func requireOK(t testing.TB, results []Result, n int) {
 }
 
 func TestTokenCachedThenRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, portapi.Options{TokenTTL: time.Second}, nil)
 	ctx := context.Background()
 	for range 3 {
@@ -302,6 +303,7 @@ func TestRateLimitHonoured(t *testing.T) {
 }
 
 func TestRateLimitWaitIsCapped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, portapi.Options{RateLimit: portapi.RateLimit{Limit: 1, Period: time.Hour}},
 		func(c *Config) { c.MaxRateLimitWait = 100 * time.Millisecond })
 	ctx := context.Background()
@@ -339,6 +341,7 @@ func TestServerErrorsRetriedWithinBudget(t *testing.T) {
 }
 
 func TestTimeoutIsTransient(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, portapi.Options{}, func(c *Config) { c.RequestTimeout = 100 * time.Millisecond; c.Retries = 1 })
 	ctx := context.Background()
 	if _, err := e.client.SearchEntities(ctx, "service", Query{}); err != nil {
@@ -509,6 +512,7 @@ func TestConcurrentWritersUnderFaults(t *testing.T) {
 }
 
 func TestPacingSharedByCopies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, portapi.Options{}, func(c *Config) { c.RequestsPerSecond = 20; c.Burst = 1 })
 	ctx := context.Background()
 	start := time.Now()
@@ -567,5 +571,27 @@ func TestBlueprints(t *testing.T) {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
 		t.Errorf("second create: %v, want 409", err)
+	}
+}
+
+func TestPacingFollowsPortsRemainingBudget(t *testing.T) {
+	t.Parallel()
+	// Ten requests per 2s window and a client allowed 1000/s: unadapted it
+	// would hit 429 on every eleventh request; following
+	// x-ratelimit-remaining it slows down near the end of each window.
+	e := newEnv(t, portapi.Options{RateLimit: portapi.RateLimit{Limit: 10, Period: 2 * time.Second}},
+		func(c *Config) { c.RequestsPerSecond = 1000; c.Burst = 1 })
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 25 {
+		if _, err := e.client.SearchEntities(ctx, "service", Query{}); err != nil {
+			t.Fatalf("search %d: %v", i, err)
+		}
+	}
+	if n := e.srv.Count(portapi.RouteSearch, 429); n > 0 {
+		t.Errorf("%d 429s; the pacer should have spread the window's budget", n)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("25 requests at 10 per 2s window done in %s", d)
 	}
 }
