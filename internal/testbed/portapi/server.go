@@ -6,7 +6,21 @@
 // paged search. Tests, the demo command and benchmarks talk to it over real
 // HTTP on 127.0.0.1, through the real Port client.
 //
-// Where Port's behaviour is inferred rather than documented, the code says so.
+// Where Port's behaviour is inferred rather than documented, the code says
+// so. The inferences, in one place:
+//   - $datasource is the User-Agent of the request that last wrote the
+//     entity; relation targets created by create_missing_related_entities
+//     get the same one.
+//   - Writing an existing identifier without upsert=true is 409 "identifier_taken".
+//   - A property the blueprint does not define is 422, like a wrong type.
+//   - In a bulk upsert a bad identifier fails the whole request (422): the
+//     pattern is part of the route's schema; blueprint-schema problems,
+//     missing relation targets and conflicts are per-index errors (207).
+//   - Deleting an entity that others relate to, without delete_dependents,
+//     is 422 "has_dependents"; in a bulk delete it fails the whole request.
+//   - A bulk delete ignores identifiers that do not exist.
+//   - The double requires an identifier, where Port would generate one.
+//   - The token route is not counted by the rate limiter.
 package portapi
 
 import (
