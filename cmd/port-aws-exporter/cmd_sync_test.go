@@ -6,13 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
 
 // runCLI runs the binary's command tree in-process.
@@ -176,5 +179,72 @@ func TestDemo(t *testing.T) {
 		if strings.HasSuffix(strings.TrimSpace(line), "FAILED") {
 			t.Errorf("a shard failed in the demo: %s", line)
 		}
+	}
+}
+
+// TestSyncIntoPort runs `sync` as a user would: credentials and endpoints from
+// the environment, a dry run first, then the real run, then a run with a
+// region denied, which must exit non-zero.
+func TestSyncIntoPort(t *testing.T) {
+	m := moto.Start(t)
+	emu, err := cloudcontrol.NewDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := emu.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	double := portapi.New(portapi.Options{})
+	defer double.Close()
+	if err := double.AddBlueprint([]byte(`{"identifier": "lambda", "title": "Lambda", "schema": {"properties": {"runtime": {"type": "string"}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
+	t.Setenv("PORT_API_URL", double.URL())
+	t.Setenv("PORT_CLIENT_ID", double.ClientID())
+	t.Setenv("PORT_CLIENT_SECRET", double.ClientSecret())
+	cfg := writeFile(t, "config.json", `{"resources": [{"kind": "AWS::Lambda::Function",
+  "selector": {"aws": {"regions": ["us-east-1", "eu-west-1"]}},
+  "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "\"lambda\"", "properties": {"runtime": ".Runtime"}}]}}}]}`)
+	want := len(emu.Resources("us-east-1", "AWS::Lambda::Function")) + len(emu.Resources("eu-west-1", "AWS::Lambda::Function"))
+
+	out, err := runCLI(t, "sync", "--config", cfg, "--dry-run")
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	if n := len(double.Entities("lambda")); n != 0 {
+		t.Fatalf("dry run wrote %d entities", n)
+	}
+	if !strings.Contains(out, "Plan (dry run, nothing written)") || !regexp.MustCompile(fmt.Sprintf(`(?m)^lambda\s+%d\s+0\s`, want)).MatchString(out) {
+		t.Errorf("dry run plan:\n%s", out)
+	}
+	if strings.Contains(out, double.ClientSecret()) {
+		t.Fatal("the client secret was printed")
+	}
+
+	if out, err := runCLI(t, "sync", "--config", cfg); err != nil {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	if n := len(double.Entities("lambda")); n != want {
+		t.Fatalf("Port has %d lambda entities, want %d", n, want)
+	}
+
+	emu.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.AccessDenied)
+	out, err = runCLI(t, "sync", "--config", cfg)
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != 1 {
+		t.Fatalf("sync with a denied region: err = %v, want exit code 1\n%s", err, out)
+	}
+	if !strings.Contains(out, "FAILED") || !strings.Contains(out, "AccessDenied") {
+		t.Errorf("the failing shard is not reported:\n%s", out)
+	}
+	if n := len(double.Entities("lambda")); n != want {
+		t.Errorf("Port has %d lambda entities after the failed run, want %d (nothing deleted)", n, want)
 	}
 }
