@@ -595,3 +595,24 @@ func TestPacingFollowsPortsRemainingBudget(t *testing.T) {
 		t.Errorf("25 requests at 10 per 2s window done in %s", d)
 	}
 }
+
+func TestCancelledContextFailsEveryEntityFast(t *testing.T) {
+	// The token fetch outlives the caller (it serves every waiter), so the
+	// double's Close waits for it: keep the latency short.
+	e := newEnv(t, portapi.Options{Latency: 500 * time.Millisecond}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := e.client.UpsertEntities(ctx, "service", services(100, "c"), UpsertOptions{})
+	if d := time.Since(start); d > 300*time.Millisecond {
+		t.Errorf("took %s after the context ended", d)
+	}
+	for i, r := range res {
+		if !errors.Is(r.Err, context.DeadlineExceeded) || !IsTransient(r.Err) {
+			t.Fatalf("result %d: %v, want the context's deadline, transient", i, r.Err)
+		}
+	}
+	if n := len(e.srv.Entities("service")); n != 0 {
+		t.Errorf("%d entities written after the deadline", n)
+	}
+}
