@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
@@ -361,19 +360,12 @@ func truthy(v any) bool {
 	return true // *big.Int only holds integers too large to be zero
 }
 
-// stringify renders a title: strings as they are, numbers and booleans as
-// jq's tostring would, arrays and objects as compact JSON.
+// stringify renders a title: strings as they are, anything else as its
+// compact JSON text, which for numbers and booleans is what jq's tostring
+// gives (0.1 stays "0.1", 1e20 is written out in full).
 func stringify(v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case int:
-		return strconv.Itoa(v), nil
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "", fmt.Errorf("%v cannot be a title", v)
-		}
-		return strconv.FormatFloat(v, 'g', 17, 64), nil
+	if s, ok := v.(string); ok {
+		return s, nil
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
