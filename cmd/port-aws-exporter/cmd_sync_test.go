@@ -88,10 +88,11 @@ func TestSyncRefusesAnInvalidConfig(t *testing.T) {
 	}
 }
 
-// TestSyncToJSONLines runs `sync --output` with the standard AWS environment
-// pointing the SDK at the Cloud Control emulator and at moto for STS: the
-// same way a user points it at AWS.
-func TestSyncToJSONLines(t *testing.T) {
+// awsFromEnvironment starts the demo Cloud Control emulator and points the SDK
+// at it (and at moto for STS) through the standard environment variables, the
+// way a user points the exporter at AWS.
+func awsFromEnvironment(t *testing.T, region string) *cloudcontrol.Emulator {
+	t.Helper()
 	m := moto.Start(t)
 	emu, err := cloudcontrol.NewDemo()
 	if err != nil {
@@ -101,12 +102,20 @@ func TestSyncToJSONLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("AWS_REGION", region)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
 	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
+	return emu
+}
+
+// TestSyncToJSONLines runs `sync --output` with the standard AWS environment
+// pointing the SDK at the Cloud Control emulator and at moto for STS: the
+// same way a user points it at AWS.
+func TestSyncToJSONLines(t *testing.T) {
+	emu := awsFromEnvironment(t, "eu-west-1")
 	t.Setenv("PORT_CLIENT_ID", "")
 	t.Setenv("PORT_CLIENT_SECRET", "")
 
@@ -186,26 +195,12 @@ func TestDemo(t *testing.T) {
 // the environment, a dry run first, then the real run, then a run with a
 // region denied, which must exit non-zero.
 func TestSyncIntoPort(t *testing.T) {
-	m := moto.Start(t)
-	emu, err := cloudcontrol.NewDemo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := emu.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	emu := awsFromEnvironment(t, "us-east-1")
 	double := portapi.New(portapi.Options{})
 	defer double.Close()
 	if err := double.AddBlueprint([]byte(`{"identifier": "lambda", "title": "Lambda", "schema": {"properties": {"runtime": {"type": "string"}}}}`)); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
-	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
 	t.Setenv("PORT_API_URL", double.URL())
 	t.Setenv("PORT_CLIENT_ID", double.ClientID())
 	t.Setenv("PORT_CLIENT_SECRET", double.ClientSecret())
