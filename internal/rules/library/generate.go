@@ -299,4 +299,18 @@ func MarkdownTable(kinds []Kind) string {
 	return b.String()
 }
 
+// MarkdownNotes lists, per kind, what its rule does not cover and where its
+// CloudTrail field names come from.
+func MarkdownNotes(kinds []Kind) string {
+	var b strings.Builder
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "- **%s**:", k.Type)
+		if k.Limits != "" {
+			fmt.Fprintf(&b, " %s", k.Limits)
+		}
+		fmt.Fprintf(&b, " Evidence: %s\n", k.Evidence)
+	}
+	return b.String()
+}
+
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
