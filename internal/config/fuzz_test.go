@@ -15,7 +15,8 @@ import (
 // finds nothing; and a valid config survives a JSON round trip unchanged.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
-		lambdaJSON, lambdaYAML, `{}`, `[]`, `null`, `{"resources": null}`, `{"resources": []}`, // an empty list once re-encoded as null `{"resources": [{}]}`,
+		lambdaJSON, lambdaYAML, `{}`, `[]`, `null`, `{"resources": null}`, `{"resources": [{}]}`,
+		`{"resources": []}`, // found by this fuzzer: an empty list was re-encoded as null
 		`{"resources": [{"kind": "AWS::S3::Bucket", "port": {"entity": {"mappings": [{"identifier": ".a", "blueprint": "b", "properties": {"x": ".x", "x": "."}}]}}}]}`,
 		`{"resources": [{"kind": "AWS::X::Y", "selector": {"aws": {"regions_config": {"eu-west-1": {"resources_models": ["{}", "[", 1]}}}}}]}`,
 		"resources:\n  - kind: AWS::S3::Bucket\n    port: {entity: {mappings: [{identifier: .a, blueprint: \"if . then \\\"a\\\" else \\\"b\\\" end\"}]}}\n",
