@@ -201,6 +201,7 @@ type response struct {
 func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	var (
 		retries   int
+		throttled int
 		rateWait  time.Duration
 		refreshed bool
 	)
@@ -240,12 +241,15 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			c.tokens.invalidate(token)
 			refreshed = true
 		case resp.status == http.StatusTooManyRequests:
+			throttled++
 			wait, advised := rateLimitWait(resp.header, time.Now())
-			if !advised {
-				wait = c.backoffDelay(retries + 1)
-			} else {
+			if advised && wait > 0 {
 				// Spread the clients that were told the same instant.
 				wait += rand.N(wait/4 + c.cfg.RetryBaseDelay)
+			} else {
+				// "Retry now" or no advice: back off anyway, or a Port that
+				// keeps refusing would be hammered until the wait cap.
+				wait = c.backoffDelay(throttled)
 			}
 			if rateWait+wait > c.cfg.MaxRateLimitWait {
 				c.log.Warn("Port rate limit: giving up on the request after waiting the maximum",
