@@ -34,7 +34,7 @@ func parseCloudFormation(data []byte, file string) ([]Rule, error) {
 	}
 	var rules []Rule
 	for i := 0; i+1 < len(resources.Content); i += 2 {
-		idNode, res := resources.Content[i], resources.Content[i+1]
+		idNode, res := resources.Content[i], resolveAlias(resources.Content[i+1])
 		if res.Kind != yaml.MappingNode {
 			continue
 		}
@@ -63,10 +63,19 @@ func mappingEntry(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
+			return m.Content[i], resolveAlias(m.Content[i+1])
 		}
 	}
 	return nil, nil
+}
+
+// resolveAlias follows an alias (*name) to the node it names, so that
+// structure written with anchors reads like structure written out.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 10 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 func readCFRule(idNode, res *yaml.Node, file string) (Rule, error) {
@@ -113,6 +122,7 @@ func readCFRule(idNode, res *yaml.Node, file string) (Rule, error) {
 		return r, fail(targets, "Properties.Targets", "must be a list")
 	}
 	for i, tn := range targets.Content {
+		tn = resolveAlias(tn)
 		path := fmt.Sprintf("Properties.Targets[%d]", i)
 		if tn.Kind != yaml.MappingNode {
 			return r, fail(tn, path, "must be a mapping")
@@ -153,7 +163,7 @@ func readCFRule(idNode, res *yaml.Node, file string) (Rule, error) {
 					if _, dup := it.InputPathsMap[name]; dup {
 						return r, fail(m.Content[j], itPath+".InputPathsMap."+name, "defined twice")
 					}
-					v, err := readString(m.Content[j+1])
+					v, err := readString(resolveAlias(m.Content[j+1]))
 					if err != nil {
 						return r, fail(m.Content[j+1], itPath+".InputPathsMap."+name, "%v", err)
 					}
@@ -246,16 +256,47 @@ func isIntrinsicTag(tag string) bool {
 	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
 }
 
+// Limits on converting one value, so that a hostile template (an alias
+// that contains itself, or aliases of aliases that expand exponentially)
+// fails fast instead of exhausting the stack or memory.
+const (
+	maxDepth = 200
+	maxNodes = 100_000
+)
+
 // toJSONValue converts a node to JSON-ready values: mappings to
 // map[string]any, numbers to json.Number with their written text, and
 // short-form intrinsics to their long form.
 func toJSONValue(n *yaml.Node) (any, error) {
+	c := converter{expanding: map[*yaml.Node]bool{}}
+	return c.value(n, 0)
+}
+
+type converter struct {
+	expanding map[*yaml.Node]bool // aliased nodes being converted
+	nodes     int
+}
+
+func (c *converter) value(n *yaml.Node, depth int) (any, error) {
+	c.nodes++
+	switch {
+	case depth > maxDepth:
+		return nil, fmt.Errorf("line %d: nested more than %d levels deep", n.Line, maxDepth)
+	case c.nodes > maxNodes:
+		return nil, fmt.Errorf("line %d: value expands to more than %d nodes (YAML aliases?)", n.Line, maxNodes)
+	}
 	if isIntrinsicTag(n.Tag) {
-		return intrinsic(n)
+		return c.intrinsic(n, depth)
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return toJSONValue(n.Alias)
+		if c.expanding[n.Alias] {
+			return nil, fmt.Errorf("line %d: alias *%s refers to itself", n.Line, n.Value)
+		}
+		c.expanding[n.Alias] = true
+		v, err := c.value(n.Alias, depth+1)
+		delete(c.expanding, n.Alias)
+		return v, err
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -263,7 +304,7 @@ func toJSONValue(n *yaml.Node) (any, error) {
 			if k.Value == "<<" && k.Tag == "!!merge" {
 				return nil, fmt.Errorf("line %d: YAML merge keys are not supported", k.Line)
 			}
-			v, err := toJSONValue(n.Content[i+1])
+			v, err := c.value(n.Content[i+1], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -272,8 +313,8 @@ func toJSONValue(n *yaml.Node) (any, error) {
 		return m, nil
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := toJSONValue(c)
+		for _, item := range n.Content {
+			v, err := c.value(item, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -317,14 +358,14 @@ func scalarValue(n *yaml.Node) (any, error) {
 // intrinsic converts a short-form tag to the long form CloudFormation
 // defines: !Ref x → {"Ref": x}, !Condition x → {"Condition": x},
 // !GetAtt a.b → {"Fn::GetAtt": ["a", "b"]}, !X v → {"Fn::X": v}.
-func intrinsic(n *yaml.Node) (any, error) {
+func (c *converter) intrinsic(n *yaml.Node, depth int) (any, error) {
 	name := strings.TrimPrefix(n.Tag, "!")
 	plain := *n
 	plain.Tag = ""
 	if n.Kind == yaml.ScalarNode {
 		plain.Tag = "!!str"
 	}
-	v, err := toJSONValue(&plain)
+	v, err := c.value(&plain, depth+1)
 	if err != nil {
 		return nil, err
 	}
