@@ -26,6 +26,7 @@ package portapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -48,6 +49,8 @@ const (
 	RouteBulkDelete      = "POST /v1/blueprints/{blueprint}/bulk/entities/delete"
 	RouteSearch          = "POST /v1/blueprints/{blueprint}/entities/search"
 	RouteSearchAll       = "POST /v1/entities/search"
+	// RouteUnknown counts requests no route matched (answered 404 in Port's shape).
+	RouteUnknown = "/"
 )
 
 // MaxBodyBytes is Port's request body limit.
@@ -153,6 +156,9 @@ func NewHandler(opts Options) *Server {
 	s.mux.HandleFunc(RouteBulkDelete, s.authed(s.handleBulkDelete))
 	s.mux.HandleFunc(RouteSearch, s.authed(s.handleSearch))
 	s.mux.HandleFunc(RouteSearchAll, s.authed(s.handleSearchAll))
+	s.mux.HandleFunc(RouteUnknown, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+	})
 	return s
 }
 
