@@ -1,0 +1,109 @@
+// Package bench measures the exporter against the in-repo testbed with the
+// latencies and rate limits of the real services injected: the Cloud Control
+// emulator behind a per-region rate limiter, and the Port double with its
+// latency and organization-wide rate limit. Each scenario reports its wall
+// time beside the lower bound those limits impose, the requests made to each
+// side, entities per Port request and peak memory (RSS).
+//
+// The sync scenarios take the exporter as a function (Exporter), so the same
+// measurement runs the exporter in this process (tests) or in a child process
+// that has a peak RSS of its own (the bench command).
+package bench
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Scenario is one measured situation. The zero values of the knobs are not
+// meaningful: start from Named.
+type Scenario struct {
+	Name string
+	// Kinds and Regions span the shards; PerShard resources live in each.
+	Kinds    []string
+	Regions  []string
+	PerShard int
+	// PageSize caps ListResources pages (real list handlers answer about 25).
+	PageSize int
+	// AWSLatency is added to every Cloud Control call; AWSRate is the
+	// requests per second AWS accepts per region before it throttles.
+	AWSLatency time.Duration
+	AWSRate    float64
+	// PortLatency is added to every Port request; PortRate is the
+	// organization's requests per second (one-second windows in the double).
+	PortLatency time.Duration
+	PortRate    int
+	// Messages is the number of events of the events scenario.
+	Messages int
+}
+
+// Resources is the total number of AWS resources of the scenario.
+func (s Scenario) Resources() int { return len(s.Kinds) * len(s.Regions) * s.PerShard }
+
+// Shards is the number of (region, kind) shards.
+func (s Scenario) Shards() int { return len(s.Kinds) * len(s.Regions) }
+
+// DefaultKinds are ten Cloud Control types a typical account syncs.
+var DefaultKinds = []string{
+	"AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::DynamoDB::Table", "AWS::ECS::Cluster",
+	"AWS::ECR::Repository", "AWS::RDS::DBInstance", "AWS::EC2::Instance", "AWS::Logs::LogGroup", "AWS::IAM::Role",
+}
+
+// DefaultRegions are four regions of one account.
+var DefaultRegions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"}
+
+// DefaultAWSRate is the per-region Cloud Control rate the scenarios enforce.
+// AWS publishes no figure; 100 requests per second keeps a 20,000-resource
+// sync near a minute, long enough that start-up costs do not hide the pace.
+const DefaultAWSRate = 100
+
+// Scenario names, as the bench command takes them.
+const (
+	ScenarioFullSync     = "full-sync"
+	ScenarioFullSync100k = "full-sync-100k"
+	ScenarioEvents       = "events"
+	ScenarioMapping      = "mapping"
+)
+
+// Named returns a scenario of issue 6; resources > 0 replaces its size (spread
+// evenly over the shards for the sync scenarios, messages or documents for the others).
+func Named(name string, resources int) (Scenario, error) {
+	sc := Scenario{
+		Name: name, Kinds: DefaultKinds, Regions: DefaultRegions, PageSize: 25,
+		AWSLatency: 50 * time.Millisecond, AWSRate: DefaultAWSRate,
+		PortLatency: 80 * time.Millisecond, PortRate: 117,
+	}
+	switch name {
+	case ScenarioFullSync:
+		sc.PerShard = 500
+	case ScenarioFullSync100k:
+		sc.PerShard = 2500
+	case ScenarioEvents:
+		sc.PerShard = 250
+		sc.Messages = 10_000
+	case ScenarioMapping:
+		sc.Kinds, sc.Regions, sc.PerShard = DefaultKinds[:1], DefaultRegions[:1], 100_000
+	default:
+		return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(ScenarioNames(), ", "))
+	}
+	if resources > 0 {
+		switch name {
+		case ScenarioEvents:
+			sc.Messages = resources
+		case ScenarioMapping:
+			sc.PerShard = resources
+		default:
+			sc.PerShard = max(1, resources/sc.Shards())
+		}
+	}
+	return sc, nil
+}
+
+// ScenarioNames lists the scenarios Named knows.
+func ScenarioNames() []string {
+	names := []string{ScenarioFullSync, ScenarioFullSync100k, ScenarioEvents, ScenarioMapping}
+	sort.Strings(names)
+	return names
+}
