@@ -115,8 +115,11 @@ func Compile(expr string, opts ...Option) (*Query, error) {
 		}
 		return nil, &Error{Expr: expr, Phase: "parse", Err: err}
 	}
-	if name, ok := findForbidden(reflect.ValueOf(parsed)); ok {
+	if name, ok := findForbidden(parsed); ok {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: errors.New(forbidden[name])}
+	}
+	if err := checkRegexps(parsed); err != nil {
+		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
 	// No WithEnvironLoader, WithInputIter or WithModuleLoader: gojq then has
 	// no environment, refuses input/inputs and refuses import/include.
@@ -194,48 +197,21 @@ func (q *Query) runError(ctx context.Context, err error) error {
 	return &Error{Expr: q.expr, Phase: "run", Err: err}
 }
 
-var (
-	funcType   = reflect.TypeFor[gojq.Func]()
-	keyValType = reflect.TypeFor[gojq.ObjectKeyVal]()
-)
-
-// findForbidden walks gojq's syntax tree generically (every pointer, struct
-// and slice in it) and reports the first call of a forbidden name. Walking by
-// reflection keeps this correct whatever node types a gojq release adds.
-func findForbidden(v reflect.Value) (string, bool) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return "", false
-		}
-		return findForbidden(v.Elem())
-	case reflect.Struct:
-		if v.Type() == funcType {
-			name := v.FieldByName("Name").String()
-			if _, bad := forbidden[name]; bad && v.FieldByName("Args").Len() == 0 {
-				return name, true
+// findForbidden reports the first use of a forbidden name: a call such as
+// env or $ENV, or the object shorthand {$ENV} (short for {"ENV": $ENV}).
+func findForbidden(parsed *gojq.Query) (name string, found bool) {
+	walk(reflect.ValueOf(parsed), func(node any) bool {
+		switch n := node.(type) {
+		case *gojq.Func:
+			if _, bad := forbidden[n.Name]; bad && len(n.Args) == 0 {
+				name, found = n.Name, true
+			}
+		case *gojq.ObjectKeyVal:
+			if n.Val == nil && n.Key == "$ENV" {
+				name, found = n.Key, true
 			}
 		}
-		if v.Type() == keyValType && v.FieldByName("Val").IsNil() {
-			// {$ENV} is shorthand for {"ENV": $ENV}.
-			if key := v.FieldByName("Key").String(); key == "$ENV" {
-				return key, true
-			}
-		}
-		for i := range v.NumField() {
-			if !v.Type().Field(i).IsExported() {
-				continue
-			}
-			if name, ok := findForbidden(v.Field(i)); ok {
-				return name, true
-			}
-		}
-	case reflect.Slice:
-		for i := range v.Len() {
-			if name, ok := findForbidden(v.Index(i)); ok {
-				return name, true
-			}
-		}
-	}
-	return "", false
+		return !found
+	})
+	return name, found
 }
