@@ -1,0 +1,214 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+)
+
+// MappingResult compares the exporter's mapping with the jq binary on the
+// same documents and the same program. Both sides do the same work: parse
+// each document from JSON, evaluate the selector, identifier, title and
+// twelve properties, and print the entity as JSON.
+type MappingResult struct {
+	Documents int `json:"documents"`
+	// Ours is the exporter's mapping (internal/mapping, gojq) in one goroutine.
+	Ours MappingRun `json:"ours"`
+	// JQ is the jq binary (jq -c) over the same file; nil when jq is absent.
+	JQ        *MappingRun `json:"jq,omitempty"`
+	JQVersion string      `json:"jqVersion,omitempty"`
+}
+
+// MappingRun is one side's figures.
+type MappingRun struct {
+	Wall time.Duration `json:"wall"`
+	CPU  time.Duration `json:"cpu"`
+	// PerCoreSecond is entities per CPU second.
+	PerCoreSecond float64 `json:"perCoreSecond"`
+	Entities      int     `json:"entities"`
+}
+
+// WriteDocuments writes n documents of kind as JSON lines to path.
+func WriteDocuments(path, kind string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create the document file: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i := range n {
+		_, props := Document(kind, "eu-west-1", i)
+		if err := enc.Encode(props); err != nil {
+			f.Close()
+			return fmt.Errorf("write document %d to %s: %w", i, path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// MapFile maps every document of the JSON-lines file at path through the
+// bench config of kind and writes each entity as one JSON line to out, in
+// this goroutine. It returns how many entities it wrote.
+func MapFile(ctx context.Context, path, kind string, out io.Writer) (int, error) {
+	sc := Scenario{Kinds: []string{kind}, Regions: []string{"eu-west-1"}}
+	cfg, err := config.Parse(ConfigJSON(sc), config.JSON)
+	if err != nil {
+		return 0, fmt.Errorf("parse the bench config: %w", err)
+	}
+	mapper, err := mapping.Compile(cfg)
+	if err != nil {
+		return 0, fmt.Errorf("compile the bench config: %w", err)
+	}
+	m := mapper.ForKind(kind)[0]
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open the document file: %w", err)
+	}
+	defer f.Close()
+	lines := bufio.NewScanner(f)
+	lines.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	w := bufio.NewWriter(out)
+	enc := json.NewEncoder(w)
+	n := 0
+	for line := 1; lines.Scan(); line++ {
+		var props map[string]any
+		if err := json.Unmarshal(lines.Bytes(), &props); err != nil {
+			return n, fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		res, err := m.Map(ctx, source.Resource{AccountID: AccountID, Region: "eu-west-1", Kind: kind, Identifier: fmt.Sprint(props["Name"]), Properties: props})
+		if err != nil {
+			return n, fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		for _, e := range res.Entities {
+			if err := enc.Encode(e); err != nil {
+				return n, fmt.Errorf("write entity: %w", err)
+			}
+			n++
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return n, fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, w.Flush()
+}
+
+// FindJQ finds the jq binary: $JQ, then PATH. Empty when there is none.
+func FindJQ() string {
+	if p := os.Getenv("JQ"); p != "" {
+		return p
+	}
+	p, _ := exec.LookPath("jq")
+	return p
+}
+
+// RunJQ runs the jq binary with the bench program of kind over the file at
+// path, writing to out, and returns its wall and CPU time.
+func RunJQ(ctx context.Context, jqPath, path, kind string, out io.Writer) (wall, cpu time.Duration, err error) {
+	cmd := exec.CommandContext(ctx, jqPath, "-c", JQProgram(kind), path)
+	cmd.Stdout = out
+	var stderr limitedBuffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err = cmd.Run()
+	wall = time.Since(start)
+	if err != nil {
+		return wall, 0, fmt.Errorf("%s: %w: %s", jqPath, err, stderr.String())
+	}
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// JQVersion is what jqPath --version prints.
+func JQVersion(ctx context.Context, jqPath string) (string, error) {
+	out, err := exec.CommandContext(ctx, jqPath, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %w", jqPath, err)
+	}
+	return string(bytes.TrimSpace(out)), nil
+}
+
+// RunMapping measures the mapping scenario: n documents written to dir,
+// mapped by the exporter and by the jq binary at jqPath (skipped if empty).
+func RunMapping(ctx context.Context, dir string, n int, jqPath string) (MappingResult, error) {
+	kind := DefaultKinds[0]
+	path := filepath.Join(dir, "documents.jsonl")
+	if err := WriteDocuments(path, kind, n); err != nil {
+		return MappingResult{}, err
+	}
+	res := MappingResult{Documents: n}
+	counter := &lineCounter{}
+	cpu0 := processCPU()
+	start := time.Now()
+	entities, err := MapFile(ctx, path, kind, counter)
+	res.Ours = MappingRun{Wall: time.Since(start), CPU: processCPU() - cpu0, Entities: entities}
+	if err != nil {
+		return res, err
+	}
+	res.Ours.PerCoreSecond = float64(entities) / res.Ours.CPU.Seconds()
+	if jqPath == "" {
+		return res, nil
+	}
+	if res.JQVersion, err = JQVersion(ctx, jqPath); err != nil {
+		return res, err
+	}
+	jqCounter := &lineCounter{}
+	wall, cpu, err := RunJQ(ctx, jqPath, path, kind, jqCounter)
+	if err != nil {
+		return res, err
+	}
+	res.JQ = &MappingRun{Wall: wall, CPU: cpu, Entities: jqCounter.lines, PerCoreSecond: float64(jqCounter.lines) / cpu.Seconds()}
+	if jqCounter.lines != entities {
+		return res, fmt.Errorf("jq printed %d entities, the exporter %d: the programs differ", jqCounter.lines, entities)
+	}
+	return res, nil
+}
+
+// processCPU is the user and system time this process has used so far.
+// The process's other goroutines (GC included) count too: that is the
+// honest cost of mapping in Go.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// lineCounter is an io.Writer that counts newlines and keeps nothing.
+type lineCounter struct{ lines int }
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b == '\n' {
+			c.lines++
+		}
+	}
+	return len(p), nil
+}
+
+// limitedBuffer keeps the first 4 kB written to it (a child's stderr).
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 4096 - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return string(l.b) }
