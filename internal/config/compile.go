@@ -82,8 +82,9 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // ValidRegion reports whether s looks like an AWS region name.
 func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
 
-// Validate returns every problem of cfg, in document order: the structure
-// problems found while reading it, and those found compiling it.
+// Validate returns every problem of cfg: first the type and structure
+// problems found while reading it, then those found compiling it, each group
+// in document order.
 func Validate(cfg *Config) []Problem {
 	_, problems := compile(cfg)
 	return problems
