@@ -41,6 +41,12 @@ type Reconciler struct {
 	AccountID string
 	// DefaultRegion is used for config entries that name no region.
 	DefaultRegion string
+	// Search, when set, guards deletes: an entity that another shard of this
+	// exporter wrote (same kind, another region or account, e.g. a function
+	// of the same name in two regions) is not deleted because of an event in
+	// this shard. Entities written by anyone else are deleted as asked, as
+	// Port's exporter did.
+	Search registry.Searcher
 	// DryRun decides and reports without writing.
 	DryRun bool
 	Logger *slog.Logger
@@ -185,14 +191,62 @@ func (r *Reconciler) refsFor(entries []*mapping.Resource, ids []string, report *
 }
 
 func (r *Reconciler) delete(ctx context.Context, owner registry.Owner, refs []entity.Ref, report *Report) error {
-	if len(refs) == 0 {
+	var allowed []entity.Ref
+	for _, ref := range refs {
+		elsewhere, err := r.ownedElsewhere(ctx, owner, ref)
+		if err != nil {
+			return err
+		}
+		if elsewhere {
+			report.note(fmt.Sprintf("%s is kept: another region or account of this exporter wrote it, not %s", ref, owner))
+			continue
+		}
+		allowed = append(allowed, ref)
+	}
+	if len(allowed) == 0 {
 		return nil
 	}
-	report.Deletes = append(report.Deletes, refs...)
+	report.Deletes = append(report.Deletes, allowed...)
 	if r.DryRun {
 		return nil
 	}
-	return classifyWrites("delete", r.Target.Delete(ctx, owner, refs), report)
+	return classifyWrites("delete", r.Target.Delete(ctx, owner, allowed), report)
+}
+
+// schemePrefix starts the $datasource of every entity written under the
+// current ownership scheme, whatever its shard.
+var schemePrefix = registry.Product + "/" + registry.SchemeVersion + " ("
+
+// ownedElsewhere reports whether ref was written by another shard of this
+// exporter: its $datasource carries the scheme but not owner's token.
+func (r *Reconciler) ownedElsewhere(ctx context.Context, owner registry.Owner, ref entity.Ref) (bool, error) {
+	if r.Search == nil {
+		return false, nil
+	}
+	find := func(datasource string) (bool, error) {
+		found, err := r.Search.SearchEntities(ctx, ref.Blueprint, port.Query{
+			Combinator: "and",
+			Rules: []port.Rule{
+				{Property: "$identifier", Operator: "=", Value: ref.Identifier},
+				{Property: "$datasource", Operator: "contains", Value: datasource},
+			},
+			Include: []string{"$identifier"},
+		})
+		if err != nil && !port.IsNotFound(err) {
+			err = fmt.Errorf("check who wrote %s: %w", ref, err)
+			if !port.IsTransient(err) {
+				err = &PermanentError{Reason: ReasonPortRejected, Err: err}
+			}
+			return false, err
+		}
+		return len(found) > 0, nil
+	}
+	ours, err := find(schemePrefix)
+	if err != nil || !ours {
+		return false, err
+	}
+	mine, err := find(owner.Token())
+	return !mine, err
 }
 
 // classifyWrites turns write results into the outcome's error: transient

@@ -15,6 +15,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
@@ -27,7 +28,9 @@ type reconcileCase struct {
 		Identifier string         `json:"identifier"`
 		Properties map[string]any `json:"properties"`
 	} `json:"aws"`
-	Port    []entity.Entity `json:"port"`
+	Port []entity.Entity `json:"port"`
+	// PortDatasource is the User-Agent the Port entities were written with.
+	PortDatasource string `json:"port_datasource"`
 	CCFault *struct {
 		Scope cloudcontrol.Scope     `json:"scope"`
 		Kind  cloudcontrol.FaultKind `json:"kind"`
@@ -60,18 +63,22 @@ func TestReconcile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			s := newStack(t, stackOptions{})
+			s := eventstest.New(t, eventstest.Options{})
 			for _, r := range c.AWS {
-				if err := s.cc.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
+				if err := s.CC.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
 					t.Fatal(err)
 				}
 			}
-			s.port.Put("someone", c.Port...)
+			ds := c.PortDatasource
+			if ds == "" {
+				ds = "some other tool"
+			}
+			s.Port.Put(ds, c.Port...)
 			if c.CCFault != nil {
-				s.cc.SetFault(c.CCFault.Scope, c.CCFault.Kind)
+				s.CC.SetFault(c.CCFault.Scope, c.CCFault.Kind)
 			}
 			if c.PortFault != nil {
-				s.port.Fail(portapi.Fault{Status: c.PortFault.Status, Requests: c.PortFault.Requests})
+				s.Port.Fail(portapi.Fault{Status: c.PortFault.Status, Requests: c.PortFault.Requests})
 			}
 			msg := maps.Clone(c.Message)
 			maps.Copy(msg, c.With)
@@ -80,7 +87,7 @@ func TestReconcile(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			out := s.handler.HandleBatch(context.Background(), []events.Item{{ID: "m-1", Body: body}})
+			out := s.Handler.HandleBatch(context.Background(), []events.Item{{ID: "m-1", Body: body}})
 			if len(out) != 1 {
 				t.Fatalf("%d outcomes for one message", len(out))
 			}
@@ -89,12 +96,12 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("outcome %s/%q (%v), want %s/%q", o.Status, o.Reason, o.Err, c.Want.Status, c.Want.Reason)
 			}
 			for bp, want := range c.Want.Port {
-				if got := s.ids(bp); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+				if got := s.IDs(bp); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
 					t.Errorf("blueprint %s holds %v, want %v", bp, got, want)
 				}
 			}
 			for _, want := range c.Want.Entities {
-				got, ok := s.port.Entity(want.Blueprint, want.Identifier)
+				got, ok := s.Port.Entity(want.Blueprint, want.Identifier)
 				if !ok {
 					t.Errorf("entity %s/%s missing", want.Blueprint, want.Identifier)
 					continue
@@ -124,30 +131,30 @@ func TestReconcile(t *testing.T) {
 // TestDryRunWritesNothing runs the seed's delete-of-an-existing-function case
 // without writes: the report says what would happen and Port is unchanged.
 func TestDryRunWritesNothing(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	s.reconciler.DryRun = true
-	if err := s.cc.Put("eu-west-1", "AWS::Lambda::Function", "keep-me", map[string]any{"FunctionName": "keep-me", "MemorySize": 1024}); err != nil {
+	s := eventstest.New(t, eventstest.Options{})
+	s.Reconciler.DryRun = true
+	if err := s.CC.Put("eu-west-1", "AWS::Lambda::Function", "keep-me", map[string]any{"FunctionName": "keep-me", "MemorySize": 1024}); err != nil {
 		t.Fatal(err)
 	}
-	s.port.Put("someone", entity.Entity{Blueprint: "lambda", Identifier: "gone", Properties: map[string]any{}})
-	report, err := s.reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "keep-me"})
+	s.Port.Put("someone", entity.Entity{Blueprint: "lambda", Identifier: "gone", Properties: map[string]any{}})
+	report, err := s.Reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "keep-me"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !report.DryRun || len(report.Upserts) != 1 || report.Upserts[0].Identifier != "keep-me" {
 		t.Fatalf("dry-run report %+v, want one planned upsert of keep-me", report)
 	}
-	report, err = s.reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "gone"})
+	report, err = s.Reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "gone"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []entity.Ref{{Blueprint: "lambda", Identifier: "gone"}}; !reflect.DeepEqual(report.Deletes, want) {
 		t.Fatalf("dry-run deletes %v, want %v", report.Deletes, want)
 	}
-	if got := s.ids("lambda"); !slices.Equal(got, []string{"gone"}) {
+	if got := s.IDs("lambda"); !slices.Equal(got, []string{"gone"}) {
 		t.Fatalf("a dry run changed Port: lambda holds %v", got)
 	}
-	if n := s.cc.TotalCounts().Calls; n != 2 {
+	if n := s.CC.TotalCounts().Calls; n != 2 {
 		t.Errorf("%d Cloud Control calls, want the 2 lookups", n)
 	}
 }

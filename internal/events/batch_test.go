@@ -1,0 +1,192 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
+)
+
+// TestBatchOfTenWithMalformedAndFailingWrite is issue 3's batch: 10 messages,
+// 2 malformed, 1 whose Port write fails with 503; the rest land.
+func TestBatchOfTenWithMalformedAndFailingWrite(t *testing.T) {
+	s := eventstest.New(t, eventstest.Options{PortMiddleware: eventstest.FailBlueprint("bucket", func() bool { return true })})
+	var items []events.Item
+	for i := range 7 {
+		name := fmt.Sprintf("fn-%d", i)
+		s.PutFunction(t, "eu-west-1", name, 128+i)
+		items = append(items, events.Item{ID: "ok-" + name, Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
+	}
+	if err := s.CC.Put("us-east-1", "AWS::S3::Bucket", "logs", map[string]any{"BucketName": "logs", "Arn": "arn:aws:s3:::logs"}); err != nil {
+		t.Fatal(err)
+	}
+	items = append(items,
+		events.Item{ID: "bad-json", Body: []byte(`{"resource_type": "AWS::Lambda::Function",`)},
+		events.Item{ID: "bucket-503", Body: []byte(`{"resource_type":"AWS::S3::Bucket","region":"\"us-east-1\"","identifier":"\"logs\""}`)},
+		events.Item{ID: "no-identifier", Body: []byte(`{"resource_type":"AWS::Lambda::Function","region":"\"eu-west-1\""}`)},
+	)
+
+	out := s.Handler.HandleBatch(context.Background(), items)
+	if len(out) != len(items) {
+		t.Fatalf("%d outcomes for %d messages", len(out), len(items))
+	}
+	for i, o := range out {
+		if o.ID != items[i].ID {
+			t.Fatalf("outcome %d is for %s, want %s (outcomes must keep the batch order)", i, o.ID, items[i].ID)
+		}
+		want := events.StatusOK
+		switch o.ID {
+		case "bad-json", "no-identifier":
+			want = events.StatusDeadLetter
+		case "bucket-503":
+			want = events.StatusRetry
+		}
+		if o.Status != want {
+			t.Errorf("%s: %s (%v), want %s", o.ID, o.Status, o.Err, want)
+		}
+	}
+	if out[7].Reason != events.ReasonMalformedJSON || out[9].Reason != events.ReasonMissingField {
+		t.Errorf("reasons %q and %q, want %q and %q", out[7].Reason, out[9].Reason, events.ReasonMalformedJSON, events.ReasonMissingField)
+	}
+	if got := s.IDs("lambda"); len(got) != 7 {
+		t.Errorf("lambda holds %v, want the 7 functions", got)
+	}
+}
+
+func TestBatchDeduplicatesMessagesAboutOneResource(t *testing.T) {
+	s := eventstest.New(t, eventstest.Options{})
+	s.PutFunction(t, "eu-west-1", "busy", 256)
+	s.PutFunction(t, "eu-west-1", "other", 128)
+	items := []events.Item{
+		{ID: "create", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "busy")},
+		{ID: "update", Body: eventstest.FunctionMessage("eu-west-1", "UpdateFunctionConfiguration20150331v2", "busy")},
+		{ID: "other", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "other")},
+		{ID: "delete-failed", Body: eventstest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "busy")},
+		// Same function name in another region: another resource.
+		{ID: "us", Body: eventstest.FunctionMessage("us-east-1", "CreateFunction20150331", "busy")},
+	}
+	out := s.Handler.HandleBatch(context.Background(), items)
+	for _, o := range out {
+		if o.Status != events.StatusOK {
+			t.Errorf("%s: %s (%v)", o.ID, o.Status, o.Err)
+		}
+	}
+	if n := s.CC.Counts(cloudcontrol.OpGetResource, "eu-west-1").Calls; n != 2 {
+		t.Errorf("%d GetResource calls in eu-west-1 for 2 distinct functions, want 2", n)
+	}
+	if n := s.CC.Counts(cloudcontrol.OpGetResource, "us-east-1").Calls; n != 1 {
+		t.Errorf("%d GetResource calls in us-east-1, want 1", n)
+	}
+	// The latest message (the failed delete) is the one handled; the others share its outcome.
+	for _, i := range []int{0, 1} {
+		if out[i].DuplicateOf != "delete-failed" {
+			t.Errorf("%s: DuplicateOf %q, want delete-failed", out[i].ID, out[i].DuplicateOf)
+		}
+	}
+	if out[3].DuplicateOf != "" || out[3].Report == nil || out[3].Report.Decision.Action != events.ActionDelete || !out[3].Report.Found {
+		t.Errorf("delete-failed report %+v, want the handled delete that found the function", out[3].Report)
+	}
+	if got := s.IDs("lambda"); !slices.Equal(got, []string{"busy", "other"}) {
+		t.Errorf("lambda holds %v, want [busy other]", got)
+	}
+}
+
+func TestBatchConcurrencyIsBounded(t *testing.T) {
+	s := eventstest.New(t, eventstest.Options{Concurrency: 3})
+	s.Port.SetLatency(30 * time.Millisecond)
+	var items []events.Item
+	for i := range 12 {
+		name := fmt.Sprintf("fn-%02d", i)
+		s.PutFunction(t, "eu-west-1", name, 128)
+		items = append(items, events.Item{ID: name, Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
+	}
+	for _, o := range s.Handler.HandleBatch(context.Background(), items) {
+		if o.Status != events.StatusOK {
+			t.Fatalf("%s: %s (%v)", o.ID, o.Status, o.Err)
+		}
+	}
+	if n := s.Port.MaxConcurrent(); n > 3 || n < 2 {
+		t.Errorf("Port saw at most %d concurrent requests, want 2 or 3 (bounded by 3, and concurrent)", n)
+	}
+}
+
+func TestBatchAfterDeadlineStartsNothing(t *testing.T) {
+	s := eventstest.New(t, eventstest.Options{})
+	s.PutFunction(t, "eu-west-1", "late", 128)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := s.Handler.HandleBatch(ctx, []events.Item{
+		{ID: "a", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "late")},
+		{ID: "b", Body: []byte("not json")},
+	})
+	if out[0].Status != events.StatusRetry {
+		t.Errorf("work after the deadline: %s (%v), want transient so SQS redelivers it", out[0].Status, out[0].Err)
+	}
+	if out[1].Status != events.StatusDeadLetter {
+		t.Errorf("a malformed message is permanent whatever the deadline, got %s", out[1].Status)
+	}
+	if n := s.CC.TotalCounts().Calls; n != 0 {
+		t.Errorf("%d Cloud Control calls after the deadline, want none", n)
+	}
+}
+
+func TestBatchRoutesShardMessages(t *testing.T) {
+	s := eventstest.New(t, eventstest.Options{})
+	s.PutFunction(t, "eu-west-1", "listed", 128)
+	s.PutFunction(t, "us-east-1", "listed-too", 128)
+	// A stale entity this exporter owns for the eu-west-1 Lambda shard: the shard sync deletes it.
+	owner := "port-aws-exporter/2 (accountid/123456789012 region/eu-west-1 kind/AWS::Lambda::Function)"
+	s.Port.Put(owner, entity.Entity{Blueprint: "lambda", Identifier: "stale", Properties: map[string]any{}})
+	s.CC.SetFault(cloudcontrol.Scope{Region: "us-east-1"}, cloudcontrol.InternalError)
+
+	shards, err := events.SyncerShards{Syncer: s.Syncer}.ShardRequests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, sh := range shards {
+		kinds = append(kinds, sh.Region+" "+sh.Kind)
+	}
+	if want := []string{"eu-west-1 AWS::Lambda::Function", "us-east-1 AWS::Lambda::Function", "us-east-1 AWS::S3::Bucket"}; !slices.Equal(kinds, want) {
+		t.Fatalf("shards %v, want %v", kinds, want)
+	}
+	body := func(region, kind string) []byte {
+		b, err := events.ShardMessageBody(events.ShardRequest{AccountID: eventstest.AccountID, Region: region, Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	out := s.Handler.HandleBatch(context.Background(), []events.Item{
+		{ID: "eu", Body: body("eu-west-1", "AWS::Lambda::Function")},
+		{ID: "eu-again", Body: body("eu-west-1", "AWS::Lambda::Function")},
+		{ID: "us", Body: body("us-east-1", "AWS::Lambda::Function")},
+	})
+	if out[0].Status != events.StatusOK || out[1].Status != events.StatusOK || out[0].DuplicateOf != "eu-again" {
+		t.Errorf("eu-west-1 shard outcomes %+v / %+v, want ok, handled once", out[0], out[1])
+	}
+	if out[2].Status != events.StatusRetry {
+		t.Errorf("a shard whose listing failed: %s (%v), want transient so SQS retries it", out[2].Status, out[2].Err)
+	}
+	if got := s.IDs("lambda"); !slices.Equal(got, []string{"listed"}) {
+		t.Errorf("after the eu-west-1 shard sync lambda holds %v, want [listed] (stale deleted, us-east-1 failed)", got)
+	}
+	if r := out[0].Report; r == nil || r.ShardSummary == nil || r.ShardSummary.Listed != 1 || r.ShardSummary.Deleted != 1 {
+		t.Errorf("shard report %+v, want 1 listed and 1 deleted", out[0].Report)
+	}
+	if n := s.CC.Counts(cloudcontrol.OpListResources, "eu-west-1").Calls; n != 1 {
+		t.Errorf("%d ListResources calls in eu-west-1, want 1 (the duplicate shard message runs once)", n)
+	}
+
+	other, _ := events.ShardMessageBody(events.ShardRequest{AccountID: "999999999999", Region: "eu-west-1", Kind: "AWS::Lambda::Function"})
+	o := s.Handler.HandleBatch(context.Background(), []events.Item{{ID: "other", Body: other}})[0]
+	if o.Status != events.StatusDeadLetter || o.Reason != events.ReasonBadShardMessage {
+		t.Errorf("a shard of another account: %s/%s, want dead-lettered", o.Status, o.Reason)
+	}
+}
