@@ -31,7 +31,7 @@ type reconcileCase struct {
 	Port []entity.Entity `json:"port"`
 	// PortDatasource is the User-Agent the Port entities were written with.
 	PortDatasource string `json:"port_datasource"`
-	CCFault *struct {
+	CCFault        *struct {
 		Scope cloudcontrol.Scope     `json:"scope"`
 		Kind  cloudcontrol.FaultKind `json:"kind"`
 	} `json:"cc_fault"`
