@@ -105,11 +105,20 @@ func kindNames(outs []outcome) []string {
 	return names
 }
 
+// defaultCloudTrailDir is where the lead keeps the real CloudTrail records,
+// beside the repository.
+var defaultCloudTrailDir = filepath.Join("..", "..", "..", "..", "shared", "testdata", "cloudtrail")
+
+func existsDir(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir()
+}
+
 func cloudTrailDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("PORT_AWS_EXPORTER_CLOUDTRAIL_DIR")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "shared", "testdata", "cloudtrail")
+		dir = defaultCloudTrailDir
 	}
 	if _, err := os.Stat(dir); err != nil {
 		if os.Getenv("CI") == "true" {
