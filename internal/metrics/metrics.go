@@ -8,9 +8,12 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -141,6 +144,27 @@ func (m *Metrics) AWSRequest(operation, region, outcome string, took time.Durati
 	}
 	m.awsRequests.WithLabelValues(operation, region, outcome).Inc()
 	m.awsLatency.WithLabelValues(operation, region).Observe(took.Seconds())
+}
+
+// ObserveAWS records one AWS call attempt from its error: the outcome is
+// "ok", the AWS error code (ThrottlingException, ...), "canceled" or "error".
+// Its signature is the Cloud Control reader's Observe hook.
+func (m *Metrics) ObserveAWS(operation, region string, err error, took time.Duration) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	var apiErr smithy.APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &apiErr):
+		outcome = apiErr.ErrorCode()
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		outcome = "canceled"
+	default:
+		outcome = "error"
+	}
+	m.AWSRequest(operation, region, outcome, took)
 }
 
 // PortRequest records one Port API request. route is the route template

@@ -1,11 +1,14 @@
 package metrics_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -68,6 +71,9 @@ func TestMetricsAreExposed(t *testing.T) {
 	m.ShardSynced("123456789012", "eu-west-1", "AWS::S3::Bucket", time.Second, false)
 	m.AWSRequest("GetResource", "eu-west-1", "", 40*time.Millisecond)
 	m.AWSRequest("GetResource", "eu-west-1", "ThrottlingException", 10*time.Millisecond)
+	m.ObserveAWS("ListResources", "us-east-1", &smithy.GenericAPIError{Code: "AccessDeniedException"}, time.Millisecond)
+	m.ObserveAWS("ListResources", "us-east-1", fmt.Errorf("list: %w", context.Canceled), time.Millisecond)
+	m.ObserveAWS("ListResources", "us-east-1", nil, time.Millisecond)
 	m.PortRequest("POST /v1/blueprints/{blueprint}/entities/bulk", 503, 100*time.Millisecond)
 	m.MessageReceived(90 * time.Second)
 	m.MessageReceived(-time.Second) // clock skew between SQS and us must not produce a negative age
@@ -90,6 +96,9 @@ func TestMetricsAreExposed(t *testing.T) {
 		{"port_aws_exporter_aws_requests_total", map[string]string{"operation": "GetResource", "outcome": "ok"}, counter, 1},
 		{"port_aws_exporter_aws_requests_total", map[string]string{"operation": "GetResource", "outcome": "ThrottlingException"}, counter, 1},
 		{"port_aws_exporter_aws_request_duration_seconds", map[string]string{"operation": "GetResource"}, histCount, 2},
+		{"port_aws_exporter_aws_requests_total", map[string]string{"operation": "ListResources", "outcome": "AccessDeniedException"}, counter, 1},
+		{"port_aws_exporter_aws_requests_total", map[string]string{"operation": "ListResources", "outcome": "canceled"}, counter, 1},
+		{"port_aws_exporter_aws_requests_total", map[string]string{"operation": "ListResources", "outcome": "ok"}, counter, 1},
 		{"port_aws_exporter_port_requests_total", map[string]string{"status": "503"}, counter, 1},
 		{"port_aws_exporter_queue_message_age_seconds", nil, histSum, 90},
 		{"port_aws_exporter_dead_letter_messages_total", map[string]string{"reason": "malformed_json"}, counter, 1},
