@@ -258,12 +258,13 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 		var problems []string
 		skipped := 0
 		for _, r := range applicable {
+			// A partly failed mapping still yields the entities that did map:
+			// they are true and are upserted, while the error keeps the
+			// shard from deleting anything.
 			result, err := r.Map(ctx, res)
 			if err != nil {
 				problems = append(problems, err.Error())
-				continue
-			}
-			if !result.Selected {
+			} else if !result.Selected {
 				skipped++
 				continue
 			}
