@@ -354,6 +354,7 @@ func (t *Transformer) Render(event []byte, meta Meta) (Rendered, error) {
 	if !json.Valid(event) {
 		return Rendered{}, fmt.Errorf("rule %s: event is not valid JSON", ruleLabel(meta.RuleName))
 	}
+	doc := newEventDoc(event)
 	var out bytes.Buffer
 	var r Rendered
 	seenMissing, seenUnescaped := map[string]bool{}, map[string]bool{}
@@ -362,7 +363,7 @@ func (t *Transformer) Render(event []byte, meta Meta) (Rendered, error) {
 			out.WriteString(seg.literal)
 			continue
 		}
-		val, found, err := t.value(seg.name, event, meta)
+		val, found, err := t.value(seg.name, doc, meta)
 		if err != nil {
 			return Rendered{}, fmt.Errorf("rule %s: placeholder <%s>: %w", ruleLabel(meta.RuleName), seg.name, err)
 		}
@@ -435,7 +436,8 @@ func needsEscaping(s string) bool {
 
 // value returns the compact JSON text of a placeholder's value, and whether
 // the path found anything.
-func (t *Transformer) value(name string, event []byte, meta Meta) ([]byte, bool, error) {
+func (t *Transformer) value(name string, doc *eventDoc, meta Meta) ([]byte, bool, error) {
+	event := doc.raw
 	switch name {
 	case RuleARN:
 		return jsonString(meta.RuleARN), true, nil
@@ -453,7 +455,8 @@ func (t *Transformer) value(name string, event []byte, meta Meta) ([]byte, bool,
 		v, err := withoutTopLevelKey(event, "detail")
 		return v, err == nil, err
 	}
-	return lookup(event, t.paths[name])
+	v, found := doc.lookup(t.paths[name])
+	return v, found, nil
 }
 
 func jsonString(s string) []byte {
@@ -472,30 +475,56 @@ func compactJSON(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// lookup walks path through the event's JSON text, keeping the original
-// text (and key order) of what it finds.
-func lookup(event []byte, p path) ([]byte, bool, error) {
-	cur := json.RawMessage(event)
+// eventDoc is an event being rendered: each object or array on the way to
+// a placeholder's value is decoded once, however many paths cross it, and
+// values keep their original text (and key order).
+type eventDoc struct {
+	raw     []byte
+	objects map[string]map[string]json.RawMessage // by path prefix
+	arrays  map[string][]json.RawMessage
+}
+
+func newEventDoc(raw []byte) *eventDoc {
+	return &eventDoc{raw: raw, objects: map[string]map[string]json.RawMessage{}, arrays: map[string][]json.RawMessage{}}
+}
+
+// lookup walks p through the event and returns the compact JSON text of what
+// it finds, and whether it found anything.
+func (d *eventDoc) lookup(p path) ([]byte, bool) {
+	cur := json.RawMessage(d.raw)
+	prefix := ""
 	for _, st := range p {
 		if st.isIndex {
-			var arr []json.RawMessage
-			if json.Unmarshal(cur, &arr) != nil || st.index >= len(arr) {
-				return nil, false, nil
+			arr, ok := d.arrays[prefix]
+			if !ok {
+				if json.Unmarshal(cur, &arr) != nil {
+					arr = nil
+				}
+				d.arrays[prefix] = arr
+			}
+			if st.index >= len(arr) {
+				return nil, false
 			}
 			cur = arr[st.index]
+			prefix += "[" + strconv.Itoa(st.index) + "]"
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(cur, &obj) != nil || obj == nil {
-			return nil, false, nil
+		obj, ok := d.objects[prefix]
+		if !ok {
+			if json.Unmarshal(cur, &obj) != nil {
+				obj = nil
+			}
+			d.objects[prefix] = obj
 		}
 		next, ok := obj[st.key]
 		if !ok {
-			return nil, false, nil
+			return nil, false
 		}
 		cur = next
+		// Keys may hold '.', '[' or '"': quote them so prefixes stay distinct.
+		prefix += "." + strconv.Quote(st.key)
 	}
-	return compactJSON(cur), true, nil
+	return compactJSON(cur), true
 }
 
 // withoutTopLevelKey returns the event object without one of its keys, in
