@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -184,7 +185,7 @@ func (c *compiler) resource(i int, r *Resource) CompiledResource {
 // a string; anything else fails every listing call, so it is caught here.
 func checkResourceModel(model string) error {
 	var v any
-	if err := decodeStrict([]byte(model), &v); err != nil {
+	if err := json.Unmarshal([]byte(model), &v); err != nil {
 		return fmt.Errorf("resource model %q is not JSON: %v", model, err)
 	}
 	if _, ok := v.(map[string]any); !ok {
