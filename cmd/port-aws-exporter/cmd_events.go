@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
+	"github.com/port-labs/port-aws-exporter/internal/metrics"
+	"github.com/port-labs/port-aws-exporter/internal/queue"
+	"github.com/port-labs/port-aws-exporter/internal/target"
+)
+
+func init() {
+	registerCommand(newLambdaCommand)
+	registerCommand(newServeCommand)
+	registerCommand(newHandleCommand)
+}
+
+// eventSettings are the knobs of event handling.
+type eventSettings struct {
+	Concurrency int
+}
+
+func bindEventFlags(cmd *cobra.Command, s *eventSettings) {
+	cmd.Flags().IntVar(&s.Concurrency, "event-concurrency", envInt("EVENT_CONCURRENCY", events.DefaultConcurrency),
+		"resources of one message batch reconciled at once [EVENT_CONCURRENCY]")
+}
+
+// newEventHandler wires the events path onto a runtime.
+func newEventHandler(rt *runtime, s eventSettings, dryRun bool, m *metrics.Metrics) *events.Handler {
+	rec := &events.Reconciler{
+		Mapper:        rt.Mapper,
+		Source:        rt.Source,
+		AccountID:     rt.AccountID,
+		DefaultRegion: rt.AWS.Region,
+		DryRun:        dryRun,
+		Logger:        rt.Logger,
+	}
+	if rt.Port != nil {
+		rec.Target = target.NewPort(rt.Port, rt.upsertOptions(), rt.deleteOptions())
+		rec.Search = rt.Port
+	}
+	return &events.Handler{
+		Reconciler:  rec,
+		Shards:      events.SyncerShards{Syncer: rt.Syncer},
+		Concurrency: s.Concurrency,
+		Metrics:     m,
+		Logger:      rt.Logger,
+	}
+}
+
+func newLambdaCommand() *cobra.Command {
+	var (
+		syncOpts syncSettings
+		evs      eventSettings
+	)
+	cmd := &cobra.Command{
+		Use:   "lambda",
+		Short: "Run as the AWS Lambda function (the default when AWS_LAMBDA_RUNTIME_API is set)",
+		Long: `Runs the binary as a provided.al2023 Lambda bootstrap. One function handles:
+  - SQS events from the events queue: event messages and shard messages; the answer's
+    batchItemFailures name the messages to redeliver; permanent failures go to the
+    dead-letter queue (the queue's RedrivePolicy, or DEAD_LETTER_QUEUE_URL) with their reason;
+  - scheduled events ({} or detail-type "Scheduled Event"): the full sync, fanned out as one
+    shard message per (account, region, kind) onto EVENTS_QUEUE_URL.
+Config from CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY; Port credentials from
+PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			logger := newLogger(cmd, os.Stderr)
+			rt, err := buildRuntime(ctx, runtimeOptions{Sync: syncOpts, Logger: logger, NeedPort: true})
+			if err != nil {
+				return err
+			}
+			h := lambdaruntime.NewFromEnvironment(&lambdaruntime.Handler{
+				Batch:  newEventHandler(rt, evs, false, nil),
+				Shards: events.SyncerShards{Syncer: rt.Syncer},
+				SQS:    sqs.NewFromConfig(rt.AWS),
+				Logger: logger,
+			})
+			lambdaruntime.Start(h)
+			return nil
+		},
+	}
+	bindSyncFlags(cmd, &syncOpts)
+	bindEventFlags(cmd, &evs)
+	return cmd
+}
+
+func newServeCommand() *cobra.Command {
+	var (
+		configLocation, queueURL, deadLetterURL, listen string
+		syncInterval, gracePeriod                       time.Duration
+		syncOpts                                        syncSettings
+		evs                                             eventSettings
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run as a service: consume the events queue, sync on an interval, serve /healthz and /metrics",
+		Long: `Serve long-polls the events queue (batches of 10, 20 s waits) and reconciles each message's
+resource; it deletes only what succeeded, keeps slow messages invisible while they are worked on,
+and moves permanent failures to the dead-letter queue with their reason. It runs the full sync at
+start and every --sync-interval (0 disables it). On SIGTERM it stops receiving, lets in-flight
+messages finish within --grace-period and releases the rest for redelivery.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			logger := newLogger(cmd, os.Stderr)
+			if queueURL == "" {
+				return errors.New("--queue-url (or EVENTS_QUEUE_URL) is required")
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			m := metrics.New(reg)
+			rt, err := buildRuntime(ctx, runtimeOptions{
+				ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: true,
+				PortObserve: m.PortRequest, AWSObserve: m.ObserveAWS,
+			})
+			if err != nil {
+				return err
+			}
+			rt.Syncer.OnShardDone = func(r controller.ShardReport) {
+				m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
+			}
+			client := sqs.NewFromConfig(rt.AWS)
+			consumer := &queue.Consumer{
+				Client: client, QueueURL: queueURL, Handler: newEventHandler(rt, evs, false, m),
+				GracePeriod: gracePeriod, Metrics: m, Logger: logger,
+			}
+			if deadLetterURL != "" {
+				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
+			}
+
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", listen, err)
+			}
+			srv := &http.Server{Handler: serveMux(reg, consumer), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					logger.Error("HTTP server stopped", "error", err)
+				}
+			}()
+			logger.Info("serving", "listen", l.Addr().String(), "queue", queueURL, "sync_interval", syncInterval)
+
+			var wg sync.WaitGroup
+			if syncInterval > 0 {
+				wg.Go(func() { syncLoop(ctx, rt.Syncer, syncInterval, logger) })
+			}
+			runErr := consumer.Run(ctx)
+			wg.Wait()
+			shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+			logger.Info("stopped")
+			return runErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configLocation, "config", "", "config file or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)")
+	f.StringVar(&queueURL, "queue-url", os.Getenv(lambdaruntime.EnvQueueURL), "events queue URL [EVENTS_QUEUE_URL]")
+	f.StringVar(&deadLetterURL, "dead-letter-queue-url", os.Getenv(lambdaruntime.EnvDeadLetterQueueURL),
+		"dead-letter queue URL; default: the events queue's RedrivePolicy [DEAD_LETTER_QUEUE_URL]")
+	f.DurationVar(&syncInterval, "sync-interval", time.Hour, "full sync interval; 0 disables the full sync")
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
+	f.DurationVar(&gracePeriod, "grace-period", queue.DefaultGracePeriod, "on SIGTERM, how long in-flight messages may finish")
+	bindSyncFlags(cmd, &syncOpts)
+	bindEventFlags(cmd, &evs)
+	return cmd
+}
+
+// serveMux serves /metrics and /healthz; healthz fails while the queue
+// cannot be polled, so an orchestrator restarts a consumer that is stuck.
+func serveMux(reg *prometheus.Registry, consumer *queue.Consumer) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		last, err := consumer.Healthy()
+		w.Header().Set("Content-Type", "application/json")
+		body := map[string]any{"ok": err == nil}
+		if !last.IsZero() {
+			body["last_poll"] = last.UTC().Format(time.RFC3339)
+		}
+		if err != nil {
+			body["error"] = err.Error()
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	return mux
+}
+
+// syncLoop runs the full sync now and then every interval, never two at once.
+func syncLoop(ctx context.Context, syncer *controller.Syncer, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		report, err := syncer.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		failed := 0
+		for _, s := range report.Shards {
+			if !s.OK() {
+				failed++
+			}
+		}
+		if err != nil || failed > 0 {
+			logger.Error("full sync finished with errors", "shards", len(report.Shards), "failed_shards", failed, "error", err, "took", report.Duration)
+		} else {
+			logger.Info("full sync finished", "shards", len(report.Shards), "took", report.Duration)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func newHandleCommand() *cobra.Command {
+	var (
+		configLocation string
+		dryRun         bool
+		syncOpts       syncSettings
+	)
+	cmd := &cobra.Command{
+		Use:   "handle [MESSAGE.json | -]",
+		Short: "Handle one events-queue message body and print what was decided and done",
+		Long: `Handle reads one message body (a file, or standard input for - or no argument), evaluates
+it as the events queue would (resource_type, region, action, identifier), reconciles the resource
+against Cloud Control and Port, and prints the decision, the entities upserted or deleted, and the
+outcome. --dry-run reads AWS (and Port, to check ownership, when credentials are set) and writes nothing.
+Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent failure (dead letter).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			body, err := readMessage(cmd.InOrStdin(), args)
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cmd, cmd.ErrOrStderr())
+			opts := runtimeOptions{ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: !dryRun || portCredentialsConfigured()}
+			opts.Sync.DryRun = dryRun
+			rt, err := buildRuntime(ctx, opts)
+			if err != nil {
+				return err
+			}
+			if rt.Syncer.Target == nil {
+				rt.Syncer.Target = target.Nothing{}
+			}
+			h := newEventHandler(rt, eventSettings{Concurrency: 1}, dryRun, nil)
+			o := h.HandleBatch(ctx, []events.Item{{ID: "cli", Body: body}})[0]
+			printOutcome(cmd.OutOrStdout(), o)
+			switch o.Status {
+			case events.StatusRetry:
+				return &exitError{code: 1, err: fmt.Errorf("transient failure: %w", o.Err)}
+			case events.StatusDeadLetter:
+				return &exitError{code: 2, err: fmt.Errorf("permanent failure: %w", o.Err)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configLocation, "config", "", "config file or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "decide and print, write nothing")
+	bindSyncFlags(cmd, &syncOpts)
+	return cmd
+}
+
+// maxMessageBytes is SQS's largest message body: anything longer never came from the queue.
+const maxMessageBytes = 1 << 20
+
+func readMessage(stdin io.Reader, args []string) ([]byte, error) {
+	var r io.Reader = stdin
+	name := "standard input"
+	if len(args) == 1 && args[0] != "-" {
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, fmt.Errorf("open message: %w", err)
+		}
+		defer f.Close()
+		r, name = f, args[0]
+	}
+	body, err := io.ReadAll(io.LimitReader(r, maxMessageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read message from %s: %w", name, err)
+	}
+	if len(body) > maxMessageBytes {
+		return nil, fmt.Errorf("message in %s is larger than SQS's 1 MiB limit", name)
+	}
+	return body, nil
+}
+
+// printOutcome writes what handle decided and did.
+func printOutcome(w io.Writer, o events.Outcome) {
+	r := o.Report
+	if r != nil && r.Decision != nil {
+		d := r.Decision
+		fmt.Fprintf(w, "resource type: %s\nregion:        %s\naction:        %s\nidentifier:    %s\n", d.ResourceType, d.Region, d.Action, d.Identifier)
+		fmt.Fprintf(w, "in AWS:        %t\n", r.Found)
+	}
+	if r != nil && r.Shard != nil {
+		fmt.Fprintf(w, "shard:         %s\n", r.Shard)
+		if s := r.ShardSummary; s != nil {
+			fmt.Fprintf(w, "listed %d, mapped %d, upserted %d, deleted %d, failed %d\n", s.Listed, s.Mapped, s.Upserted, s.Deleted, s.Failed)
+		}
+	}
+	if r != nil {
+		verb := ""
+		if r.DryRun {
+			verb = " (dry run: not written)"
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
+		for _, e := range r.Upserts {
+			b, _ := json.MarshalIndent(e, "", "  ")
+			fmt.Fprintf(w, "upsert %s/%s%s:\n%s\n", e.Blueprint, e.Identifier, verb, b)
+		}
+		for _, ref := range r.Deletes {
+			fmt.Fprintf(w, "delete %s%s\n", ref, verb)
+		}
+		for _, f := range r.Failed {
+			fmt.Fprintf(w, "failed: %s\n", f)
+		}
+	}
+	switch o.Status {
+	case events.StatusOK:
+		fmt.Fprintln(w, "outcome: ok")
+	case events.StatusRetry:
+		fmt.Fprintf(w, "outcome: transient failure, the queue would retry: %v\n", o.Err)
+	case events.StatusDeadLetter:
+		fmt.Fprintf(w, "outcome: permanent failure (%s), the queue would dead-letter it: %v\n", o.Reason, o.Err)
+	}
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+)
+
+// eventsEnvironment points the binary, through the standard environment, at
+// the events test stack (Cloud Control emulator, Port double) and at moto for
+// STS and SQS, and returns the stack, moto and a config file.
+func eventsEnvironment(t *testing.T) (*eventstest.Stack, *moto.Server, string) {
+	t.Helper()
+	m := moto.Start(t)
+	s := eventstest.New(t, eventstest.Options{})
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", s.CCURL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SQS", m.URL)
+	t.Setenv("PORT_API_URL", s.PortURL)
+	t.Setenv("PORT_CLIENT_ID", s.Port.ClientID())
+	t.Setenv("PORT_CLIENT_SECRET", s.Port.ClientSecret())
+	t.Setenv("PORT_CREDS_SECRET_ARN", "")
+	return s, m, writeFile(t, "config.yaml", string(eventstest.ConfigYAML()))
+}
+
+func TestHandleCommand(t *testing.T) {
+	s, _, cfg := eventsEnvironment(t)
+	s.PutFunction(t, "eu-west-1", "test-function", 256)
+	create := writeFile(t, "create.json", string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "test-function")))
+
+	out, err := runCLI(t, "handle", "--config", cfg, create)
+	if err != nil {
+		t.Fatalf("handle: %v\n%s", err, out)
+	}
+	for _, want := range []string{"region:        eu-west-1", "action:        upsert", "identifier:    test-function", "in AWS:        true",
+		"upsert lambda/test-function:", `"memorySize": 256`, "outcome: ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, ok := s.Port.Entity("lambda", "test-function"); !ok {
+		t.Fatal("handle did not write the entity")
+	}
+	if strings.Contains(out, s.Port.ClientSecret()) {
+		t.Fatal("the client secret was printed")
+	}
+
+	// A dry-run delete of a function that is gone plans the deletion and writes nothing.
+	s.Port.Put("another tool", entity.Entity{Blueprint: "lambda", Identifier: "gone-function", Properties: map[string]any{}})
+	del := writeFile(t, "delete.json", string(eventstest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "gone-function")))
+	out, err = runCLI(t, "handle", "--config", cfg, "--dry-run", del)
+	if err != nil {
+		t.Fatalf("handle --dry-run: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "delete lambda/gone-function (dry run: not written)") || !strings.Contains(out, "in AWS:        false") {
+		t.Errorf("dry-run output:\n%s", out)
+	}
+	if got := s.IDs("lambda"); !slices.Equal(got, []string{"gone-function", "test-function"}) {
+		t.Fatalf("a dry run changed Port: %v", got)
+	}
+
+	// A malformed message from standard input: exit code 2, the reason printed.
+	root := newRootCommand()
+	var buf bytes.Buffer
+	root.SetOut(&buf)
+	root.SetErr(&buf)
+	root.SetIn(strings.NewReader(`{"resource_type": "AWS::Lambda::Function"`))
+	root.SetArgs([]string{"handle", "--config", cfg, "-"})
+	err = root.ExecuteContext(context.Background())
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != 2 {
+		t.Fatalf("malformed message: err = %v, want exit code 2\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "permanent failure (malformed_json)") {
+		t.Errorf("malformed message output:\n%s", buf.String())
+	}
+}
+
+func TestServeCommand(t *testing.T) {
+	s, m, cfg := eventsEnvironment(t)
+	ctx := context.Background()
+	client := sqs.NewFromConfig(m.AWSConfig(ctx, "eu-west-1"))
+	dlq, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("serve-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("serve-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fn-a", "fn-b"} {
+		s.PutFunction(t, "eu-west-1", name, 512)
+	}
+	for _, body := range []string{
+		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-a")),
+		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-b")),
+		"this is not a message",
+	} {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: src.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"serve", "--config", cfg, "--queue-url", aws.ToString(src.QueueUrl), "--dead-letter-queue-url", aws.ToString(dlq.QueueUrl),
+		"--sync-interval", "0", "--listen", addr, "--grace-period", "2s", "--log-format", "text"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(runCtx) }()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for len(s.IDs("lambda")) < 2 {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("serve did not upsert the two functions within 30 s; Port has %v\n%s", s.IDs("lambda"), out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	health := get(t, "http://"+addr+"/healthz")
+	if !strings.Contains(health, `"ok":true`) {
+		t.Errorf("/healthz: %s", health)
+	}
+	var dead []types.Message
+	for time.Now().Before(deadline) && len(dead) == 0 {
+		r, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead = r.Messages
+	}
+	if len(dead) != 1 || aws.ToString(dead[0].MessageAttributes["reason"].StringValue) != "malformed_json" {
+		t.Errorf("dead-letter queue holds %d messages (%v), want the malformed one with reason malformed_json", len(dead), dead)
+	}
+	metrics := get(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`port_aws_exporter_events_total{action="upsert",outcome="ok",resource_type="AWS::Lambda::Function"} 2`,
+		`port_aws_exporter_dead_letter_messages_total{reason="malformed_json"} 1`,
+		`port_aws_exporter_aws_requests_total{operation="GetResource",outcome="ok",region="eu-west-1"} 2`,
+		`port_aws_exporter_queue_message_age_seconds_count 3`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !strings.Contains(metrics, `port_aws_exporter_port_requests_total{route=`) {
+		t.Error("/metrics has no Port request counts")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after SIGTERM\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15 s of cancel")
+	}
+	if strings.Contains(out.String(), s.Port.ClientSecret()) {
+		t.Fatal("the client secret was logged")
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: HTTP %d: %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
