@@ -145,6 +145,7 @@ func schemaTypeAllows(schemaType any, v any) bool {
 
 // testdata/cfn-schemas.json must be what cfn-lint's schemas say today.
 func TestCloudFormationSchemasAreCurrent(t *testing.T) {
+	t.Parallel() // a subprocess or server round trips: overlap with the rest
 	python := findTool(t, "PORT_AWS_EXPORTER_CFNLINT_PYTHON", "/root/.pyenv/versions/3.11.7/bin/python", "")
 	if err := exec.Command(python, "-c", "import cfnlint").Run(); err != nil {
 		skipOrFail(t, fmt.Sprintf("%s cannot import cfnlint", python))

@@ -50,6 +50,7 @@ func findTool(t *testing.T, envVar, fixedPath, pathName string) string {
 }
 
 func TestCloudFormationPassesCfnLint(t *testing.T) {
+	t.Parallel() // a subprocess or server round trips: overlap with the rest
 	cfnLint := findTool(t, "PORT_AWS_EXPORTER_CFN_LINT", "/root/.pyenv/versions/3.11.7/bin/cfn-lint", "cfn-lint")
 	out, err := CloudFormation(allKinds(t))
 	if err != nil {

@@ -37,6 +37,7 @@ var motoDiffers = map[string]string{
 // target, delivers exactly the documented events our matcher says it matches:
 // an independent implementation agrees on what the generated patterns mean.
 func TestRulesAgreeWithMotoEventBridge(t *testing.T) {
+	t.Parallel() // a subprocess or server round trips: overlap with the rest
 	srv := moto.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
