@@ -24,18 +24,19 @@ type RegionLimiter struct {
 
 	mu        sync.Mutex
 	limiters  map[string]*rate.Limiter
+	admitted  map[string]int
 	throttled atomic.Int64
 }
 
 // NewRegionLimiter lets perSecond requests a second through to next for each
 // region, with bursts of up to burst requests (AWS refills a token bucket).
 func NewRegionLimiter(next http.Handler, perSecond float64, burst int) *RegionLimiter {
-	return &RegionLimiter{next: next, rate: rate.Limit(perSecond), burst: max(1, burst), limiters: map[string]*rate.Limiter{}}
+	return &RegionLimiter{next: next, rate: rate.Limit(perSecond), burst: max(1, burst), limiters: map[string]*rate.Limiter{}, admitted: map[string]int{}}
 }
 
 func (l *RegionLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	region, err := cloudcontrol.RegionFromAuthorization(r.Header.Get("Authorization"))
-	if err == nil && !l.limiter(region).Allow() {
+	if err == nil && !l.allow(region) {
 		l.throttled.Add(1)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.WriteHeader(http.StatusBadRequest)
@@ -45,7 +46,7 @@ func (l *RegionLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.next.ServeHTTP(w, r)
 }
 
-func (l *RegionLimiter) limiter(region string) *rate.Limiter {
+func (l *RegionLimiter) allow(region string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim := l.limiters[region]
@@ -53,7 +54,22 @@ func (l *RegionLimiter) limiter(region string) *rate.Limiter {
 		lim = rate.NewLimiter(l.rate, l.burst)
 		l.limiters[region] = lim
 	}
-	return lim
+	if !lim.Allow() {
+		return false
+	}
+	l.admitted[region]++
+	return true
+}
+
+// Admitted is how many requests of each region the limiter let through.
+func (l *RegionLimiter) Admitted() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.admitted))
+	for r, n := range l.admitted {
+		out[r] = n
+	}
+	return out
 }
 
 // Throttled is how many requests the limiter refused.

@@ -122,10 +122,14 @@ type Result struct {
 	Ratio float64       `json:"ratio"`
 	Traffic
 	// EntitiesPerPortRequest is upserted entities over Port requests (all routes but the token's).
-	EntitiesPerPortRequest float64      `json:"entitiesPerPortRequest"`
-	PeakRSS                int64        `json:"peakRSS"`
-	Seed                   SeedEstimate `json:"seed"`
-	Run                    ExporterRun  `json:"run"`
+	EntitiesPerPortRequest float64 `json:"entitiesPerPortRequest"`
+	PeakRSS                int64   `json:"peakRSS"`
+	// AWSBudgetUsed is, per region, the share of the region's rate the
+	// sync used over its wall time (what the limiter let through, after the
+	// burst, over rate × wall): 1 means AWS never waited for the exporter.
+	AWSBudgetUsed map[string]float64 `json:"awsBudgetUsed"`
+	Seed          SeedEstimate       `json:"seed"`
+	Run           ExporterRun        `json:"run"`
 }
 
 // RunSync starts the testbed of sc, has exp sync it, and measures.
@@ -147,6 +151,10 @@ func RunSync(ctx context.Context, sc Scenario, exp Exporter) (Result, error) {
 		Traffic: tb.Traffic(), PeakRSS: run.PeakRSS, Seed: EstimateSeed(sc), Run: run,
 	}
 	res.Ratio = res.Wall.Seconds() / res.Bound.Total.Seconds()
+	res.AWSBudgetUsed = map[string]float64{}
+	for region, n := range tb.Limiter.Admitted() {
+		res.AWSBudgetUsed[region] = float64(n-int(sc.AWSRate)) / (sc.AWSRate * run.Wall.Seconds())
+	}
 	if res.PortRequests > 0 {
 		res.EntitiesPerPortRequest = float64(run.Upserted) / float64(res.PortRequests)
 	}

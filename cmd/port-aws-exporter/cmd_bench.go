@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/spf13/cobra"
+
+	"github.com/port-labs/port-aws-exporter/internal/bench"
+	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+)
+
+func init() { registerCommand(newBenchCommand) }
+
+// benchChildFlag makes the bench command the exporter side of a sync
+// scenario: it reads the testbed's endpoints from stdin, syncs with the same
+// wiring as the sync command, and prints its figures as JSON on stdout. A
+// child process of its own gives the exporter a peak RSS of its own,
+// separate from the testbed that holds every resource and entity.
+const benchChildFlag = "exporter-child"
+
+// benchChildInput is what the parent hands the child on stdin (never on the
+// command line or in the environment, since it holds the Port double's secret).
+type benchChildInput struct {
+	Endpoints bench.Endpoints
+	Sync      syncSettings
+	// WriteConcurrency and GetConcurrency override the controller's and the
+	// source's defaults when positive (experiments; the sync command has no such flags).
+	WriteConcurrency int
+	GetConcurrency   int
+}
+
+func newBenchCommand() *cobra.Command {
+	var (
+		scenarios        []string
+		resources        int
+		asJSON           bool
+		inProcess        bool
+		child            bool
+		writeConcurrency int
+		getConcurrency   int
+		settings         syncSettings
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure full sync and mapping against the testbed with real latencies and rate limits",
+		Long: `Bench runs the scenarios of issue 6 against the in-repo testbed: the Cloud Control emulator
+behind a per-region rate limiter and the Port double with its latency and rate limit. For each
+scenario it prints the wall time, the lower bound the limits and latencies impose, their ratio,
+the requests made to AWS and to Port, entities per Port request and the exporter's peak RSS.
+
+Scenarios (` + strings.Join(bench.ScenarioNames(), ", ") + `):
+  full-sync       10 kinds × 4 regions × 500 resources, pages of 25, GetResource per resource,
+                  AWS 50 ms and 100 requests/s per region, Port 80 ms and 117 requests/s
+  full-sync-100k  the same with 2,500 per shard, for memory
+  mapping         100,000 documents through a 12-property mapping, beside the jq binary
+
+The sync scenarios run the exporter in a child process (its own peak RSS) with the sync
+command's wiring and defaults; --concurrency and the other sync flags change them.
+--resources N resizes a scenario (spread over its shards, or documents for mapping).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if child {
+				return runBenchChild(ctx, cmd)
+			}
+			logger := newLogger(cmd, os.Stderr)
+			var results []any
+			for _, name := range scenarios {
+				sc, err := bench.Named(name, resources)
+				if err != nil {
+					return err
+				}
+				logger.Info("scenario started", "scenario", sc.Name, "resources", sc.Resources())
+				var res any
+				switch name {
+				case bench.ScenarioMapping:
+					res, err = runMappingScenario(ctx, sc)
+				case bench.ScenarioEvents:
+					err = errors.New("the events scenario is not built yet (see BENCHMARKS.md)")
+				default:
+					exp := childExporter(benchChildInput{Sync: settings, WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency}, cmd.Flags().Changed)
+					if inProcess {
+						exp = bench.InProcess(bench.Settings{ShardConcurrency: settings.Concurrency, GetConcurrency: getConcurrency, WriteConcurrency: writeConcurrency, Logger: logger})
+					}
+					res, err = bench.RunSync(ctx, sc, exp)
+				}
+				if err != nil {
+					return fmt.Errorf("scenario %s: %w", name, err)
+				}
+				results = append(results, res)
+				if !asJSON {
+					printBenchResult(cmd.OutOrStdout(), res)
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(results)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&scenarios, "scenario", []string{bench.ScenarioFullSync}, "scenarios to run, in order (repeat or comma-separate)")
+	f.IntVar(&resources, "resources", 0, "resize the scenario to this many resources (0: the scenario's own size)")
+	f.BoolVar(&asJSON, "json", false, "print the figures as JSON")
+	f.BoolVar(&inProcess, "in-process", false, "run the exporter in this process (peak RSS then includes the testbed)")
+	f.IntVar(&writeConcurrency, "write-concurrency", 0, "upsert requests in flight across shards (0: the controller's default)")
+	f.IntVar(&getConcurrency, "get-concurrency", 0, "GetResource calls in flight per shard (0: the source's default)")
+	f.BoolVar(&child, benchChildFlag, false, "internal: be the exporter side of a sync scenario")
+	_ = f.MarkHidden(benchChildFlag)
+	bindSyncFlags(cmd, &settings)
+	return cmd
+}
+
+// childExporter runs the exporter as `port-aws-exporter bench --exporter-child`.
+// The child paces at the scenario's limits unless the user set the rates.
+func childExporter(knobs benchChildInput, changed func(string) bool) bench.Exporter {
+	return func(ctx context.Context, ep bench.Endpoints) (bench.ExporterRun, error) {
+		in := knobs
+		in.Endpoints = ep
+		if !changed("aws-requests-per-second") {
+			in.Sync.AWSRequestsPerSec = ep.AWSRate
+		}
+		if !changed("port-requests-per-second") {
+			in.Sync.PortRequestsPerSec = ep.PortRate
+		}
+		payload, err := json.Marshal(in)
+		if err != nil {
+			return bench.ExporterRun{}, fmt.Errorf("encode the child's input: %w", err)
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return bench.ExporterRun{}, fmt.Errorf("find this executable to start the exporter child: %w", err)
+		}
+		child := exec.CommandContext(ctx, self, "bench", "--"+benchChildFlag, "--log-level", "warn", "--log-format", "text")
+		child.Stdin = bytes.NewReader(payload)
+		var stdout bytes.Buffer
+		child.Stdout = &stdout
+		child.Stderr = os.Stderr
+		if err := child.Run(); err != nil {
+			return bench.ExporterRun{}, fmt.Errorf("exporter child: %w", err)
+		}
+		var run bench.ExporterRun
+		if err := json.Unmarshal(stdout.Bytes(), &run); err != nil {
+			return bench.ExporterRun{}, fmt.Errorf("read the exporter child's figures %q: %w", stdout.String(), err)
+		}
+		return run, nil
+	}
+}
+
+// runBenchChild is the child's side: one sync through buildRuntime, the same
+// wiring as the sync command, then its figures on stdout.
+func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
+	var in benchChildInput
+	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&in); err != nil {
+		return fmt.Errorf("read the bench input from stdin: %w", err)
+	}
+	ep := in.Endpoints
+	dir, err := os.MkdirTemp("", "port-aws-exporter-bench-")
+	if err != nil {
+		return fmt.Errorf("create a directory for the bench config: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	configPath := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(configPath, ep.Config, 0o600); err != nil {
+		return fmt.Errorf("write the bench config: %w", err)
+	}
+	if in.Sync.Policy == "" {
+		in.Sync.Policy = "sync"
+	}
+	rt, err := buildRuntime(ctx, runtimeOptions{
+		ConfigLocation: configPath,
+		NeedPort:       true,
+		AccountID:      ep.AccountID,
+		Sync:           in.Sync,
+		Logger:         newLogger(cmd, os.Stderr),
+		Port:           port.Config{BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret},
+		AWSOptions: []func(*awsconfig.LoadOptions) error{
+			awsconfig.WithRegion(ep.Region),
+			awsconfig.WithBaseEndpoint(ep.AWSURL),
+			// Static dummy credentials: the environment's real ones are never used.
+			awsconfig.WithCredentialsProvider(aws.NewCredentialsCache(awscreds.NewStaticCredentialsProvider("AKIDBENCH", "bench-secret", ""))),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if in.WriteConcurrency > 0 {
+		rt.Syncer.WriteConcurrency = in.WriteConcurrency
+	}
+	if in.GetConcurrency > 0 {
+		rt.Syncer.Source = source.NewCloudControl(rt.AWS, source.Options{
+			RequestsPerSecond: in.Sync.AWSRequestsPerSec, GetConcurrency: in.GetConcurrency, Logger: rt.Logger,
+		})
+	}
+	start := time.Now()
+	report, err := rt.Syncer.Run(ctx)
+	run := bench.Summarize(report, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if run.PeakRSS, err = bench.PeakRSS(); err != nil {
+		return err
+	}
+	return json.NewEncoder(cmd.OutOrStdout()).Encode(run)
+}
+
+func runMappingScenario(ctx context.Context, sc bench.Scenario) (bench.MappingResult, error) {
+	dir, err := os.MkdirTemp("", "port-aws-exporter-bench-")
+	if err != nil {
+		return bench.MappingResult{}, fmt.Errorf("create a directory for the documents: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	jqPath := bench.FindJQ()
+	if jqPath == "" {
+		slog.Warn("jq binary not found ($JQ or PATH): measuring the exporter's mapping alone")
+	}
+	return bench.RunMapping(ctx, dir, sc.PerShard, jqPath)
+}
+
+func printBenchResult(w io.Writer, res any) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	switch r := res.(type) {
+	case bench.Result:
+		fmt.Fprintf(tw, "== %s: %d resources\n", r.Scenario, r.Resources)
+		fmt.Fprintf(tw, "wall time\t%s\n", r.Wall.Round(time.Millisecond))
+		fmt.Fprintf(tw, "lower bound\t%s\t(AWS %s for %d calls, Port %s for %d requests, one shard's pages %s)\n",
+			r.Bound.Total.Round(time.Millisecond), r.Bound.AWS.Round(time.Millisecond), r.Bound.AWSRequests,
+			r.Bound.Port.Round(time.Millisecond), r.Bound.PortRequests, r.Bound.Chain.Round(time.Millisecond))
+		fmt.Fprintf(tw, "ratio\t%.3f\n", r.Ratio)
+		fmt.Fprintf(tw, "AWS requests\t%d\t(%d throttled; budget used per region: %s)\n", r.AWSRequests, r.AWSThrottled, formatShares(r.AWSBudgetUsed))
+		fmt.Fprintf(tw, "Port requests\t%d\t(%d bulk upserts, %d single writes, %d answered 429, %d at most in flight)\n",
+			r.PortRequests, r.PortBulkUpserts, r.PortSingleWrites, r.Port429, r.PortMaxInFlight)
+		fmt.Fprintf(tw, "entities per Port request\t%.2f\n", r.EntitiesPerPortRequest)
+		fmt.Fprintf(tw, "peak RSS (exporter)\t%.1f MB\n", float64(r.PeakRSS)/(1<<20))
+		fmt.Fprintf(tw, "seed design (estimate)\t%s overlapped, %s sequential\t(%d Port requests)\n",
+			r.Seed.Overlapped.Round(time.Second), r.Seed.Sequential.Round(time.Second), r.Seed.PortRequests)
+	case bench.MappingResult:
+		fmt.Fprintf(tw, "== mapping: %d documents, 12 properties\n", r.Documents)
+		fmt.Fprintf(tw, "exporter (gojq)\t%.0f entities per CPU second\t(wall %s, CPU %s)\n",
+			r.Ours.PerCoreSecond, r.Ours.Wall.Round(time.Millisecond), r.Ours.CPU.Round(time.Millisecond))
+		if r.JQ != nil {
+			fmt.Fprintf(tw, "%s binary\t%.0f entities per CPU second\t(wall %s, CPU %s)\n",
+				r.JQVersion, r.JQ.PerCoreSecond, r.JQ.Wall.Round(time.Millisecond), r.JQ.CPU.Round(time.Millisecond))
+			fmt.Fprintf(tw, "exporter / jq\t%.2f\n", r.Ours.PerCoreSecond/r.JQ.PerCoreSecond)
+		}
+	}
+	fmt.Fprintln(tw)
+}
+
+// formatShares prints region shares sorted by region, e.g. "eu-west-1 97%, us-east-1 95%".
+func formatShares(m map[string]float64) string {
+	regions := make([]string, 0, len(m))
+	for r := range m {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	parts := make([]string, 0, len(regions))
+	for _, r := range regions {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", r, 100*m[r]))
+	}
+	return strings.Join(parts, ", ")
+}
