@@ -169,6 +169,7 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	shards = interleaveRegions(shards)
 	works := make([]*shardWork, len(shards))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, s.Concurrency))
@@ -206,6 +207,33 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 		return a.Region < b.Region
 	})
 	return Report{Shards: reports, Duration: time.Since(start)}, ctx.Err()
+}
+
+// interleaveRegions orders shards so that consecutive shards are in
+// different regions: every region's first shard, then every region's second,
+// and so on. AWS's rate limit is per region, so with Concurrency shards
+// running, this keeps as many regions busy as possible instead of spending
+// one region's budget on several of its kinds while another region waits
+// (kind by kind, a kind configured in fewer regions would bunch them up).
+// Within a region, the config's order is kept.
+func interleaveRegions(shards []source.Shard) []source.Shard {
+	byRegion := map[string][]source.Shard{}
+	var regions []string
+	for _, sh := range shards {
+		if _, seen := byRegion[sh.Region]; !seen {
+			regions = append(regions, sh.Region)
+		}
+		byRegion[sh.Region] = append(byRegion[sh.Region], sh)
+	}
+	out := make([]source.Shard, 0, len(shards))
+	for round := 0; len(out) < len(shards); round++ {
+		for _, r := range regions {
+			if round < len(byRegion[r]) {
+				out = append(out, byRegion[r][round])
+			}
+		}
+	}
+	return out
 }
 
 // SyncShard syncs one shard on its own, deletions included. Lambda's fan-out
