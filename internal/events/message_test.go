@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -147,6 +148,49 @@ func FuzzParseAndEvaluate(f *testing.F) {
 			t.Fatalf("action %q", d.Action)
 		}
 		if d.Region == "" || d.Identifier == "" || d.ResourceType != msg.ResourceType {
+			t.Fatalf("incomplete decision %+v", d)
+		}
+	})
+}
+
+// FuzzEvaluateExpressions fuzzes the three jq expressions of a well-formed
+// message: whatever a rule writes, evaluation ends within its time bound with
+// a decision or a permanent error, never a panic or a hang.
+func FuzzEvaluateExpressions(f *testing.F) {
+	f.Add(`"eu-west-1"`, `if .eventName | startswith("Delete") then "delete" else "upsert" end`, `if .responseFunctionName != "" then .responseFunctionName else .requestFunctionName end`)
+	f.Add(`.region`, `"UPSERT"`, `[.a, .b] | join("|")`)
+	f.Add(`$ENV.AWS_REGION`, `input`, `env.HOME`)
+	f.Add(`def f: f; f`, `range(1e9)`, `[limit(3; repeat(1))] | length`)
+	f.Add(`.detail["awsRegion"]`, ``, `.detail.requestParameters.bucketName // .detail.responseElements.x`)
+	f.Fuzz(func(t *testing.T, region, action, identifier string) {
+		doc := map[string]any{
+			"resource_type": "AWS::S3::Bucket", "region": region, "action": action, "identifier": identifier,
+			"eventName": "DeleteBucket", "requestFunctionName": "b", "responseFunctionName": "",
+			"detail": map[string]any{"awsRegion": "us-east-1", "requestParameters": map[string]any{"bucketName": "b"}},
+		}
+		body, err := json.Marshal(doc)
+		if err != nil {
+			t.Skip()
+		}
+		msg, err := events.ParseMessage(body)
+		if err != nil {
+			if !errors.Is(err, events.ErrPermanent) {
+				t.Fatalf("parse error %v is not permanent", err)
+			}
+			return
+		}
+		start := time.Now()
+		d, err := events.Evaluate(context.Background(), msg)
+		if took := time.Since(start); took > 3*events.ExpressionTimeout+time.Second {
+			t.Fatalf("evaluation took %v, past the per-expression bound", took)
+		}
+		if err != nil {
+			if !errors.Is(err, events.ErrPermanent) || events.ReasonOf(err) == "" {
+				t.Fatalf("evaluate error %v is not permanent with a reason", err)
+			}
+			return
+		}
+		if d.Region == "" || d.Identifier == "" || (d.Action != events.ActionUpsert && d.Action != events.ActionDelete) {
 			t.Fatalf("incomplete decision %+v", d)
 		}
 	})
