@@ -1,0 +1,298 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/queue"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/target"
+)
+
+// EventSettings are the consumer's knobs; zero values take serve's defaults
+// (one poller, batches of 10, events.DefaultConcurrency per batch).
+type EventSettings struct {
+	Pollers     int
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// EventsResult is the events scenario's figures.
+type EventsResult struct {
+	Messages int `json:"messages"`
+	// Backlog: every message queued before the consumer starts. Wall runs
+	// from the consumer's start to the last Port write.
+	Wall       time.Duration `json:"wall"`
+	Throughput float64       `json:"throughput"`
+	// Bound is the messages per second the limits allow: each message is one
+	// GetResource in its region and one Port request.
+	Bound float64 `json:"bound"`
+	Share float64 `json:"share"`
+	// Steady: messages sent one at a time below the bound; from receipt by
+	// the handler to the Port write, and from SendMessage to the Port write.
+	SteadyMessages                 int           `json:"steadyMessages"`
+	ReceiptToWriteP50              time.Duration `json:"receiptToWriteP50"`
+	ReceiptToWriteP99              time.Duration `json:"receiptToWriteP99"`
+	SendToWriteP50, SendToWriteP99 time.Duration
+	Traffic
+	Settings struct{ Pollers, Concurrency int }
+}
+
+// eventTarget is the resource one message names.
+type eventTarget struct{ kind, region, id string }
+
+// eventMessage is an events-queue message about one generated resource, in
+// the contract of Port's exporter: jq expressions evaluated on the message.
+func eventMessage(kind, region, identifier string) string {
+	b, _ := json.Marshal(map[string]string{ // strings only: cannot fail
+		"name":          identifier,
+		"resource_type": kind,
+		"region":        strconv.Quote(region),
+		"identifier":    ".name",
+		"action":        `"upsert"`,
+	})
+	return string(b)
+}
+
+// RunEvents measures event handling on the testbed of sc with the queue at
+// queueURL (moto's SQS through client): first a backlog of sc.Messages
+// messages, then a steady stream of steady messages at half the bound.
+func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, deadLetterURL string, steady int, set EventSettings) (EventsResult, error) {
+	tb, err := StartTestbed(sc)
+	if err != nil {
+		return EventsResult{}, err
+	}
+	defer tb.Close()
+	ep := tb.Endpoints()
+	log := set.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	handler, err := newEventHandler(ep, set, log)
+	if err != nil {
+		return EventsResult{}, err
+	}
+	res := EventsResult{Messages: sc.Messages, SteadyMessages: steady}
+	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), set.Concurrency
+	if res.Settings.Concurrency <= 0 {
+		res.Settings.Concurrency = events.DefaultConcurrency
+	}
+	res.Bound = min(float64(sc.PortRate), sc.AWSRate*float64(len(sc.Regions)))
+
+	// The resources the messages name: every resource in turn, region by region.
+	var targets []eventTarget
+	for i := 0; len(targets) < sc.Messages+steady; i++ {
+		for _, region := range sc.Regions {
+			kind := sc.Kinds[(i/sc.PerShard)%len(sc.Kinds)]
+			id, _ := Document(kind, region, i%sc.PerShard)
+			targets = append(targets, eventTarget{kind, region, id})
+		}
+	}
+	backlog, stream := targets[:sc.Messages], targets[sc.Messages:sc.Messages+steady]
+
+	for start := 0; start < len(backlog); start += 10 {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for i, t := range backlog[start:min(start+10, len(backlog))] {
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(eventMessage(t.kind, t.region, t.id))})
+		}
+		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+		if err != nil {
+			return res, fmt.Errorf("queue the backlog: %w", err)
+		}
+		if len(out.Failed) > 0 {
+			return res, fmt.Errorf("queue the backlog: %d messages refused: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
+		}
+	}
+
+	consumer := &queue.Consumer{
+		Client: client, QueueURL: queueURL, Handler: handler, Pollers: set.Pollers,
+		DeadLetter: &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL},
+		WaitTime:   time.Second, GracePeriod: 5 * time.Second, Logger: log,
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- consumer.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	if err := waitForEntities(ctx, tb, sc, done); err != nil {
+		return res, err
+	}
+	res.Wall = lastWrite(tb, sc).Sub(start)
+	res.Throughput = float64(sc.Messages) / res.Wall.Seconds()
+	res.Share = res.Throughput / res.Bound
+	res.Traffic = tb.Traffic()
+
+	// Steady stream: one message at a time, at half the bound, so neither
+	// limit is reached; the Port write time is the double's UpdatedAt.
+	handler.reset()
+	sent := map[string]time.Time{}
+	interval := time.Duration(float64(time.Second) / (res.Bound / 2))
+	for _, t := range stream {
+		sent[t.id] = time.Now()
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(eventMessage(t.kind, t.region, t.id))}); err != nil {
+			return res, fmt.Errorf("send a steady message: %w", err)
+		}
+		time.Sleep(interval)
+	}
+	if err := waitForWrites(ctx, tb, stream, sent, done); err != nil {
+		return res, err
+	}
+	var receiptToWrite, sendToWrite []time.Duration
+	for _, t := range stream {
+		e, _ := tb.Port.Entity(Blueprint(t.kind), t.id)
+		sendToWrite = append(sendToWrite, e.UpdatedAt.Sub(sent[t.id]))
+		if got, ok := handler.receivedAt(t.id); ok {
+			receiptToWrite = append(receiptToWrite, e.UpdatedAt.Sub(got))
+		}
+	}
+	res.ReceiptToWriteP50, res.ReceiptToWriteP99 = percentile(receiptToWrite, 50), percentile(receiptToWrite, 99)
+	res.SendToWriteP50, res.SendToWriteP99 = percentile(sendToWrite, 50), percentile(sendToWrite, 99)
+	return res, nil
+}
+
+// waitForEntities waits until every backlog resource is in Port.
+func waitForEntities(ctx context.Context, tb *Testbed, sc Scenario, done <-chan error) error {
+	for {
+		total := 0
+		for _, kind := range sc.Kinds {
+			total += len(tb.Port.Entities(Blueprint(kind)))
+		}
+		if total >= sc.Messages {
+			return nil
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("the consumer stopped with %d of %d entities written: %v", total, sc.Messages, err)
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d entities written: %w", total, sc.Messages, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitForWrites waits until every streamed resource was written after it was sent.
+func waitForWrites(ctx context.Context, tb *Testbed, stream []eventTarget, sent map[string]time.Time, done <-chan error) error {
+	for {
+		pending := 0
+		for _, t := range stream {
+			e, ok := tb.Port.Entity(Blueprint(t.kind), t.id)
+			if !ok || e.UpdatedAt.Before(sent[t.id]) {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("the consumer stopped with %d steady messages not written: %v", pending, err)
+		case <-ctx.Done():
+			return fmt.Errorf("%d steady messages not written: %w", pending, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lastWrite is the latest UpdatedAt in the double.
+func lastWrite(tb *Testbed, sc Scenario) time.Time {
+	var last time.Time
+	for _, kind := range sc.Kinds {
+		for _, e := range tb.Port.Entities(Blueprint(kind)) {
+			if e.UpdatedAt.After(last) {
+				last = e.UpdatedAt
+			}
+		}
+	}
+	return last
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, (len(s)*p+99)/100-1)]
+}
+
+// timedHandler is the production events handler with the time each
+// message reached it, keyed by the identifier the message names.
+type timedHandler struct {
+	next *events.Handler
+	mu   sync.Mutex
+	at   map[string]time.Time
+}
+
+func newEventHandler(ep Endpoints, set EventSettings, log *slog.Logger) (*timedHandler, error) {
+	cfg, err := config.Parse(ep.Config, config.JSON)
+	if err != nil {
+		return nil, fmt.Errorf("parse the bench config: %w", err)
+	}
+	mapper, err := mapping.Compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("compile the bench config: %w", err)
+	}
+	client, err := port.New(port.Config{
+		BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret,
+		RequestsPerSecond: ep.PortRate, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build the Port client: %w", err)
+	}
+	src := source.NewCloudControl(ep.AWSConfig(), source.Options{RequestsPerSecond: ep.AWSRate, Logger: log})
+	// The same wiring as the serve command (cmd/port-aws-exporter newEventHandler).
+	rec := &events.Reconciler{
+		Mapper: mapper, Source: src, AccountID: ep.AccountID, DefaultRegion: ep.Region,
+		Target: target.NewPort(client, port.UpsertOptions{CreateMissingRelatedEntities: true}, port.DeleteOptions{}),
+		Search: client, Logger: log,
+	}
+	syncer := &controller.Syncer{Mapper: mapper, Source: src, AccountID: ep.AccountID, DefaultRegion: ep.Region, Logger: log}
+	return &timedHandler{
+		next: &events.Handler{Reconciler: rec, Shards: events.SyncerShards{Syncer: syncer}, Concurrency: set.Concurrency, Logger: log},
+		at:   map[string]time.Time{},
+	}, nil
+}
+
+func (h *timedHandler) HandleBatch(ctx context.Context, items []events.Item) []events.Outcome {
+	now := time.Now()
+	h.mu.Lock()
+	for _, it := range items {
+		var m struct{ Name string }
+		if json.Unmarshal(it.Body, &m) == nil && m.Name != "" {
+			if _, seen := h.at[m.Name]; !seen {
+				h.at[m.Name] = now
+			}
+		}
+	}
+	h.mu.Unlock()
+	return h.next.HandleBatch(ctx, items)
+}
+
+func (h *timedHandler) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.at = map[string]time.Time{}
+}
+
+func (h *timedHandler) receivedAt(id string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.at[id]
+	return t, ok
+}
