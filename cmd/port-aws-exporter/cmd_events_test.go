@@ -109,6 +109,8 @@ func TestServeCommand(t *testing.T) {
 	for _, name := range []string{"fn-a", "fn-b"} {
 		s.PutFunction(t, "eu-west-1", name, 512)
 	}
+	// No message names this one: only the full sync at start brings it in.
+	s.PutFunction(t, "us-east-1", "synced-only", 1024)
 	for _, body := range []string{
 		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-a")),
 		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-b")),
@@ -132,16 +134,16 @@ func TestServeCommand(t *testing.T) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs([]string{"serve", "--config", cfg, "--queue-url", aws.ToString(src.QueueUrl), "--dead-letter-queue-url", aws.ToString(dlq.QueueUrl),
-		"--sync-interval", "0", "--listen", addr, "--grace-period", "2s", "--log-format", "text"})
+		"--sync-interval", "1h", "--listen", addr, "--grace-period", "2s", "--log-format", "text"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(runCtx) }()
 
 	deadline := time.Now().Add(30 * time.Second)
-	for len(s.IDs("lambda")) < 2 {
+	for len(s.IDs("lambda")) < 3 {
 		if time.Now().After(deadline) {
 			cancel()
 			<-done
-			t.Fatalf("serve did not upsert the two functions within 30 s; Port has %v\n%s", s.IDs("lambda"), out.String())
+			t.Fatalf("serve did not upsert the three functions within 30 s; Port has %v\n%s", s.IDs("lambda"), out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -164,8 +166,10 @@ func TestServeCommand(t *testing.T) {
 	for _, want := range []string{
 		`port_aws_exporter_events_total{action="upsert",outcome="ok",resource_type="AWS::Lambda::Function"} 2`,
 		`port_aws_exporter_dead_letter_messages_total{reason="malformed_json"} 1`,
-		`port_aws_exporter_aws_requests_total{operation="GetResource",outcome="ok",region="eu-west-1"} 2`,
+		`port_aws_exporter_aws_requests_total{operation="GetResource",outcome="ok",region="eu-west-1"} `,
+		`port_aws_exporter_aws_requests_total{operation="ListResources",outcome="ok",region="us-east-1"} `,
 		`port_aws_exporter_queue_message_age_seconds_count 3`,
+		`port_aws_exporter_sync_duration_seconds_count{account="123456789012",kind="AWS::Lambda::Function",region="us-east-1"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

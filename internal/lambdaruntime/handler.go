@@ -206,10 +206,9 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 		switch o.Status {
 		case events.StatusOK:
 		case events.StatusRetry:
-			log.Warn("message failed, SQS will redeliver it", "message_id", o.ID, "error", o.Err)
+			// The batch handler logged why.
 			fail(o.ID)
 		case events.StatusDeadLetter:
-			log.Warn("message failed permanently", "message_id", o.ID, "reason", o.Reason, "error", o.Err)
 			dlq, err := h.deadLetterQueue(ctx, r)
 			if err == nil {
 				err = dlq.Send(ctx, queue.NewDeadLetter(o.ID, r.Body, r.Attributes, o))
@@ -219,6 +218,7 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 				fail(o.ID)
 				continue
 			}
+			log.Info("message moved to the dead-letter queue", "message_id", o.ID, "reason", o.Reason, "dead_letter_queue", dlq.URL)
 			h.Metrics.DeadLettered(o.Reason)
 		}
 	}

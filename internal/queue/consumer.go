@@ -238,17 +238,18 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 		case events.StatusOK:
 			done = append(done, m)
 		case events.StatusDeadLetter:
-			log.Warn("message failed permanently", "reason", o.Reason, "error", o.Err)
+			// The handler logged why; this logs where the message went.
 			if err := c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o)); err != nil {
-				log.Error("dead-letter send failed; the message stays in the queue", "error", err)
+				log.Error("dead-letter send failed; the message stays in the queue", "reason", o.Reason, "error", err)
 				c.changeVisibility(settle, []types.Message{m}, permanentParkTimeout)
 				continue
 			}
+			log.Info("message moved to the dead-letter queue", "reason", o.Reason, "dead_letter_queue", c.DeadLetter.URL)
 			c.Metrics.DeadLettered(o.Reason)
 			done = append(done, m)
 		default:
-			log.Warn("message failed, SQS will redeliver it", "error", o.Err)
 			if interrupted {
+				log.Info("releasing unfinished message for redelivery")
 				release = append(release, m)
 			}
 		}
