@@ -57,6 +57,9 @@ type Reconciler struct {
 // even when it is not nil.
 func (r *Reconciler) Reconcile(ctx context.Context, d Decision) (*Report, error) {
 	report := &Report{Decision: &d, DryRun: r.DryRun}
+	if r.Target == nil && !r.DryRun {
+		return report, errors.New("reconciler has no target to write to")
+	}
 	entries := r.Mapper.ForKind(d.ResourceType)
 	if len(entries) == 0 {
 		return report, permanent(ReasonUnknownResourceType, "no config entry has kind %s", d.ResourceType)

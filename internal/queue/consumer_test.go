@@ -352,3 +352,17 @@ func TestSendShardMessages(t *testing.T) {
 		t.Fatalf("sending to a missing queue: %v, want an error naming the unsent shard", err)
 	}
 }
+
+func TestDeadLetterToFIFOQueue(t *testing.T) {
+	client := sqsOnMoto(t)
+	url, _ := createQueue(t, client, "dead.fifo", map[string]string{"FifoQueue": "true"})
+	dlq := &queue.DeadLetterQueue{Client: client, URL: url, SourceQueueURL: "src"}
+	for range 2 { // the second send is a duplicate SQS drops
+		if err := dlq.Send(context.Background(), queue.DeadLetter{MessageID: "m-1", Body: "x", Reason: "malformed_json", Err: errors.New("bad")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := drain(t, client, url); len(got) != 1 || aws.ToString(got[0].MessageAttributes[queue.AttrReason].StringValue) != "malformed_json" {
+		t.Fatalf("FIFO dead-letter queue holds %d messages, want 1 with its reason", len(got))
+	}
+}

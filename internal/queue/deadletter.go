@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,15 +83,31 @@ func (d *DeadLetterQueue) Send(ctx context.Context, dl DeadLetter) error {
 		// SQS refuses empty bodies; an empty message is still worth keeping with its reason.
 		body = "(empty message body)"
 	}
-	_, err := d.Client.SendMessage(ctx, &sqs.SendMessageInput{
+	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(d.URL),
 		MessageBody:       aws.String(body),
 		MessageAttributes: attrs,
-	})
+	}
+	if strings.HasSuffix(d.URL, ".fifo") {
+		// A FIFO queue requires a group; the original id makes a resend after a
+		// crash between send and delete a duplicate that SQS drops.
+		in.MessageGroupId = aws.String("dead-letters")
+		in.MessageDeduplicationId = aws.String(dedupID(dl.MessageID, body))
+	}
+	_, err := d.Client.SendMessage(ctx, in)
 	if err != nil {
 		return fmt.Errorf("send message %s to dead-letter queue %s: %w", dl.MessageID, d.URL, err)
 	}
 	return nil
+}
+
+// dedupID is at most 128 characters, as SQS requires.
+func dedupID(messageID, body string) string {
+	if messageID != "" && len(messageID) <= 128 {
+		return messageID
+	}
+	sum := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(sum[:])
 }
 
 // truncate cuts s to at most n bytes on a rune boundary.
