@@ -34,7 +34,7 @@ func TestMappingMatchesJQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ours, theirs bytes.Buffer
-	count, err := MapFile(t.Context(), path, kind, &ours)
+	count, _, err := MapFile(t.Context(), path, kind, &ours)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,4 +87,23 @@ func TestRunMappingCountsBothSides(t *testing.T) {
 		t.Errorf("CPU times not measured: %+v / %+v", res.Ours, *res.JQ)
 	}
 	t.Logf("ours %.0f entities/core-s, %s %.0f", res.Ours.PerCoreSecond, res.JQVersion, res.JQ.PerCoreSecond)
+}
+
+// BenchmarkMapFile is the exporter's side of the mapping scenario (parse,
+// map, print) over 20,000 documents; one iteration is the whole file.
+func BenchmarkMapFile(b *testing.B) {
+	kind := DefaultKinds[0]
+	path := filepath.Join(b.TempDir(), "documents.jsonl")
+	const n = 20_000
+	if err := WriteDocuments(path, kind, n); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		count, _, err := MapFile(b.Context(), path, kind, &lineCounter{})
+		if err != nil || count != n {
+			b.Fatalf("%d entities: %v", count, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "entities/s")
 }
