@@ -140,7 +140,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			rt.Syncer.OnShardDone = func(r controller.ShardReport) {
 				m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
 			}
-			client := sqs.NewFromConfig(rt.AWS)
+			client := sqs.NewFromConfig(rt.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
 			consumer := &queue.Consumer{
 				Client: client, QueueURL: queueURL, Handler: newEventHandler(rt, evs, false, m),
 				GracePeriod: gracePeriod, Metrics: m, Logger: logger,

@@ -169,6 +169,7 @@ func TestServeCommand(t *testing.T) {
 		`port_aws_exporter_aws_requests_total{operation="GetResource",outcome="ok",region="eu-west-1"} `,
 		`port_aws_exporter_aws_requests_total{operation="ListResources",outcome="ok",region="us-east-1"} `,
 		`port_aws_exporter_queue_message_age_seconds_count 3`,
+		`port_aws_exporter_aws_requests_total{operation="SQS.DeleteMessageBatch",outcome="ok",region="eu-west-1"} `,
 		`port_aws_exporter_sync_duration_seconds_count{account="123456789012",kind="AWS::Lambda::Function",region="us-east-1"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
