@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -289,8 +290,8 @@ func (h *Handler) FanOut(ctx context.Context) (FanOutResult, error) {
 }
 
 func epochMillis(s string) (time.Time, bool) {
-	var ms int64
-	if _, err := fmt.Sscan(s, &ms); err != nil || ms <= 0 {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(ms), true
