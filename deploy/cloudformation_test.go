@@ -148,124 +148,16 @@ func jsonEqual(t *testing.T, a, b any) bool {
 // motoCloudFormationTypes are the resource types of our stack that moto 5.2.1's
 // CloudFormation can create (moto/cloudformation/parsing.py model map). It has
 // no model for AWS::SecretsManager::Secret, AWS::SQS::QueuePolicy or
-// AWS::CloudWatch::Alarm, and a Lambda function needs its code in S3;
-// docs/install.md lists what the test therefore leaves out.
+// AWS::CloudWatch::Alarm; docs/install.md lists what the tests leave out.
 var motoCloudFormationTypes = []string{
 	"AWS::SQS::Queue",
 	"AWS::S3::Bucket",
 	"AWS::Logs::LogGroup",
-}
-
-// motoSubTemplate derives from the real stack template the part moto can
-// deploy: resources of the given types, minus any that refer to a dropped
-// resource (repeated until nothing changes), and the outputs that still
-// resolve. It returns the template and the dropped logical IDs.
-func motoSubTemplate(tmpl map[string]any, keepTypes []string) (map[string]any, []string) {
-	resources := tmpl["Resources"].(map[string]any)
-	kept := map[string]any{}
-	for id, r := range resources {
-		if slices.Contains(keepTypes, r.(map[string]any)["Type"].(string)) {
-			kept[id] = r
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for id, r := range kept {
-			for ref := range references(r) {
-				if _, isResource := resources[ref]; isResource && kept[ref] == nil {
-					delete(kept, id)
-					changed = true
-					break
-				}
-			}
-		}
-	}
-	var dropped []string
-	for id := range resources {
-		if kept[id] == nil {
-			dropped = append(dropped, id)
-		}
-	}
-	slices.Sort(dropped)
-
-	outputs := map[string]any{}
-	for name, o := range tmpl["Outputs"].(map[string]any) {
-		resolves := true
-		for ref := range references(o) {
-			if _, isResource := resources[ref]; isResource && kept[ref] == nil {
-				resolves = false
-			}
-		}
-		if resolves {
-			outputs[name] = o
-		}
-	}
-	sub := map[string]any{}
-	for k, v := range tmpl {
-		sub[k] = v
-	}
-	sub["Resources"] = kept
-	sub["Outputs"] = outputs
-	return sub, dropped
-}
-
-var subVariable = regexp.MustCompile(`\$\{([A-Za-z0-9:]+)(\.[A-Za-z0-9.]+)?\}`)
-
-// references lists the logical names a template fragment refers to through
-// Ref, Fn::GetAtt, Fn::Sub and DependsOn.
-func references(v any) map[string]bool {
-	refs := map[string]bool{}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				switch k {
-				case "Ref":
-					if s, ok := x.(string); ok {
-						refs[s] = true
-					}
-				case "Fn::GetAtt":
-					switch a := x.(type) {
-					case []any:
-						if len(a) > 0 {
-							if s, ok := a[0].(string); ok {
-								refs[s] = true
-							}
-						}
-					case string:
-						refs[strings.SplitN(a, ".", 2)[0]] = true
-					}
-				case "Fn::Sub":
-					s, _ := x.(string)
-					if a, ok := x.([]any); ok && len(a) > 0 {
-						s, _ = a[0].(string)
-					}
-					for _, m := range subVariable.FindAllStringSubmatch(s, -1) {
-						refs[m[1]] = true
-					}
-				case "DependsOn":
-					switch d := x.(type) {
-					case string:
-						refs[d] = true
-					case []any:
-						for _, e := range d {
-							if s, ok := e.(string); ok {
-								refs[s] = true
-							}
-						}
-					}
-				}
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(v)
-	return refs
+	"AWS::IAM::Role",
+	"AWS::Lambda::Function",
+	"AWS::Lambda::EventSourceMapping",
+	"AWS::Lambda::Permission",
+	"AWS::Events::Rule",
 }
 
 // TestStackDeploysIntoMotoAndSeedRulesImportItsQueue deploys the moto-supported
@@ -280,7 +172,19 @@ func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 	cfn := cloudformation.NewFromConfig(cfg)
 	sqsClient := sqs.NewFromConfig(cfg)
 
-	sub, dropped := motoSubTemplate(readTemplate(t, stackTemplatePath), motoCloudFormationTypes)
+	const stackName = "port-exporter-under-test" // not the seed's default, so the parameter must carry it
+	const bucket = "port-exporter-config-under-test"
+	params := map[string]string{
+		"BucketName":   bucket,
+		"CodeS3Bucket": "port-exporter-code-under-test",
+	}
+	// With the secret created by the stack, which moto cannot create, the
+	// role and everything that needs it are left out here;
+	// TestStackFunctionWiringInMoto deploys them with a secret of the user's.
+	sub, dropped, err := motoSubTemplate(readTemplate(t, stackTemplatePath), motoCloudFormationTypes, params)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wantDropped := []string{
 		"DeadLetterQueueAlarm", "EventBridgeToToSqsPolicy", "LambdaFunction", "LambdaFunctionRole",
 		"LambdaFunctionSchedule", "LambdaFunctionSchedulePermission", "PortCredentialsSecret",
@@ -295,12 +199,7 @@ func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const stackName = "port-exporter-under-test" // not the seed's default, so the parameter must carry it
-	const bucket = "port-exporter-config-under-test"
-	outputs := createStack(ctx, t, cfn, stackName, string(body), map[string]string{
-		"BucketName":   bucket,
-		"CodeS3Bucket": "port-exporter-code-under-test",
-	})
+	outputs := createStack(ctx, t, cfn, stackName, string(body), params)
 
 	queueURL, queueARN := outputs["EventsQueueURL"], outputs["EventsQueueARN"]
 	attrs, err := sqsClient.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
@@ -475,14 +374,25 @@ func describeTargets(ts []ebtypes.Target) string {
 }
 
 // TestMotoSubTemplateDropsDependents checks the derivation on a small template
-// whose answer is known: a kept type that refers to a dropped resource goes too.
+// whose answer is known: a kept type that refers to a dropped resource goes
+// too, and conditions decide what exists and which Fn::If branch counts.
 func TestMotoSubTemplateDropsDependents(t *testing.T) {
 	tmpl := map[string]any{
+		"Parameters": map[string]any{
+			"SecretArn": map[string]any{"Type": "String", "Default": ""},
+			"Actions":   map[string]any{"Type": "CommaDelimitedList", "Default": ""},
+		},
+		"Conditions": map[string]any{
+			"CreateSecret": map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SecretArn"}, ""}},
+			"UseGiven":     map[string]any{"Fn::Not": []any{map[string]any{"Condition": "CreateSecret"}}},
+			"HasActions":   map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Fn::Join": []any{"", map[string]any{"Ref": "Actions"}}}, ""}}}},
+		},
 		"Resources": map[string]any{
 			"Queue":  map[string]any{"Type": "AWS::SQS::Queue"},
-			"Secret": map[string]any{"Type": "AWS::SecretsManager::Secret"},
+			"Secret": map[string]any{"Type": "AWS::SecretsManager::Secret", "Condition": "CreateSecret"},
 			"Uses":   map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]any{"X": map[string]any{"Fn::Sub": "${Secret}"}}},
 			"Chain":  map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]any{"X": map[string]any{"Fn::GetAtt": []any{"Uses", "Arn"}}}},
+			"Either": map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]any{"X": map[string]any{"Fn::If": []any{"UseGiven", map[string]any{"Ref": "SecretArn"}, map[string]any{"Ref": "Secret"}}}}},
 		},
 		"Outputs": map[string]any{
 			"Q": map[string]any{"Value": map[string]any{"Ref": "Queue"}},
@@ -490,16 +400,38 @@ func TestMotoSubTemplateDropsDependents(t *testing.T) {
 			"P": map[string]any{"Value": map[string]any{"Fn::Sub": "${AWS::StackName}-${Queue.Arn}"}},
 		},
 	}
-	sub, dropped := motoSubTemplate(tmpl, []string{"AWS::SQS::Queue"})
-	if want := []string{"Chain", "Secret", "Uses"}; !slices.Equal(dropped, want) {
-		t.Errorf("dropped = %v, want %v", dropped, want)
+	for _, tc := range []struct {
+		name        string
+		params      map[string]string
+		wantDropped []string
+		wantOutputs []string
+	}{
+		{"secret created by the stack", nil, []string{"Chain", "Either", "Secret", "Uses"}, []string{"P", "Q"}},
+		{"secret given", map[string]string{"SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}, []string{"Chain", "Uses"}, []string{"P", "Q"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sub, dropped, err := motoSubTemplate(tmpl, []string{"AWS::SQS::Queue"}, tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(dropped, tc.wantDropped) {
+				t.Errorf("dropped = %v, want %v", dropped, tc.wantDropped)
+			}
+			var outs []string
+			for k := range sub["Outputs"].(map[string]any) {
+				outs = append(outs, k)
+			}
+			slices.Sort(outs)
+			if !slices.Equal(outs, tc.wantOutputs) {
+				t.Errorf("outputs = %v, want %v", outs, tc.wantOutputs)
+			}
+		})
 	}
-	var outs []string
-	for k := range sub["Outputs"].(map[string]any) {
-		outs = append(outs, k)
+	conds, err := conditionValues(tmpl, map[string]string{"Actions": "a,b"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(outs)
-	if want := []string{"P", "Q"}; !slices.Equal(outs, want) {
-		t.Errorf("outputs = %v, want %v", outs, want)
+	if !conds["HasActions"] || !conds["CreateSecret"] || conds["UseGiven"] {
+		t.Errorf("conditions = %v, want HasActions and CreateSecret true, UseGiven false", conds)
 	}
 }
