@@ -174,7 +174,7 @@ func TestStackFunctionWiringInMoto(t *testing.T) {
 			"ConfiguredKindsRead": map[string]any{"Action": []string{"lambda:GetFunction", "lambda:ListFunctions"}, "Resource": "*"},
 			"ConfigObjectRead":    map[string]any{"Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + configBucket + "/config.json"},
 			"PortCredentialsRead": map[string]any{"Action": "secretsmanager:GetSecretValue", "Resource": secretARN},
-			"DeadLetterQueue":     map[string]any{"Action": "sqs:SendMessage", "Resource": outputs["DeadLetterQueueARN"]},
+			"DeadLetterQueue":     map[string]any{"Action": []string{"sqs:SendMessage", "sqs:GetQueueUrl"}, "Resource": outputs["DeadLetterQueueARN"]},
 		}
 		for sid, w := range want {
 			if !jsonEqual(t, got[sid], w) {

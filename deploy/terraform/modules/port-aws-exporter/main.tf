@@ -226,6 +226,8 @@ data "aws_iam_policy_document" "exporter" {
   }
 
   # Consume events; send the full sync's shard messages (fan-out).
+  # GetQueueAttributes/GetQueueUrl: find the dead-letter queue from the
+  # redrive policy when DEAD_LETTER_QUEUE_URL is not set.
   statement {
     sid = "EventsQueue"
     actions = [
@@ -233,6 +235,7 @@ data "aws_iam_policy_document" "exporter" {
       "sqs:DeleteMessage",
       "sqs:ChangeMessageVisibility",
       "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
       "sqs:SendMessage",
     ]
     resources = [aws_sqs_queue.events.arn]
@@ -240,7 +243,7 @@ data "aws_iam_policy_document" "exporter" {
 
   statement {
     sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
     resources = [aws_sqs_queue.dead_letter.arn]
   }
 }
