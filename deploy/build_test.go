@@ -10,9 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // TestBuildLambda runs scripts/build-lambda.sh twice for the host architecture
@@ -98,4 +101,50 @@ func TestBuildLambda(t *testing.T) {
 	if !bytes.Contains(binary, []byte("v0.0.0-test")) {
 		t.Error("bootstrap does not carry VERSION (-X main.version)")
 	}
+
+	t.Run("serve takes the image's and the chart's arguments", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("the bootstrap is a Linux binary")
+		}
+		exe := filepath.Join(t.TempDir(), "port-aws-exporter")
+		if err := os.WriteFile(exe, binary, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stages, _ := parseDockerfile(t)
+		final := stages[len(stages)-1]
+		var entrypoint, defaultArgs []string
+		for _, c := range final.Commands {
+			switch c := c.(type) {
+			case *instructions.EntrypointCommand:
+				entrypoint = c.CmdLine
+			case *instructions.CmdCommand:
+				defaultArgs = c.CmdLine
+			}
+		}
+		objects, err := renderChart(t, map[string]any{
+			"port":   map[string]any{"existingSecret": "port-credentials"},
+			"events": map[string]any{"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/events"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chartArgs []string
+		container := objects["Deployment/exporter-port-aws-exporter"].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+		for _, a := range container["args"].([]any) {
+			chartArgs = append(chartArgs, a.(string))
+		}
+		// --help makes cobra parse every flag and stop: an unknown flag or a
+		// bad value fails here instead of in a crash-looping pod.
+		for name, args := range map[string][]string{"image default": defaultArgs, "chart": chartArgs} {
+			argv := append(append(slices.Clone(entrypoint[1:]), args...), "--help")
+			out, err := exec.Command(exe, argv...).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s: port-aws-exporter %v: %v\n%s", name, argv, err, out)
+			}
+		}
+		// And a flag serve does not have fails, so the check above can fail.
+		if out, err := exec.Command(exe, "serve", "--no-such-flag", "--help").CombinedOutput(); err == nil {
+			t.Errorf("serve accepted an unknown flag:\n%s", out)
+		}
+	})
 }
