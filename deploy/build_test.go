@@ -102,6 +102,21 @@ func TestBuildLambda(t *testing.T) {
 		t.Error("bootstrap does not carry VERSION (-X main.version)")
 	}
 
+	t.Run("binary knows the environment the deployments set", func(t *testing.T) {
+		// A renamed variable in the binary would silently leave a deployment
+		// without its configuration; each name must appear in the binary.
+		names := []string{"PORT_CLIENT_ID", "PORT_CLIENT_SECRET"} // the chart's secretKeyRefs
+		fn := readTemplate(t, stackTemplatePath)["Resources"].(map[string]any)["LambdaFunction"].(map[string]any)
+		for name := range fn["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any) {
+			names = append(names, name)
+		}
+		for _, name := range names {
+			if !bytes.Contains(binary, []byte(name)) {
+				t.Errorf("the binary never mentions %s, which the deployments set", name)
+			}
+		}
+	})
+
 	t.Run("serve takes the image's and the chart's arguments", func(t *testing.T) {
 		if runtime.GOOS != "linux" {
 			t.Skip("the bootstrap is a Linux binary")
