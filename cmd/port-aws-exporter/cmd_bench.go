@@ -55,6 +55,7 @@ func newBenchCommand() *cobra.Command {
 		child            bool
 		writeConcurrency int
 		getConcurrency   int
+		limits           bench.Scenario
 		settings         syncSettings
 	)
 	cmd := &cobra.Command{
@@ -87,6 +88,7 @@ command's wiring and defaults; --concurrency and the other sync flags change the
 				if err != nil {
 					return err
 				}
+				overrideLimits(&sc, limits, cmd.Flags().Changed)
 				logger.Info("scenario started", "scenario", sc.Name, "resources", sc.Resources())
 				var res any
 				switch name {
@@ -95,11 +97,15 @@ command's wiring and defaults; --concurrency and the other sync flags change the
 				case bench.ScenarioEvents:
 					err = errors.New("the events scenario is not built yet (see BENCHMARKS.md)")
 				default:
-					exp := childExporter(benchChildInput{Sync: settings, WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency}, cmd.Flags().Changed)
+					logLevel, _ := cmd.Flags().GetString("log-level")
+					exp := childExporter(benchChildInput{Sync: settings, WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency}, logLevel, cmd.Flags().Changed)
 					if inProcess {
 						exp = bench.InProcess(bench.Settings{ShardConcurrency: settings.Concurrency, GetConcurrency: getConcurrency, WriteConcurrency: writeConcurrency, Logger: logger})
 					}
-					res, err = bench.RunSync(ctx, sc, exp)
+					res, err = bench.RunSync(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
+						logger.Debug("progress", "elapsed", elapsed.Round(time.Second), "aws_requests", t.AWSRequests,
+							"aws_throttled", t.AWSThrottled, "port_requests", t.PortRequests, "port_429", t.Port429)
+					})
 				}
 				if err != nil {
 					return fmt.Errorf("scenario %s: %w", name, err)
@@ -124,15 +130,36 @@ command's wiring and defaults; --concurrency and the other sync flags change the
 	f.BoolVar(&inProcess, "in-process", false, "run the exporter in this process (peak RSS then includes the testbed)")
 	f.IntVar(&writeConcurrency, "write-concurrency", 0, "upsert requests in flight across shards (0: the controller's default)")
 	f.IntVar(&getConcurrency, "get-concurrency", 0, "GetResource calls in flight per shard (0: the source's default)")
+	f.Float64Var(&limits.AWSRate, "aws-rate", bench.DefaultAWSRate, "Cloud Control requests per second per region the testbed accepts")
+	f.DurationVar(&limits.AWSLatency, "aws-latency", 50*time.Millisecond, "latency the testbed adds to every Cloud Control call")
+	f.IntVar(&limits.PortRate, "port-rate", 117, "Port requests per second the testbed accepts")
+	f.DurationVar(&limits.PortLatency, "port-latency", 80*time.Millisecond, "latency the testbed adds to every Port request")
 	f.BoolVar(&child, benchChildFlag, false, "internal: be the exporter side of a sync scenario")
 	_ = f.MarkHidden(benchChildFlag)
 	bindSyncFlags(cmd, &settings)
 	return cmd
 }
 
-// childExporter runs the exporter as `port-aws-exporter bench --exporter-child`.
+// overrideLimits applies the testbed limits the user set on the command line.
+func overrideLimits(sc *bench.Scenario, limits bench.Scenario, changed func(string) bool) {
+	if changed("aws-rate") {
+		sc.AWSRate = limits.AWSRate
+	}
+	if changed("aws-latency") {
+		sc.AWSLatency = limits.AWSLatency
+	}
+	if changed("port-rate") {
+		sc.PortRate = limits.PortRate
+	}
+	if changed("port-latency") {
+		sc.PortLatency = limits.PortLatency
+	}
+}
+
+// childExporter runs the exporter as `port-aws-exporter bench --exporter-child`
+// at the parent's log level; its logs go to the parent's stderr.
 // The child paces at the scenario's limits unless the user set the rates.
-func childExporter(knobs benchChildInput, changed func(string) bool) bench.Exporter {
+func childExporter(knobs benchChildInput, logLevel string, changed func(string) bool) bench.Exporter {
 	return func(ctx context.Context, ep bench.Endpoints) (bench.ExporterRun, error) {
 		in := knobs
 		in.Endpoints = ep
@@ -150,7 +177,7 @@ func childExporter(knobs benchChildInput, changed func(string) bool) bench.Expor
 		if err != nil {
 			return bench.ExporterRun{}, fmt.Errorf("find this executable to start the exporter child: %w", err)
 		}
-		child := exec.CommandContext(ctx, self, "bench", "--"+benchChildFlag, "--log-level", "warn", "--log-format", "text")
+		child := exec.CommandContext(ctx, self, "bench", "--"+benchChildFlag, "--log-level", logLevel, "--log-format", "text")
 		child.Stdin = bytes.NewReader(payload)
 		var stdout bytes.Buffer
 		child.Stdout = &stdout

@@ -20,7 +20,7 @@ func tinySync(t testing.TB) Scenario {
 
 func TestTinySyncMeetsItsBound(t *testing.T) {
 	sc := tinySync(t)
-	res, err := RunSync(t.Context(), sc, InProcess(Settings{}))
+	res, err := RunSync(t.Context(), sc, InProcess(Settings{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

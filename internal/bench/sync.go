@@ -132,8 +132,13 @@ type Result struct {
 	Run           ExporterRun        `json:"run"`
 }
 
-// RunSync starts the testbed of sc, has exp sync it, and measures.
-func RunSync(ctx context.Context, sc Scenario, exp Exporter) (Result, error) {
+// Sampler receives the testbed's counters every second of a sync, to show
+// where time goes (a stall, an idle side).
+type Sampler func(elapsed time.Duration, t Traffic)
+
+// RunSync starts the testbed of sc, has exp sync it, and measures. sample
+// may be nil.
+func RunSync(ctx context.Context, sc Scenario, exp Exporter, sample Sampler) (Result, error) {
 	if sc.Resources() == 0 {
 		return Result{}, errNoResources
 	}
@@ -142,6 +147,23 @@ func RunSync(ctx context.Context, sc Scenario, exp Exporter) (Result, error) {
 		return Result{}, err
 	}
 	defer tb.Close()
+	if sample != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			start := time.Now()
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					sample(time.Since(start), tb.Traffic())
+				}
+			}
+		}()
+	}
 	run, err := exp(ctx, tb.Endpoints())
 	if err != nil {
 		return Result{}, fmt.Errorf("scenario %s: %w", sc.Name, err)
