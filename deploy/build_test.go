@@ -117,7 +117,7 @@ func TestBuildLambda(t *testing.T) {
 		}
 	})
 
-	t.Run("serve takes the image's and the chart's arguments", func(t *testing.T) {
+	t.Run("the image's and chart's arguments and the example's config are accepted", func(t *testing.T) {
 		if runtime.GOOS != "linux" {
 			t.Skip("the bootstrap is a Linux binary")
 		}
@@ -156,6 +156,11 @@ func TestBuildLambda(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s: port-aws-exporter %v: %v\n%s", name, argv, err, out)
 			}
+		}
+		// The Terraform example uploads this config.json.
+		example := "terraform/examples/complete/config.json"
+		if out, err := exec.Command(exe, "config", "validate", "--config", example).CombinedOutput(); err != nil {
+			t.Errorf("config validate %s: %v\n%s", example, err, out)
 		}
 		// And a flag serve does not have fails, so the check above can fail.
 		if out, err := exec.Command(exe, "serve", "--no-such-flag", "--help").CombinedOutput(); err == nil {
