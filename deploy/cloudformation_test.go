@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -354,7 +353,7 @@ func createStack(ctx context.Context, t *testing.T, cfn *cloudformation.Client, 
 func stackEvents(ctx context.Context, cfn *cloudformation.Client, name string) string {
 	ev, err := cfn.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
 	if err != nil {
-		return fmt.Sprintf(" (DescribeStackEvents: %v)", errors.Unwrap(err))
+		return fmt.Sprintf(" (DescribeStackEvents: %v)", err)
 	}
 	var b strings.Builder
 	for _, e := range ev.StackEvents {
