@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
@@ -26,6 +28,9 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
+
+// configFlagUsage is the help of every command's --config flag.
+const configFlagUsage = "config.json or YAML: a path or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)"
 
 // runtimeOptions say how to build the exporter's parts for one command.
 type runtimeOptions struct {
@@ -57,18 +62,82 @@ type syncSettings struct {
 	DryRun             bool
 }
 
-// bindSyncFlags adds the sync knobs to a command; environment variables give
-// the defaults so that Lambda, which has no flags, can set them too.
+// bindSyncFlags adds the sync knobs to a command. Each flag also reads an
+// environment variable (see bindEnv), so that Lambda, which has no flags, can
+// set them too.
 func bindSyncFlags(cmd *cobra.Command, s *syncSettings) {
 	f := cmd.Flags()
-	f.IntVar(&s.Concurrency, "concurrency", envInt("SYNC_CONCURRENCY", 4), "shards (account, region, kind) synced at once [SYNC_CONCURRENCY]")
-	f.Float64Var(&s.MaxDeleteShare, "max-delete-share", envFloat("MAX_DELETE_SHARE", plan.DefaultMaxDeleteShare),
+	f.IntVar(&s.Concurrency, "concurrency", 4, "shards (account, region, kind) synced at once [SYNC_CONCURRENCY]")
+	bindEnv(f, "concurrency", "SYNC_CONCURRENCY")
+	f.Float64Var(&s.MaxDeleteShare, "max-delete-share", plan.DefaultMaxDeleteShare,
 		"largest share of a shard's owned entities one sync may delete; above it, the shard's deletions are withheld [MAX_DELETE_SHARE]")
-	f.StringVar(&s.Policy, "policy", envString("SYNC_POLICY", "sync"), "sync (upsert and delete stale) or upsert-only [SYNC_POLICY]")
-	f.Float64Var(&s.AWSRequestsPerSec, "aws-requests-per-second", envFloat("AWS_REQUESTS_PER_SECOND", source.DefaultRequestsPerSecond),
+	bindEnv(f, "max-delete-share", "MAX_DELETE_SHARE")
+	f.StringVar(&s.Policy, "policy", "sync", "sync (upsert and delete stale) or upsert-only [SYNC_POLICY]")
+	bindEnv(f, "policy", "SYNC_POLICY")
+	f.Float64Var(&s.AWSRequestsPerSec, "aws-requests-per-second", source.DefaultRequestsPerSecond,
 		"Cloud Control calls per second per region [AWS_REQUESTS_PER_SECOND]")
-	f.Float64Var(&s.PortRequestsPerSec, "port-requests-per-second", envFloat("PORT_REQUESTS_PER_SECOND", port.DefaultRequestsPerSecond),
+	bindEnv(f, "aws-requests-per-second", "AWS_REQUESTS_PER_SECOND")
+	f.Float64Var(&s.PortRequestsPerSec, "port-requests-per-second", port.DefaultRequestsPerSecond,
 		"Port API requests per second [PORT_REQUESTS_PER_SECOND]")
+	bindEnv(f, "port-requests-per-second", "PORT_REQUESTS_PER_SECOND")
+}
+
+// validate rejects settings that would silently do something else than asked:
+// the Cloud Control reader and the Port client treat a zero rate as "default"
+// and a negative one as "unpaced", and the controller runs 0 shards at once as 1.
+func (s syncSettings) validate() error {
+	if _, ok := plan.Policies[s.Policy]; !ok {
+		return fmt.Errorf("unknown policy %q (known: %s)", s.Policy, strings.Join(plan.PolicyNames(), ", "))
+	}
+	if s.MaxDeleteShare < 0 || s.MaxDeleteShare > 1 {
+		return fmt.Errorf("max delete share %v is not between 0 and 1", s.MaxDeleteShare)
+	}
+	if s.Concurrency < 1 {
+		return fmt.Errorf("concurrency %d: want at least 1 shard at once", s.Concurrency)
+	}
+	if !(s.AWSRequestsPerSec > 0) {
+		return fmt.Errorf("aws requests per second %v: want a number above 0", s.AWSRequestsPerSec)
+	}
+	if !(s.PortRequestsPerSec > 0) {
+		return fmt.Errorf("port requests per second %v: want a number above 0", s.PortRequestsPerSec)
+	}
+	return nil
+}
+
+// envAnnotation marks a flag whose default comes from an environment variable.
+const envAnnotation = "port-aws-exporter/env"
+
+// bindEnv makes the environment variable env the default of flag name when
+// the flag is not given; applyEnvironment reads it before the command runs,
+// so that a malformed value is an error naming the variable instead of being
+// ignored.
+func bindEnv(f *pflag.FlagSet, name, env string) {
+	if err := f.SetAnnotation(name, envAnnotation, []string{env}); err != nil {
+		panic(fmt.Sprintf("bind %s to flag --%s: %v", env, name, err)) // a programming error: no such flag
+	}
+}
+
+// applyEnvironment sets every flag of cmd that was not given on the command
+// line from its environment variable, parsed as the flag parses its value.
+func applyEnvironment(cmd *cobra.Command) error {
+	var errs []error
+	flags := cmd.Flags()
+	flags.VisitAll(func(f *pflag.Flag) {
+		names := f.Annotations[envAnnotation]
+		if len(names) == 0 || f.Changed {
+			return
+		}
+		value := os.Getenv(names[0])
+		if value == "" {
+			return
+		}
+		if err := flags.Set(f.Name, value); err != nil {
+			errs = append(errs, fmt.Errorf("environment variable %s=%q (--%s): %w", names[0], value, f.Name, err))
+		}
+		// Set marks the flag as given; the value came from the environment.
+		f.Changed = false
+	})
+	return errors.Join(errs...)
 }
 
 // runtime is everything a command needs to sync or handle events.
@@ -89,6 +158,9 @@ func buildRuntime(ctx context.Context, opts runtimeOptions) (*runtime, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if err := opts.Sync.validate(); err != nil {
+		return nil, err
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts.AWSOptions...)
 	if err != nil {
@@ -112,13 +184,7 @@ func buildRuntime(ctx context.Context, opts runtimeOptions) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy, ok := plan.Policies[opts.Sync.Policy]
-	if !ok {
-		return nil, fmt.Errorf("unknown policy %q (known: %s)", opts.Sync.Policy, strings.Join(plan.PolicyNames(), ", "))
-	}
-	if opts.Sync.MaxDeleteShare < 0 || opts.Sync.MaxDeleteShare > 1 {
-		return nil, fmt.Errorf("max delete share %v is not between 0 and 1", opts.Sync.MaxDeleteShare)
-	}
+	policy := plan.Policies[opts.Sync.Policy]
 	accountID := opts.AccountID
 	if accountID == "" {
 		if accountID, err = source.AccountID(ctx, awsCfg); err != nil {
@@ -221,18 +287,47 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, 
 	})
 }
 
+// Log levels and formats accepted by --log-level and --log-format.
+var (
+	logLevels  = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	logFormats = []string{"auto", "text", "json"}
+)
+
+// checkLogFlags rejects a --log-level or --log-format the logger would not
+// understand, instead of falling back silently.
+func checkLogFlags(cmd *cobra.Command) error {
+	level, _ := cmd.Flags().GetString("log-level")
+	if _, ok := logLevels[strings.ToLower(level)]; !ok {
+		return fmt.Errorf("--log-level (or LOG_LEVEL) %q: want debug, info, warn or error", level)
+	}
+	format, _ := cmd.Flags().GetString("log-format")
+	if !slices.Contains(logFormats, strings.ToLower(format)) {
+		return fmt.Errorf("--log-format (or LOG_FORMAT) %q: want %s", format, strings.Join(logFormats, ", "))
+	}
+	return nil
+}
+
 // newLogger builds the process logger: text on a terminal, JSON otherwise
 // (CloudWatch, Kubernetes), at the level of --log-level.
 func newLogger(cmd *cobra.Command, w io.Writer) *slog.Logger {
 	levelName, _ := cmd.Flags().GetString("log-level")
 	format, _ := cmd.Flags().GetString("log-format")
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(levelName)); err != nil {
+	level, ok := logLevels[strings.ToLower(levelName)]
+	if !ok {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	format = strings.ToLower(format)
 	if format == "text" || (format == "auto" && isTerminal(w)) {
 		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	// JSON would write durations as integer nanoseconds; "1.5s" reads better
+	// in CloudWatch and is what the text handler prints.
+	opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
@@ -240,25 +335,4 @@ func newLogger(cmd *cobra.Command, w io.Writer) *slog.Logger {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
-func envString(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
 }

@@ -21,6 +21,12 @@ func newConfigCommand() *cobra.Command {
 		Short: "Report every problem of a config at once, each with its JSON path",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if location == "" {
+				var err error
+				if location, err = configLocationFromEnv(); err != nil {
+					return err
+				}
+			}
 			cfg, err := loadForValidation(cmd.Context(), location)
 			if err != nil {
 				return err
@@ -44,8 +50,7 @@ func newConfigCommand() *cobra.Command {
 			return nil
 		},
 	}
-	validate.Flags().StringVar(&location, "config", "", "config.json or config.yaml: a path or s3://bucket/key")
-	_ = validate.MarkFlagRequired("config")
+	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
 	cmd.AddCommand(validate)
 	return cmd
 }

@@ -39,8 +39,9 @@ type eventSettings struct {
 }
 
 func bindEventFlags(cmd *cobra.Command, s *eventSettings) {
-	cmd.Flags().IntVar(&s.Concurrency, "event-concurrency", envInt("EVENT_CONCURRENCY", events.DefaultConcurrency),
+	cmd.Flags().IntVar(&s.Concurrency, "event-concurrency", events.DefaultConcurrency,
 		"resources of one message batch reconciled at once [EVENT_CONCURRENCY]")
+	bindEnv(cmd.Flags(), "event-concurrency", "EVENT_CONCURRENCY")
 }
 
 // newEventHandler wires the events path onto a runtime.
@@ -175,10 +176,12 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configLocation, "config", "", "config file or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)")
-	f.StringVar(&queueURL, "queue-url", os.Getenv(lambdaruntime.EnvQueueURL), "events queue URL [EVENTS_QUEUE_URL]")
-	f.StringVar(&deadLetterURL, "dead-letter-queue-url", os.Getenv(lambdaruntime.EnvDeadLetterQueueURL),
+	f.StringVar(&configLocation, "config", "", configFlagUsage)
+	f.StringVar(&queueURL, "queue-url", "", "events queue URL [EVENTS_QUEUE_URL]")
+	bindEnv(f, "queue-url", lambdaruntime.EnvQueueURL)
+	f.StringVar(&deadLetterURL, "dead-letter-queue-url", "",
 		"dead-letter queue URL; default: the events queue's RedrivePolicy [DEAD_LETTER_QUEUE_URL]")
+	bindEnv(f, "dead-letter-queue-url", lambdaruntime.EnvDeadLetterQueueURL)
 	f.DurationVar(&syncInterval, "sync-interval", time.Hour, "full sync interval; 0 disables the full sync")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
 	f.DurationVar(&gracePeriod, "grace-period", queue.DefaultGracePeriod, "on SIGTERM, how long in-flight messages may finish")
@@ -279,7 +282,7 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configLocation, "config", "", "config file or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)")
+	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "decide and print, write nothing")
 	bindSyncFlags(cmd, &syncOpts)
 	return cmd

@@ -78,9 +78,11 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configLocation, "config", "", "config.json or config.yaml: a path or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)")
+	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&settings.DryRun, "dry-run", false, "print the plan and write nothing")
 	cmd.Flags().StringVar(&output, "output", "", "write entities as JSON Lines to this file instead of Port")
+	// A dry run writes nothing, so it must not create (and truncate) the output file either.
+	cmd.MarkFlagsMutuallyExclusive("dry-run", "output")
 	bindSyncFlags(cmd, &settings)
 	return cmd
 }

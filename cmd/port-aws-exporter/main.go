@@ -29,8 +29,18 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
-	root.PersistentFlags().String("log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text, json")
+	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error [LOG_LEVEL]")
+	root.PersistentFlags().String("log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text, json [LOG_FORMAT]")
+	bindEnv(root.PersistentFlags(), "log-level", "LOG_LEVEL")
+	bindEnv(root.PersistentFlags(), "log-format", "LOG_FORMAT")
+	// Before any command runs: flags not given take their environment
+	// variable (Lambda has no command line), then both are checked.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := applyEnvironment(cmd); err != nil {
+			return err
+		}
+		return checkLogFlags(cmd)
+	}
 	for _, f := range commandConstructors {
 		root.AddCommand(f())
 	}
