@@ -88,7 +88,8 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 }
 
 // watchProgress prints one line per shard on a terminal; off a terminal the
-// structured logs say the same.
+// controller's logs say the same ("shard synced" at debug, "shard failed"
+// with its errors at error).
 func watchProgress(s *controller.Syncer, w io.Writer) {
 	if !isTerminal(w) {
 		return

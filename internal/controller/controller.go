@@ -134,6 +134,9 @@ func (s *Syncer) Shards(ctx context.Context) ([]source.Shard, error) {
 		var regions []string
 		for _, r := range s.Mapper.ForKind(kind) {
 			for _, region := range r.Regions(s.DefaultRegion) {
+				if region == "" {
+					continue // no region in the entry and no default region: reported below
+				}
 				if _, seen := models[region]; !seen {
 					regions = append(regions, region)
 					models[region] = nil
@@ -332,14 +335,15 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 
 // finish computes the deletions of a prepared shard and applies them.
 func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) (report ShardReport) {
+	log := s.logger().With("shard", w.report.Shard.String())
 	defer func() {
 		w.report.Duration = time.Since(w.started)
 		report = w.report
+		logShardDone(log, report)
 		if s.OnShardDone != nil {
 			s.OnShardDone(report)
 		}
 	}()
-	log := s.logger().With("shard", w.report.Shard.String())
 	blueprints := s.blueprintsFor(w)
 	var owned []entity.Ref
 	if len(blueprints) > 0 && ctx.Err() == nil {
@@ -408,6 +412,27 @@ func (s *Syncer) blueprintsFor(w *shardWork) []string {
 	sort.Strings(out)
 	return out
 }
+
+// logShardDone records a shard's outcome. The errors of a failed shard are
+// logged here in full: serve and Lambda have no summary table, and a shard
+// that failed to list (AccessDenied, TypeNotFound) logs nothing else.
+func logShardDone(log *slog.Logger, r ShardReport) {
+	attrs := []any{"listed", r.Listed, "mapped", r.Mapped, "upserted", r.Upserted, "deleted", r.Deleted,
+		"failed", r.Failed, "kept", len(r.Withheld), "took", r.Duration}
+	if r.OK() {
+		log.Debug("shard synced", attrs...)
+		return
+	}
+	errs := r.Errors
+	if len(errs) > maxLoggedErrors {
+		errs = append(slices.Clip(errs[:maxLoggedErrors]), fmt.Sprintf("and %d more", len(r.Errors)-maxLoggedErrors))
+	}
+	log.Error("shard failed", append(attrs, "errors", errs)...)
+}
+
+// maxLoggedErrors bounds the errors of one "shard failed" line; each failed
+// mapping or write is also logged on its own.
+const maxLoggedErrors = 20
 
 func (w *shardWork) fail(format string, args ...any) {
 	w.mu.Lock()
