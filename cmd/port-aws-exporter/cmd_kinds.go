@@ -125,10 +125,14 @@ where those services record their events.`,
 				_, err := cmd.OutOrStdout().Write(rendered)
 				return err
 			}
+			// Like init --dir, a missing directory is created (event-rules/ next to a Terraform root).
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return fmt.Errorf("write rules: %w", err)
+			}
 			if err := os.WriteFile(out, rendered, 0o644); err != nil {
 				return fmt.Errorf("write rules: %w", err)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d rules to %s\n", len(selected), out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote the rules of %d kind(s) to %s\n", len(selected), out)
 			return nil
 		},
 	}

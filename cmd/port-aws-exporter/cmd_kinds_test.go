@@ -156,3 +156,19 @@ func TestRulesGenerateTerraformToStdout(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+// docs/install.md generates Terraform rules into event-rules/; the directory
+// need not exist, as with init --dir.
+func TestRulesGenerateCreatesTheOutputDirectory(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "event-rules", "port-aws-exporter-rules.tf")
+	if msg, err := runCLI(t, "rules", "generate", "--kinds", "lambda-function", "--format", "terraform", "--out", out); err != nil {
+		t.Fatalf("rules generate: %v\n%s", err, msg)
+	}
+	body, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `resource "aws_cloudwatch_event_rule" "lambda_function"`) {
+		t.Errorf("%s holds no Lambda rule:\n%s", out, body)
+	}
+}
