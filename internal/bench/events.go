@@ -69,9 +69,12 @@ func eventMessage(kind, region, identifier string) string {
 	return string(b)
 }
 
+// SteadyRate is the messages per second of the latency phase.
+const SteadyRate = 5
+
 // RunEvents measures event handling on the testbed of sc with the queue at
 // queueURL (moto's SQS through client): first a backlog of sc.Messages
-// messages, then a steady stream of steady messages at half the bound.
+// messages, then a steady stream of steady messages at SteadyRate.
 func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, deadLetterURL string, steady int, set EventSettings) (EventsResult, error) {
 	tb, err := StartTestbed(sc)
 	if err != nil {
@@ -138,11 +141,13 @@ func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, d
 	res.Share = res.Throughput / res.Bound
 	res.Traffic = tb.Traffic()
 
-	// Steady stream: one message at a time, at half the bound, so neither
-	// limit is reached; the Port write time is the double's UpdatedAt.
+	// Steady stream: one message at a time, SteadyRate a second, far below
+	// both limits and below what one poller handles, so the figures are the
+	// time one message takes, not time spent queued behind others. The Port
+	// write time is the double's UpdatedAt.
 	handler.reset()
 	sent := map[string]time.Time{}
-	interval := time.Duration(float64(time.Second) / (res.Bound / 2))
+	interval := time.Duration(float64(time.Second) / SteadyRate)
 	for _, t := range stream {
 		sent[t.id] = time.Now()
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(eventMessage(t.kind, t.region, t.id))}); err != nil {

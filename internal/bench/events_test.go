@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 
@@ -37,7 +38,7 @@ func TestTinyEvents(t *testing.T) {
 	sc.Kinds, sc.Regions, sc.PerShard, sc.Messages = DefaultKinds[:2], DefaultRegions[:2], 50, 200
 	sc.AWSLatency, sc.PortLatency, sc.PortRate = 5*time.Millisecond, 8*time.Millisecond, 100
 	client, queueURL, dlqURL := eventQueues(t, "tiny-events")
-	res, err := RunEvents(t.Context(), sc, client, queueURL, dlqURL, 20, EventSettings{Pollers: 2})
+	res, err := RunEvents(t.Context(), sc, client, queueURL, dlqURL, 10, EventSettings{Pollers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,14 +72,18 @@ func BenchmarkEvents(b *testing.B) {
 		messages int
 	}{{EventSettings{}, 2000}, {EventSettings{Pollers: 4, Concurrency: 10}, 0}} {
 		set := c.set
-		b.Run(fmt.Sprintf("pollers=%d,concurrency=%d", max(1, set.Pollers), set.Concurrency), func(b *testing.B) {
+		concurrency := set.Concurrency
+		if concurrency == 0 {
+			concurrency = events.DefaultConcurrency
+		}
+		b.Run(fmt.Sprintf("pollers=%d,concurrency=%d", max(1, set.Pollers), concurrency), func(b *testing.B) {
 			sc, err := Named(ScenarioEvents, c.messages)
 			if err != nil {
 				b.Fatal(err)
 			}
 			client, queueURL, dlqURL := eventQueues(b, fmt.Sprintf("bench-events-%d", time.Now().UnixNano()))
 			for b.Loop() {
-				res, err := RunEvents(b.Context(), sc, client, queueURL, dlqURL, 300, set)
+				res, err := RunEvents(b.Context(), sc, client, queueURL, dlqURL, 100, set)
 				if err != nil {
 					b.Fatal(err)
 				}
