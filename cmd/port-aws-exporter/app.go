@@ -266,18 +266,19 @@ func newS3Client(cfg aws.Config) *s3.Client { return s3.NewFromConfig(cfg) }
 
 func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, log *slog.Logger) (*port.Client, error) {
 	id, secret, baseURL := opts.Port.ClientID, opts.Port.ClientSecret, opts.Port.BaseURL
+	from := "the command's settings"
 	if id == "" {
 		creds, err := credentials.Load(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg))
 		if err != nil {
 			return nil, err
 		}
-		id, secret = creds.ClientID, creds.ClientSecret
+		id, secret, from = creds.ClientID, creds.ClientSecret, creds.Source
 		log.Info("Port credentials loaded", "from", creds.Source)
 	}
 	if baseURL == "" {
 		baseURL = os.Getenv("PORT_API_URL")
 	}
-	return port.New(port.Config{
+	client, err := port.New(port.Config{
 		BaseURL:           baseURL,
 		ClientID:          id,
 		ClientSecret:      secret,
@@ -285,6 +286,19 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, 
 		Logger:            log,
 		Observe:           opts.PortObserve,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Credentials Port rejects would fail every write of a sync that first
+	// reads the whole account: stop now. A Port outage is not a reason to
+	// stop (the writes retry, serve keeps consuming), so it only warns.
+	if err := client.Authenticate(ctx); err != nil {
+		if !port.IsTransient(err) {
+			return nil, fmt.Errorf("credentials from %s rejected by Port: %w", from, err)
+		}
+		log.Warn("Port unavailable at start; writes will retry", "error", err)
+	}
+	return client, nil
 }
 
 // Log levels and formats accepted by --log-level and --log-format.

@@ -86,7 +86,7 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			logger := newLogger(cmd, os.Stderr)
+			logger := newLogger(cmd, cmd.ErrOrStderr())
 			rt, err := buildRuntime(ctx, runtimeOptions{Sync: syncOpts, Logger: logger, NeedPort: true})
 			if err != nil {
 				return err
@@ -124,7 +124,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			logger := newLogger(cmd, os.Stderr)
+			logger := newLogger(cmd, cmd.ErrOrStderr())
 			if queueURL == "" {
 				return errors.New("--queue-url (or EVENTS_QUEUE_URL) is required")
 			}

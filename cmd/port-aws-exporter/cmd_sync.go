@@ -33,7 +33,7 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			logger := newLogger(cmd, os.Stderr)
+			logger := newLogger(cmd, cmd.ErrOrStderr())
 			opts := runtimeOptions{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == ""}
 			if settings.DryRun && output == "" && !portCredentialsConfigured() {
 				logger.Warn("dry run without Port credentials: owned entities cannot be listed, so the plan shows no deletions")

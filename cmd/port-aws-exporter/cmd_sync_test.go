@@ -243,3 +243,31 @@ func TestSyncIntoPort(t *testing.T) {
 		t.Errorf("Port has %d lambda entities after the failed run, want %d (nothing deleted)", n, want)
 	}
 }
+
+// Credentials Port rejects stop the sync before it reads AWS, and the secret
+// shows nowhere, even at debug level.
+func TestSyncStopsOnRejectedPortCredentials(t *testing.T) {
+	const secret = "SuperSecretValue123"
+	emu := awsFromEnvironment(t, "us-east-1")
+	double := portapi.New(portapi.Options{})
+	defer double.Close()
+	t.Setenv("PORT_API_URL", double.URL())
+	t.Setenv("PORT_CLIENT_ID", double.ClientID())
+	t.Setenv("PORT_CLIENT_SECRET", secret)
+	cfg := writeFile(t, "config.json", `{"resources": [{"kind": "AWS::Lambda::Function",
+  "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "\"lambda\""}]}}}]}`)
+
+	out, err := runCLI(t, "sync", "--config", cfg, "--log-level", "debug", "--log-format", "json")
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "rejected by Port") || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("sync with a wrong secret: %v, want exit 1 naming Port's 401\n%s", err, out)
+	}
+	if n := emu.TotalCounts(); n.Calls != 0 {
+		t.Errorf("Cloud Control was called %d times before the credentials were checked", n.Calls)
+	}
+	if !strings.Contains(out, `"msg":"Port credentials loaded"`) {
+		t.Fatalf("the command's logs were not captured, so they cannot be checked for the secret:\n%s", out)
+	}
+	if strings.Contains(out, secret) || strings.Contains(err.Error(), secret) {
+		t.Errorf("the client secret was printed:\n%s\n%v", out, err)
+	}
+}

@@ -616,3 +616,22 @@ func TestCancelledContextFailsEveryEntityFast(t *testing.T) {
 		t.Errorf("%d entities written after the deadline", n)
 	}
 }
+
+func TestAuthenticateRejectsBadCredentialsUpFront(t *testing.T) {
+	bad := newEnv(t, portapi.Options{}, func(c *Config) { c.ClientSecret = "wrong-secret" })
+	err := bad.client.Authenticate(context.Background())
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 || IsTransient(err) {
+		t.Fatalf("Authenticate with a wrong secret = %v, want a permanent 401", err)
+	}
+
+	good := newEnv(t, portapi.Options{}, nil)
+	for range 2 {
+		if err := good.client.Authenticate(context.Background()); err != nil {
+			t.Fatalf("Authenticate: %v", err)
+		}
+	}
+	if n := good.srv.Count(portapi.RouteToken, 200); n != 1 {
+		t.Errorf("%d token requests for two Authenticate calls, want 1 (cached)", n)
+	}
+}

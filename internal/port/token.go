@@ -107,3 +107,12 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 	}
 	return tok.AccessToken, lifetime, nil
 }
+
+// Authenticate gets an access token now (or finds one cached), so that a
+// command can stop at once on credentials Port rejects, before it reads a
+// whole AWS account only to fail every write. The error is an *APIError;
+// IsTransient tells a Port outage from a rejection.
+func (c *Client) Authenticate(ctx context.Context) error {
+	_, err := c.tokens.get(ctx)
+	return err
+}
