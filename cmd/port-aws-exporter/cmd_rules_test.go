@@ -82,3 +82,32 @@ func TestRulesTestCommand(t *testing.T) {
 		})
 	}
 }
+
+// The project rules file shown in docs/rules.md is what users copy first: it
+// must produce a message the exporter accepts.
+func TestDocumentedProjectRulesFileWorks(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "### The project's rules file")
+	if !ok {
+		t.Fatal(`docs/rules.md has no "The project's rules file" section`)
+	}
+	_, block, ok := strings.Cut(rest, "```json\n")
+	if !ok {
+		t.Fatal("the section has no JSON example")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	rules := writeFile(t, "rules.json", block)
+	out, err := runCLI(t, "rules", "test", "--rules", rules,
+		"--event", filepath.Join(rulesTestdata, "cloudtrail/lambda_DeleteFunction20150331__invictus-ir_aws_dataset.json"))
+	if err != nil {
+		t.Fatalf("rules test on the documented example: %v\n%s", err, out)
+	}
+	for _, want := range []string{"MATCH  lambda-writes", "action         delete", "identifier     stratus-red-team-backdoor-f-func"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
