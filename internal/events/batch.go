@@ -99,23 +99,50 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 		concurrency = DefaultConcurrency
 	}
 	g.SetLimit(concurrency)
-	for _, w := range units {
+	for _, chain := range chainBySharedIdentifier(units) {
 		g.Go(func() error {
-			handled := w.items[len(w.items)-1]
-			o := h.handleUnit(ctx, items[handled].ID, w)
-			for _, i := range w.items {
-				shared := o
-				shared.ID = items[i].ID
-				if i != handled {
-					shared.DuplicateOf = items[handled].ID
+			for _, w := range chain {
+				handled := w.items[len(w.items)-1]
+				o := h.handleUnit(ctx, items[handled].ID, w)
+				for _, i := range w.items {
+					shared := o
+					shared.ID = items[i].ID
+					if i != handled {
+						shared.DuplicateOf = items[handled].ID
+					}
+					out[i] = shared
 				}
-				out[i] = shared
 			}
 			return nil
 		})
 	}
 	_ = g.Wait()
 	return out
+}
+
+// chainBySharedIdentifier groups the units that must not run at the same
+// time, in batch order. Resources of one type with the same identifier in
+// different regions (a function named api in two regions) map to the same
+// entity: while one upserts it, the other, finding its resource gone, checks
+// who owns the entity and deletes it. Run side by side, the check can miss
+// the write that is landing and delete a live entity; one after another, it
+// sees it. Every other unit is a chain of its own.
+func chainBySharedIdentifier(units []*work) [][]*work {
+	var chains [][]*work
+	index := map[string]int{}
+	for _, w := range units {
+		key := w.key
+		if w.decision != nil {
+			key = w.decision.ResourceType + "\x00" + w.decision.Identifier
+		}
+		if i, ok := index[key]; ok {
+			chains[i] = append(chains[i], w)
+			continue
+		}
+		index[key] = len(chains)
+		chains = append(chains, []*work{w})
+	}
+	return chains
 }
 
 func (h *Handler) handleUnit(ctx context.Context, id string, w *work) Outcome {

@@ -113,7 +113,7 @@ var resourceTypePattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za
 func ParseMessage(body []byte) (Message, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return Message{}, permanent(ReasonMalformedJSON, "message body is not a JSON object: %v", err)
+		return Message{}, permanent(ReasonMalformedJSON, "%s", describeJSONError(err))
 	}
 	if doc == nil {
 		return Message{}, permanent(ReasonMalformedJSON, "message body is null, want a JSON object")
@@ -241,6 +241,9 @@ func Evaluate(ctx context.Context, msg Message) (Decision, error) {
 func evalString(ctx context.Context, msg Message, field, expr string) (string, error) {
 	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
 	if err != nil {
+		if bareLiteral.MatchString(expr) {
+			err = fmt.Errorf("%w; region, action and identifier are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)
+		}
 		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
 	}
 	out, err := q.Run(ctx, msg.Document)
@@ -266,6 +269,12 @@ func evalString(ctx context.Context, msg Message, field, expr string) (string, e
 	return "", permanent(reasonFor(field), "%s expression %q yielded %s, want a string", field, expr, jsonType(out[0]))
 }
 
+// bareLiteral matches a value written without jq quotes ("us-east-1",
+// "delete", "my-function"), the most common mistake in a hand-written rule:
+// jq reads it as function calls and subtractions, and the compile error alone
+// does not say what to do.
+var bareLiteral = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:/+=@-]*$`)
+
 func reasonFor(field string) string {
 	switch field {
 	case "region":
@@ -274,4 +283,18 @@ func reasonFor(field string) string {
 		return ReasonBadAction
 	}
 	return ReasonBadIdentifier
+}
+
+// describeJSONError says why a body is not a JSON object in the terms of the
+// body (byte offset, JSON type), not of the Go value it was decoded into.
+func describeJSONError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("message body is not JSON: at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("message body is a JSON %s, want an object", typ.Value)
+	}
+	return fmt.Sprintf("message body is not a JSON object: %v", err)
 }

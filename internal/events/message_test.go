@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ type messageCase struct {
 	Body   string           `json:"body"`
 	Want   *events.Decision `json:"want"`
 	Reason string           `json:"reason"`
+	// Error, when set, is a substring the permanent error must hold: what a
+	// user reads in the log and the dead-letter attribute.
+	Error string `json:"error"`
 }
 
 func loadMessageCases(t testing.TB) []messageCase {
@@ -58,6 +62,9 @@ func TestMessages(t *testing.T) {
 				}
 				if r := events.ReasonOf(err); r != c.Reason {
 					t.Fatalf("reason %q (%v), want %q", r, err, c.Reason)
+				}
+				if !strings.Contains(err.Error(), c.Error) {
+					t.Fatalf("error %q lacks %q", err, c.Error)
 				}
 				return
 			}
