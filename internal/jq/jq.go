@@ -1,8 +1,9 @@
 // Package jq compiles and runs the jq expressions of the exporter's config
 // with gojq, inside a sandbox: no process environment, no input reading, no
-// module loading, and a bound on both running time and number of outputs, so
-// that a mistake in a config (range(1e12), unbounded recursion) cannot hang or
-// exhaust the exporter.
+// module loading, and a bound on running time, number of outputs and memory,
+// so that a mistake in a config (range(1e12), unbounded recursion, "x" * 1e9)
+// or an expression injected through an event cannot hang or exhaust the
+// exporter. See budget.go for how memory is bounded.
 package jq
 
 import (
@@ -18,11 +19,9 @@ import (
 // DefaultTimeout bounds one evaluation. Mapping expressions touch one
 // resource document of a few kilobytes and finish in microseconds; a second
 // is generous for any honest expression and short enough that a runaway one
-// is noticed quickly. Memory is not bounded: measured on the development
-// machine, a runaway such as [range(1e9)] allocates 170-350 MB (peak heap
-// about 160 MB) before its second is up, and one builtin call such as
-// "ab" * 1e8 cannot be interrupted at all; a smaller timeout (WithTimeout)
-// lowers the first figure proportionally.
+// is noticed quickly. Memory is bounded separately (DefaultMemoryLimit): within
+// a second a runaway such as [range(1e9)] would otherwise allocate hundreds of
+// megabytes.
 const DefaultTimeout = time.Second
 
 // DefaultMaxOutputs caps how many values one evaluation may yield. Mappings
@@ -71,13 +70,24 @@ func WithMaxOutputs(n int) Option {
 	}
 }
 
+// WithMemoryLimit sets how many bytes one evaluation may allocate (default
+// DefaultMemoryLimit). Zero or negative keeps the default.
+func WithMemoryLimit(bytes int64) Option {
+	return func(q *Query) {
+		if bytes > 0 {
+			q.memoryLimit = bytes
+		}
+	}
+}
+
 // Query is a compiled expression. It is safe for concurrent use: gojq keeps
 // each run's state apart from the compiled code.
 type Query struct {
-	expr       string
-	code       *gojq.Code
-	timeout    time.Duration
-	maxOutputs int
+	expr        string
+	code        *gojq.Code
+	timeout     time.Duration
+	maxOutputs  int
+	memoryLimit int64
 }
 
 // Error is an error of one expression: compiling or running it.
@@ -121,13 +131,14 @@ func Compile(expr string, opts ...Option) (*Query, error) {
 	if err := checkRegexps(parsed); err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
+	guardQuery(parsed)
 	// No WithEnvironLoader, WithInputIter or WithModuleLoader: gojq then has
 	// no environment, refuses input/inputs and refuses import/include.
-	code, err := gojq.Compile(parsed)
+	code, err := gojq.Compile(parsed, compilerOptions...)
 	if err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
-	q := &Query{expr: expr, code: code, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs}
+	q := &Query{expr: expr, code: code, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs, memoryLimit: DefaultMemoryLimit}
 	for _, opt := range opts {
 		opt(q)
 	}
@@ -158,10 +169,18 @@ func (q *Query) First(ctx context.Context, input any) (value any, ok bool, err e
 	return value, ok, err
 }
 
+// compilerOptions define the guards the rewritten expression calls.
+var compilerOptions = guardFunctions
+
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, q.timeout, ErrTimeout)
-	defer cancel()
-	iter := q.code.RunWithContext(ctx, input)
+	// The watchdog enforces the deadline along with the memory limit, to
+	// within a millisecond; one registration replaces a timer per evaluation.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	budget := &evaluation{cancel: cancel, deadline: time.Now().Add(q.timeout), timeout: q.timeout, limit: q.memoryLimit}
+	defaultWatchdog.add(budget)
+	defer defaultWatchdog.remove(budget)
+	iter := q.code.RunWithContext(ctx, []any{input, budget})
 	n := 0
 	for {
 		v, more := iter.Next()
@@ -182,9 +201,12 @@ func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 }
 
 func (q *Query) runError(ctx context.Context, err error) error {
+	if errors.Is(err, ErrMemory) {
+		return &Error{Expr: q.expr, Phase: "run", Err: err}
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		if errors.Is(context.Cause(ctx), ErrTimeout) {
-			return &Error{Expr: q.expr, Phase: "run", Err: fmt.Errorf("%w: stopped after %s", ErrTimeout, q.timeout)}
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrMemory) {
+			return &Error{Expr: q.expr, Phase: "run", Err: cause}
 		}
 		return &Error{Expr: q.expr, Phase: "run", Err: ctxErr}
 	}

@@ -58,8 +58,13 @@ func checkRegexps(parsed *gojq.Query) error {
 // compileLikeGojq follows gojq's compileRegexp: flags g, i and m only; i is
 // (?i), m is (?s).
 func compileLikeGojq(re, flags string) error {
+	_, err := compileGojqRegexp(re, flags)
+	return err
+}
+
+func compileGojqRegexp(re, flags string) (*regexp.Regexp, error) {
 	if strings.ContainsFunc(flags, func(r rune) bool { return r != 'g' && r != 'i' && r != 'm' }) {
-		return fmt.Errorf("unsupported regular expression flag: %q (gojq supports g, i and m)", flags)
+		return nil, fmt.Errorf("unsupported regular expression flag: %q (gojq supports g, i and m)", flags)
 	}
 	if strings.ContainsRune(flags, 'i') {
 		re = "(?i)" + re
@@ -67,10 +72,11 @@ func compileLikeGojq(re, flags string) error {
 	if strings.ContainsRune(flags, 'm') {
 		re = "(?s)" + re
 	}
-	if _, err := regexp.Compile(re); err != nil {
-		return fmt.Errorf("invalid regular expression %q: %v (Go's RE2 syntax: no look-around, no backreferences)", re, err)
+	compiled, err := regexp.Compile(re)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression %q: %v (Go's RE2 syntax: no look-around, no backreferences)", re, err)
 	}
-	return nil
+	return compiled, nil
 }
 
 // stringLiteral reports the value of a query that is a plain string
