@@ -32,10 +32,19 @@ type envelope struct {
 func PrepareEvent(data []byte) (event []byte, wrapped bool, err error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
-		return nil, false, fmt.Errorf("event is not a JSON object: %w", err)
+		return nil, false, describeEventError(data, err)
 	}
 	if fields == nil {
 		return nil, false, errors.New("event is null, want a JSON object")
+	}
+	// A file downloaded from a CloudTrail bucket holds many records under
+	// "Records"; tested as an event it would match nothing, and "no rule
+	// matched" would be a wrong answer.
+	if records, ok := fields["Records"]; ok && len(fields) == 1 {
+		var list []json.RawMessage
+		if json.Unmarshal(records, &list) == nil {
+			return nil, false, fmt.Errorf("this is a CloudTrail log file (%d records under \"Records\"), not one event: test one record, e.g. jq '.Records[0]'", len(list))
+		}
 	}
 	_, hasDetailType := fields["detail-type"]
 	_, hasSource := fields["eventSource"]
@@ -87,4 +96,22 @@ func WrapCloudTrail(record []byte) ([]byte, error) {
 		return nil, fmt.Errorf("wrap CloudTrail record: %w", err)
 	}
 	return bytes.TrimSpace(out.Bytes()), nil
+}
+
+// describeEventError says where an event file stops being a JSON object, by
+// line and column, the way an editor shows the file.
+func describeEventError(data []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		// Offset counts the offending byte; the position is that byte's.
+		before := data[:min(max(int(syntax.Offset)-1, 0), len(data))]
+		line := bytes.Count(before, []byte("\n")) + 1
+		col := len(before) - bytes.LastIndexByte(before, '\n')
+		return fmt.Errorf("event is not JSON: line %d, column %d: %w", line, col, err)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Errorf("event is a JSON %s, want an object", typ.Value)
+	}
+	return fmt.Errorf("event is not a JSON object: %w", err)
 }
