@@ -85,6 +85,12 @@ Config from CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY; Port credentials 
 PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Outside Lambda, aws-lambda-go would log.Fatal after the config
+			// and credentials were loaded; say what is wrong before any of it.
+			if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" && os.Getenv("_LAMBDA_SERVER_PORT") == "" {
+				return errors.New("AWS_LAMBDA_RUNTIME_API is not set: the lambda command runs inside AWS Lambda " +
+					"(or the runtime interface emulator); use serve or sync elsewhere")
+			}
 			ctx := cmd.Context()
 			logger := newLogger(cmd, cmd.ErrOrStderr())
 			rt, err := buildRuntime(ctx, runtimeOptions{Sync: syncOpts, Logger: logger, NeedPort: true})
