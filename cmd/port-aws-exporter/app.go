@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,10 @@ type runtimeOptions struct {
 	ConfigLocation string
 	// NeedPort builds a Port client (credentials required).
 	NeedPort bool
+	// OneShot commands (sync, handle) stop when Port does not answer the
+	// first token request at all; services (serve, Lambda) start anyway and
+	// let their writes retry through a Port outage.
+	OneShot bool
 	// AccountID skips the STS lookup when set.
 	AccountID string
 	Sync      syncSettings
@@ -290,11 +295,15 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, 
 		return nil, err
 	}
 	// Credentials Port rejects would fail every write of a sync that first
-	// reads the whole account: stop now. A Port outage is not a reason to
-	// stop (the writes retry, serve keeps consuming), so it only warns.
+	// reads the whole account: stop now. A Port outage stops a one-shot
+	// command too; a service only warns (its writes retry, serve keeps
+	// consuming).
 	if err := client.Authenticate(ctx); err != nil {
-		if !port.IsTransient(err) {
+		switch {
+		case !port.IsTransient(err):
 			return nil, fmt.Errorf("credentials from %s rejected by Port: %w", from, err)
+		case opts.OneShot:
+			return nil, fmt.Errorf("no answer from Port at %s: %w", cmp.Or(baseURL, port.DefaultBaseURL), err)
 		}
 		log.Warn("Port unavailable at start; writes will retry", "error", err)
 	}

@@ -267,7 +267,7 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 				return err
 			}
 			logger := newLogger(cmd, cmd.ErrOrStderr())
-			opts := runtimeOptions{ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: !dryRun || portCredentialsConfigured()}
+			opts := runtimeOptions{ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: !dryRun || portCredentialsConfigured(), OneShot: true}
 			opts.Sync.DryRun = dryRun
 			rt, err := buildRuntime(ctx, opts)
 			if err != nil {

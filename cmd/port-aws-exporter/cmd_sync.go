@@ -34,7 +34,7 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			logger := newLogger(cmd, cmd.ErrOrStderr())
-			opts := runtimeOptions{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == ""}
+			opts := runtimeOptions{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == "", OneShot: true}
 			if settings.DryRun && output == "" && !portCredentialsConfigured() {
 				logger.Warn("dry run without Port credentials: owned entities cannot be listed, so the plan shows no deletions")
 				opts.NeedPort = false
