@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -299,9 +300,12 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, 
 	// command too; a service only warns (its writes retry, serve keeps
 	// consuming).
 	if err := client.Authenticate(ctx); err != nil {
+		var apiErr *port.APIError
 		switch {
-		case !port.IsTransient(err):
+		case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
 			return nil, fmt.Errorf("credentials from %s rejected by Port: %w", from, err)
+		case !port.IsTransient(err):
+			return nil, fmt.Errorf("Port at %s refused the token request (check PORT_API_URL): %w", cmp.Or(baseURL, port.DefaultBaseURL), err)
 		case opts.OneShot:
 			return nil, fmt.Errorf("no answer from Port at %s: %w", cmp.Or(baseURL, port.DefaultBaseURL), err)
 		}

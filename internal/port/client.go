@@ -158,8 +158,10 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.Default()
 	}
 	sh := &shared{
-		cfg:  cfg,
-		base: strings.TrimRight(cfg.BaseURL, "/"),
+		cfg: cfg,
+		// Port's documentation writes the API as https://api.getport.io/v1;
+		// the routes carry /v1 themselves, so a base URL ending in it works too.
+		base: strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/v1"),
 		http: cfg.HTTPClient,
 		pace: newPacer(cfg.RequestsPerSecond, cfg.Burst),
 		log:  cfg.Logger,

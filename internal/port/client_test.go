@@ -635,3 +635,13 @@ func TestAuthenticateRejectsBadCredentialsUpFront(t *testing.T) {
 		t.Errorf("%d token requests for two Authenticate calls, want 1 (cached)", n)
 	}
 }
+
+// PORT_API_URL copied from Port's documentation ends in /v1.
+func TestBaseURLMayEndInV1(t *testing.T) {
+	for _, suffix := range []string{"/v1", "/v1/", "/"} {
+		e := newEnv(t, portapi.Options{}, func(c *Config) { c.BaseURL += suffix })
+		if err := e.client.Authenticate(context.Background()); err != nil {
+			t.Errorf("base URL ending in %q: %v", suffix, err)
+		}
+	}
+}
