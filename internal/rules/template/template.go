@@ -136,6 +136,13 @@ func (e *Error) Error() string {
 
 // ParseFile reads the rules in a CloudFormation template or project rules file.
 func ParseFile(path string) ([]Rule, error) {
+	// Terraform rules (rules generate --format terraform, init --format
+	// terraform) are HCL; the YAML parser would only report a confusing
+	// syntax error somewhere in them.
+	if strings.HasSuffix(path, ".tf") || strings.HasSuffix(path, ".tf.json") {
+		return nil, fmt.Errorf("%s: Terraform rules cannot be tested; test the CloudFormation form of the same rules "+
+			"(port-aws-exporter rules generate --kinds ... --out rules.yaml), which matches and transforms events identically", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read rules: %w", err)
