@@ -36,9 +36,22 @@ const sampleEvery = time.Millisecond
 // its own goroutine and measures everything the process allocates while the
 // evaluation runs, which covers the allocations no guard sees (collecting
 // [range(1e9)], reduce, object construction, gojq's own builtins written in
-// jq). Either one stops the evaluation through its context.
+// jq). Either one stops the evaluation through its context: evaluation is the
+// context gojq runs with, and gojq asks it before every VM instruction whether
+// to stop. Being the context itself (rather than a context.WithCancelCause
+// beside it) saves the allocations and the parent registration that the
+// microsecond-long evaluations of a mapping would otherwise pay.
 type evaluation struct {
-	cancel   context.CancelCauseFunc
+	context.Context // the caller's
+
+	// halted is set once the evaluation is stopped; Done then returns a
+	// closed channel and Err the reason.
+	halted atomic.Bool
+
+	// input is what gojq runs on: the caller's input and the evaluation
+	// itself, for the guards (see guardQuery).
+	input [2]any
+
 	deadline time.Time
 	timeout  time.Duration
 	limit    int64
@@ -99,7 +112,33 @@ func (e *evaluation) stop(cause error) {
 		e.stopped = cause
 	}
 	e.mu.Unlock()
-	e.cancel(cause)
+	e.halted.Store(true)
+}
+
+// closedChannel is the Done channel of a stopped evaluation.
+var closedChannel = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Done is closed when the caller cancels or the evaluation is stopped.
+func (e *evaluation) Done() <-chan struct{} {
+	if e.halted.Load() {
+		return closedChannel
+	}
+	return e.Context.Done()
+}
+
+// Err is why the evaluation stopped: the caller's context error, or a
+// *memoryError or ErrTimeout from the watchdog or a guard.
+func (e *evaluation) Err() error {
+	if e.halted.Load() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.stopped
+	}
+	return e.Context.Err()
 }
 
 // memoryError says what would have taken the evaluation past its limit.

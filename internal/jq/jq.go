@@ -175,12 +175,11 @@ var compilerOptions = guardFunctions
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 	// The watchdog enforces the deadline along with the memory limit, to
 	// within a millisecond; one registration replaces a timer per evaluation.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	budget := &evaluation{cancel: cancel, deadline: time.Now().Add(q.timeout), timeout: q.timeout, limit: q.memoryLimit}
+	budget := &evaluation{Context: ctx, deadline: time.Now().Add(q.timeout), timeout: q.timeout, limit: q.memoryLimit}
+	budget.input = [2]any{input, budget}
 	defaultWatchdog.add(budget)
 	defer defaultWatchdog.remove(budget)
-	iter := q.code.RunWithContext(ctx, []any{input, budget})
+	iter := q.code.RunWithContext(budget, budget.input[:])
 	n := 0
 	for {
 		v, more := iter.Next()
@@ -201,13 +200,10 @@ func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 }
 
 func (q *Query) runError(ctx context.Context, err error) error {
-	if errors.Is(err, ErrMemory) {
+	if errors.Is(err, ErrMemory) || errors.Is(err, ErrTimeout) {
 		return &Error{Expr: q.expr, Phase: "run", Err: err}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) || errors.Is(cause, ErrMemory) {
-			return &Error{Expr: q.expr, Phase: "run", Err: cause}
-		}
 		return &Error{Expr: q.expr, Phase: "run", Err: ctxErr}
 	}
 	var halt *gojq.HaltError

@@ -189,12 +189,43 @@ func isLiteral(q *gojq.Query, typ gojq.TermType) bool {
 }
 
 // binary returns l op r guarded: r as $r | l as $l | #op($l; $r) | $l op $r.
-// jq enumerates the right operand outermost, as the bindings do.
+// jq enumerates the right operand outermost, as the bindings do. A constant
+// operand is used as it is, without a binding.
 func (r *rewriter) binary(left *gojq.Query, op gojq.Operator, right *gojq.Query) *gojq.Query {
-	lv, rv := r.variable("l"), r.variable("r")
 	guard := map[gojq.Operator]string{gojq.OpAdd: "#add", gojq.OpMul: "#multiply", gojq.OpDiv: "#divide"}[op]
-	body := pipe(call(guard, ref(lv), ref(rv), ref(budgetVar)), &gojq.Query{Left: ref(lv), Op: op, Right: ref(rv)})
-	return bind(right, rv, bind(left, lv, body))
+	lref, rref := left, right
+	var lv, rv string
+	if !isConstant(left) {
+		lv = r.variable("l")
+		lref = ref(lv)
+	}
+	if !isConstant(right) {
+		rv = r.variable("r")
+		rref = ref(rv)
+	}
+	q := pipe(call(guard, lref, rref, ref(budgetVar)), &gojq.Query{Left: lref, Op: op, Right: rref})
+	if lv != "" {
+		q = bind(left, lv, q)
+	}
+	if rv != "" {
+		q = bind(right, rv, q)
+	}
+	return q
+}
+
+// isConstant reports a literal or the identity: evaluating it twice (once
+// for the guard, once for the builtin) yields the same single value.
+func isConstant(q *gojq.Query) bool {
+	if q == nil || q.Term == nil || q.Left != nil || q.Right != nil || len(q.FuncDefs) > 0 || len(q.Term.SuffixList) > 0 {
+		return false
+	}
+	switch q.Term.Type {
+	case gojq.TermTypeNumber, gojq.TermTypeNull, gojq.TermTypeTrue, gojq.TermTypeFalse, gojq.TermTypeIdentity:
+		return true
+	case gojq.TermTypeString:
+		return q.Term.Str != nil && len(q.Term.Str.Queries) == 0
+	}
+	return false
 }
 
 func (r *rewriter) pattern(p *gojq.Pattern) {
@@ -333,13 +364,17 @@ func (r *rewriter) call(t *gojq.Term) {
 	guardArgs := make([]*gojq.Query, 0, len(f.Args)+2)
 	callArgs := make([]*gojq.Query, len(f.Args))
 	for i, a := range f.Args {
-		if g.filterArgs[i] {
+		switch {
+		case g.filterArgs[i]:
 			callArgs[i] = a
 			continue
+		case isConstant(a):
+			callArgs[i] = a
+		default:
+			vars[i] = r.variable("a")
+			callArgs[i] = ref(vars[i])
 		}
-		vars[i] = r.variable("a")
-		guardArgs = append(guardArgs, ref(vars[i]))
-		callArgs[i] = ref(vars[i])
+		guardArgs = append(guardArgs, callArgs[i])
 	}
 	if g.guard == "#regex" && len(guardArgs) == 1 {
 		guardArgs = append(guardArgs, noFlags) // the one-argument forms: no flags
