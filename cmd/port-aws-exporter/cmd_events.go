@@ -134,6 +134,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			if queueURL == "" {
 				return errors.New("--queue-url (or EVENTS_QUEUE_URL) is required")
 			}
+			if syncInterval < 0 || gracePeriod < 0 {
+				return fmt.Errorf("--sync-interval %s and --grace-period %s: durations cannot be negative (--sync-interval 0 disables the full sync)", syncInterval, gracePeriod)
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			m := metrics.New(reg)
