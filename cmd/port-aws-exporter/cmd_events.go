@@ -327,7 +327,9 @@ func printOutcome(w io.Writer, o events.Outcome) {
 	if r != nil && r.Decision != nil {
 		d := r.Decision
 		fmt.Fprintf(w, "resource type: %s\nregion:        %s\naction:        %s\nidentifier:    %s\n", d.ResourceType, d.Region, d.Action, d.Identifier)
-		fmt.Fprintf(w, "in AWS:        %t\n", r.Found)
+		if r.LookedUp {
+			fmt.Fprintf(w, "in AWS:        %t\n", r.Found)
+		}
 	}
 	if r != nil && r.Shard != nil {
 		fmt.Fprintf(w, "shard:         %s\n", r.Shard)

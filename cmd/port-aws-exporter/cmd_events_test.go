@@ -77,6 +77,17 @@ func TestHandleCommand(t *testing.T) {
 		t.Fatalf("a dry run changed Port: %v", got)
 	}
 
+	// A region the config does not sync is ignored without asking Cloud
+	// Control, so the output must not claim the resource is absent.
+	ignored := writeFile(t, "ignored.json", string(eventstest.FunctionMessage("ap-south-1", "CreateFunction20150331", "test-function")))
+	out, err = runCLI(t, "handle", "--config", cfg, "--dry-run", ignored)
+	if err != nil {
+		t.Fatalf("handle of an ignored region: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "note: ignored: the config does not sync AWS::Lambda::Function in ap-south-1") || strings.Contains(out, "in AWS:") {
+		t.Errorf("ignored-region output:\n%s", out)
+	}
+
 	// A malformed message from standard input: exit code 2, the reason printed.
 	root := newRootCommand()
 	var buf bytes.Buffer

@@ -79,6 +79,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Decision) (*Report, error)
 	owner := registry.Owner{AccountID: r.AccountID, Region: d.Region, Kind: d.ResourceType}
 
 	res, err := r.Source.Get(ctx, d.Region, d.ResourceType, d.Identifier)
+	report.LookedUp = true
 	switch {
 	case err == nil:
 		report.Found = true

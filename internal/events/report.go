@@ -11,6 +11,9 @@ type Report struct {
 	Decision *Decision `json:"decision,omitempty"`
 	// Shard is set for shard messages.
 	Shard *ShardRequest `json:"shard,omitempty"`
+	// LookedUp is whether Cloud Control was asked for the resource; a message
+	// for a region the config does not sync is decided without asking.
+	LookedUp bool `json:"looked_up"`
 	// Found is whether Cloud Control still has the resource (event messages).
 	Found bool `json:"found"`
 	// Notes explain the path taken, e.g. "delete requested but the resource
