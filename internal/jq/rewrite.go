@@ -356,6 +356,13 @@ func (r *rewriter) str(s *gojq.String, format string) {
 func (r *rewriter) call(t *gojq.Term) {
 	f := t.Func
 	key := f.Name + "/" + strconv.Itoa(len(f.Args))
+	if key == "builtins/0" && !r.userDefined[key] {
+		// gojq lists custom functions among the builtins; the guards are
+		// not the user's to see.
+		r.wrapQuery(t, pipe(&gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeFunc, Func: &gojq.Func{Name: "builtins"}}},
+			call("map", call("select", pipe(call("startswith", literal("#")), call("not"))))))
+		return
+	}
 	g, ok := guardedCalls[key]
 	if !ok || r.userDefined[key] {
 		return
