@@ -191,10 +191,17 @@ func buildRuntime(ctx context.Context, opts runtimeOptions) (*runtime, error) {
 		return nil, err
 	}
 	policy := plan.Policies[opts.Sync.Policy]
+	// Without a region the SDK cannot even reach STS, and its own message
+	// ("endpoint rule error, Invalid Configuration: Missing Region") does not
+	// say which setting is missing.
+	if awsCfg.Region == "" {
+		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
+			"it is also the region of config entries that name none in selector.aws.regions")
+	}
 	accountID := opts.AccountID
 	if accountID == "" {
 		if accountID, err = source.AccountID(ctx, awsCfg); err != nil {
-			return nil, fmt.Errorf("find the AWS account (sts:GetCallerIdentity): %w", err)
+			return nil, err // names sts:GetCallerIdentity
 		}
 	}
 	src := source.NewCloudControl(awsCfg, source.Options{

@@ -58,6 +58,9 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 			}
 			watchProgress(rt.Syncer, cmd.ErrOrStderr())
 			report, runErr := rt.Syncer.Run(ctx)
+			if runErr != nil && len(report.Shards) == 0 {
+				return runErr // nothing ran: an empty summary would only hide the error
+			}
 			if file != nil {
 				if err := file.Flush(); err != nil {
 					return fmt.Errorf("write %s: %w", output, err)
