@@ -84,7 +84,8 @@ func bindSyncFlags(cmd *cobra.Command, s *syncSettings) {
 		"Cloud Control calls per second per region [AWS_REQUESTS_PER_SECOND]")
 	bindEnv(f, "aws-requests-per-second", "AWS_REQUESTS_PER_SECOND")
 	f.Float64Var(&s.PortRequestsPerSec, "port-requests-per-second", port.DefaultRequestsPerSecond,
-		"Port API requests per second [PORT_REQUESTS_PER_SECOND]")
+		"Port API requests per second; the default is Port's published 35,000 per 5 minutes [PORT_REQUESTS_PER_SECOND]")
+	f.Lookup("port-requests-per-second").DefValue = "116.67" // not 116.66666666666667 in --help
 	bindEnv(f, "port-requests-per-second", "PORT_REQUESTS_PER_SECOND")
 }
 
