@@ -34,7 +34,9 @@ type EventSettings struct {
 
 // EventsResult is the events scenario's figures.
 type EventsResult struct {
-	Messages int `json:"messages"`
+	// Delivery is how messages reached the handler: "sqs" or "memory".
+	Delivery string `json:"delivery"`
+	Messages int    `json:"messages"`
 	// Backlog: every message queued before the consumer starts. Wall runs
 	// from the consumer's start to the last Port write.
 	Wall       time.Duration `json:"wall"`
@@ -72,10 +74,115 @@ func eventMessage(kind, region, identifier string) string {
 // SteadyRate is the messages per second of the latency phase.
 const SteadyRate = 5
 
-// RunEvents measures event handling on the testbed of sc with the queue at
-// queueURL (moto's SQS through client): first a backlog of sc.Messages
-// messages, then a steady stream of steady messages at SteadyRate.
-func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, deadLetterURL string, steady int, set EventSettings) (EventsResult, error) {
+// Delivery hands queue messages to the events handler: through SQS
+// (queue.Consumer, as serve does) or straight from memory, which measures
+// the exporter's side alone when the SQS emulator is the slower part.
+type Delivery interface {
+	// Enqueue makes messages available before the handler starts.
+	Enqueue(ctx context.Context, bodies []string) error
+	// Start runs pollers receive loops that hand batches of up to ten
+	// messages to h until ctx ends; done reports the end.
+	Start(ctx context.Context, h queue.Handler, pollers int, log *slog.Logger) (done <-chan error)
+	// Send delivers one message while the handler runs.
+	Send(ctx context.Context, body string) error
+	// Name says which delivery it is, for reports.
+	Name() string
+}
+
+// SQSDelivery delivers through an SQS queue (moto's) with queue.Consumer.
+type SQSDelivery struct {
+	Client                  *sqs.Client
+	QueueURL, DeadLetterURL string
+}
+
+func (d SQSDelivery) Name() string { return "sqs" }
+
+func (d SQSDelivery) Enqueue(ctx context.Context, bodies []string) error {
+	return enqueue(ctx, d.Client, d.QueueURL, bodies)
+}
+
+func (d SQSDelivery) Start(ctx context.Context, h queue.Handler, pollers int, log *slog.Logger) <-chan error {
+	consumer := &queue.Consumer{
+		Client: d.Client, QueueURL: d.QueueURL, Handler: h, Pollers: pollers,
+		DeadLetter: &queue.DeadLetterQueue{Client: d.Client, URL: d.DeadLetterURL, SourceQueueURL: d.QueueURL},
+		WaitTime:   time.Second, GracePeriod: 5 * time.Second, Logger: log,
+	}
+	done := make(chan error, 1)
+	go func() { done <- consumer.Run(ctx) }()
+	return done
+}
+
+func (d SQSDelivery) Send(ctx context.Context, body string) error {
+	_, err := d.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(d.QueueURL), MessageBody: aws.String(body)})
+	if err != nil {
+		return fmt.Errorf("send a message to %s: %w", d.QueueURL, err)
+	}
+	return nil
+}
+
+// MemoryDelivery delivers from memory: each receive loop takes up to ten
+// waiting messages, as one ReceiveMessage would, and hands them over.
+type MemoryDelivery struct{ messages chan string }
+
+// NewMemoryDelivery holds up to capacity waiting messages.
+func NewMemoryDelivery(capacity int) *MemoryDelivery {
+	return &MemoryDelivery{messages: make(chan string, capacity)}
+}
+
+func (d *MemoryDelivery) Name() string { return "memory" }
+
+func (d *MemoryDelivery) Enqueue(ctx context.Context, bodies []string) error {
+	for _, b := range bodies {
+		if err := d.Send(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *MemoryDelivery) Send(ctx context.Context, body string) error {
+	select {
+	case d.messages <- body:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *MemoryDelivery) Start(ctx context.Context, h queue.Handler, pollers int, _ *slog.Logger) <-chan error {
+	done := make(chan error, 1)
+	var wg sync.WaitGroup
+	for p := range max(1, pollers) {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				var batch []events.Item
+				select {
+				case body := <-d.messages:
+					batch = append(batch, events.Item{ID: fmt.Sprintf("%d-%d-0", p, n), Body: []byte(body)})
+				case <-ctx.Done():
+					return
+				}
+			fill: // take what is waiting, up to a batch, without waiting for more
+				for len(batch) < 10 {
+					select {
+					case body := <-d.messages:
+						batch = append(batch, events.Item{ID: fmt.Sprintf("%d-%d-%d", p, n, len(batch)), Body: []byte(body)})
+					default:
+						break fill
+					}
+				}
+				h.HandleBatch(ctx, batch)
+			}
+		})
+	}
+	go func() { wg.Wait(); done <- nil }()
+	return done
+}
+
+// RunEvents measures event handling on the testbed of sc, messages handed
+// over by d: first a backlog of sc.Messages messages, then a steady stream
+// of steady messages at SteadyRate.
+func RunEvents(ctx context.Context, sc Scenario, d Delivery, steady int, set EventSettings) (EventsResult, error) {
 	tb, err := StartTestbed(sc)
 	if err != nil {
 		return EventsResult{}, err
@@ -90,7 +197,7 @@ func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, d
 	if err != nil {
 		return EventsResult{}, err
 	}
-	res := EventsResult{Messages: sc.Messages, SteadyMessages: steady}
+	res := EventsResult{Delivery: d.Name(), Messages: sc.Messages, SteadyMessages: steady}
 	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), set.Concurrency
 	if res.Settings.Concurrency <= 0 {
 		res.Settings.Concurrency = events.DefaultConcurrency
@@ -107,30 +214,17 @@ func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, d
 		}
 	}
 	backlog, stream := targets[:sc.Messages], targets[sc.Messages:sc.Messages+steady]
-
-	for start := 0; start < len(backlog); start += 10 {
-		var entries []sqstypes.SendMessageBatchRequestEntry
-		for i, t := range backlog[start:min(start+10, len(backlog))] {
-			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(eventMessage(t.kind, t.region, t.id))})
-		}
-		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
-		if err != nil {
-			return res, fmt.Errorf("queue the backlog: %w", err)
-		}
-		if len(out.Failed) > 0 {
-			return res, fmt.Errorf("queue the backlog: %d messages refused: %s", len(out.Failed), aws.ToString(out.Failed[0].Message))
-		}
+	bodies := make([]string, len(backlog))
+	for i, t := range backlog {
+		bodies[i] = eventMessage(t.kind, t.region, t.id)
+	}
+	if err := d.Enqueue(ctx, bodies); err != nil {
+		return res, err
 	}
 
-	consumer := &queue.Consumer{
-		Client: client, QueueURL: queueURL, Handler: handler, Pollers: set.Pollers,
-		DeadLetter: &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL},
-		WaitTime:   time.Second, GracePeriod: 5 * time.Second, Logger: log,
-	}
 	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- consumer.Run(runCtx) }()
+	done := d.Start(runCtx, handler, set.Pollers, log)
 	defer func() { stop(); <-done }()
 
 	if err := waitForEntities(ctx, tb, sc, done); err != nil {
@@ -150,8 +244,8 @@ func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, d
 	interval := time.Duration(float64(time.Second) / SteadyRate)
 	for _, t := range stream {
 		sent[t.id] = time.Now()
-		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(eventMessage(t.kind, t.region, t.id))}); err != nil {
-			return res, fmt.Errorf("send a steady message: %w", err)
+		if err := d.Send(ctx, eventMessage(t.kind, t.region, t.id)); err != nil {
+			return res, err
 		}
 		time.Sleep(interval)
 	}
@@ -169,6 +263,78 @@ func RunEvents(ctx context.Context, sc Scenario, client *sqs.Client, queueURL, d
 	res.ReceiptToWriteP50, res.ReceiptToWriteP99 = percentile(receiptToWrite, 50), percentile(receiptToWrite, 99)
 	res.SendToWriteP50, res.SendToWriteP99 = percentile(sendToWrite, 50), percentile(sendToWrite, 99)
 	return res, nil
+}
+
+// enqueue sends the bodies, ten per SendMessageBatch.
+func enqueue(ctx context.Context, client *sqs.Client, queueURL string, bodies []string) error {
+	for start := 0; start < len(bodies); start += 10 {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for i, b := range bodies[start:min(start+10, len(bodies))] {
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(b)})
+		}
+		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+		if err != nil {
+			return fmt.Errorf("queue messages on %s: %w", queueURL, err)
+		}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("queue messages on %s: %d refused: %s", queueURL, len(out.Failed), aws.ToString(out.Failed[0].Message))
+		}
+	}
+	return nil
+}
+
+// QueueCeiling is how many messages per second the consumer moves through
+// the queue when handling costs nothing: n messages queued, then received
+// and deleted by queue.Consumer with pollers receive loops and a handler
+// that succeeds at once. With moto's SQS (single-threaded Python) this is
+// the testbed's own limit, which the events figures must be read against.
+func QueueCeiling(ctx context.Context, client *sqs.Client, queueURL, deadLetterURL string, n, pollers int) (float64, error) {
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = eventMessage(DefaultKinds[0], DefaultRegions[0], fmt.Sprintf("ceiling-%06d", i))
+	}
+	if err := enqueue(ctx, client, queueURL, bodies); err != nil {
+		return 0, err
+	}
+	var mu sync.Mutex
+	handled := 0
+	finished := make(chan struct{})
+	consumer := &queue.Consumer{
+		Client: client, QueueURL: queueURL, Pollers: pollers, WaitTime: time.Second, GracePeriod: time.Second,
+		DeadLetter: &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL},
+		Logger:     slog.New(slog.DiscardHandler),
+		Handler: queue.HandlerFunc(func(_ context.Context, items []events.Item) []events.Outcome {
+			out := make([]events.Outcome, len(items))
+			for i, it := range items {
+				out[i] = events.Outcome{ID: it.ID, Status: events.StatusOK}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if handled += len(items); handled >= n {
+				select {
+				case <-finished:
+				default:
+					close(finished)
+				}
+			}
+			return out
+		}),
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- consumer.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-finished:
+		return float64(n) / time.Since(start).Seconds(), nil
+	case err := <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		return 0, fmt.Errorf("the consumer stopped after %d of %d messages: %v", handled, n, err)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // waitForEntities waits until every backlog resource is in Port.
