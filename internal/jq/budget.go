@@ -24,10 +24,10 @@ const DefaultMemoryLimit = 40 << 20
 // the evaluation ran.
 var ErrMemory = errors.New("used too much memory")
 
-// sampleEvery is how often the watchdog reads the allocation counter while
-// evaluations run. Within one interval an evaluation can allocate what the
-// machine's memory bandwidth allows between two samples (measured: a few MB),
-// which is the slack on top of the limit.
+// sampleEvery is how often the watchdog looks at running evaluations. An
+// evaluation is measured from its second sample on, so what it allocates in
+// its first one or two intervals (bounded by the machine's memory bandwidth;
+// measured: a few MB) is the slack on top of the limit.
 const sampleEvery = time.Millisecond
 
 // evaluation is the budget of one Run or First: its deadline, its memory
@@ -37,8 +37,8 @@ const sampleEvery = time.Millisecond
 // evaluation runs, which covers the allocations no guard sees (collecting
 // [range(1e9)], reduce, object construction, gojq's own builtins written in
 // jq). Either one stops the evaluation through its context: evaluation is the
-// context gojq runs with, and gojq asks it before every VM instruction whether
-// to stop. Being the context itself (rather than a context.WithCancelCause
+// context gojq runs with, and gojq asks it (Done) before every VM instruction
+// whether to stop; the runaway tests fail should a gojq release stop asking. Being the context itself (rather than a context.WithCancelCause
 // beside it) saves the allocations and the parent registration that the
 // microsecond-long evaluations of a mapping would otherwise pay.
 type evaluation struct {
@@ -59,17 +59,18 @@ type evaluation struct {
 	// charged is what guards charged; only the evaluating goroutine uses it.
 	charged int64
 
-	// observed is what the process allocated since the watchdog first saw
-	// this evaluation; the watchdog writes it, guards read it.
+	// observed is what the process allocated since the watchdog started
+	// measuring this evaluation (at most two samples after it began); the
+	// watchdog writes it, guards read it.
 	observed atomic.Int64
 
 	mu      sync.Mutex
 	stopped error // why the watchdog or a guard stopped it, nil while running
 
 	// Watchdog bookkeeping, under watchdog.mu.
-	slot     int    // index in watchdog.running
-	seen     bool   // the watchdog has read a baseline for it
-	baseline uint64 // process allocation counter when first seen
+	slot      int    // index in watchdog.running
+	sightings int    // samples taken while it ran
+	baseline  uint64 // process allocation counter at its second sighting
 }
 
 // spent is the larger of what guards charged and what the watchdog observed:
@@ -199,6 +200,10 @@ func (w *watchdog) add(e *evaluation) {
 		go w.loop()
 	})
 	w.mu.Lock()
+	// The clock starts once registered: had the watchdog held the lock for
+	// a while (descheduled on a busy machine), the wait must not count
+	// against the evaluation.
+	e.deadline = time.Now().Add(e.timeout)
 	e.slot = len(w.running)
 	w.running = append(w.running, e)
 	first := len(w.running) == 1
@@ -242,15 +247,30 @@ func (w *watchdog) check() bool {
 	if len(w.running) == 0 {
 		return false
 	}
-	metrics.Read(w.sample)
-	allocated := w.sample[0].Value.Uint64()
 	now := time.Now()
+	// Evaluations usually end before the next sample; the counter is read
+	// only once one has been seen twice, which spares the common case the
+	// read (it spins until every P has finished updating its statistics,
+	// which on an overloaded machine can hold the lock for a while).
+	// Reading under the lock means no evaluation starts between the reading
+	// and its baseline; holding it only delays evaluations starting or
+	// ending, whose clocks start in add.
+	var allocated uint64
+	read := false
 	for _, e := range w.running {
-		if !e.seen {
-			e.seen, e.baseline = true, allocated
+		e.sightings++
+		if e.sightings >= 2 && !read {
+			metrics.Read(w.sample)
+			allocated, read = w.sample[0].Value.Uint64(), true
 		}
-		observed := int64(allocated - e.baseline)
-		e.observed.Store(observed)
+		var observed int64
+		switch {
+		case e.sightings == 2:
+			e.baseline = allocated
+		case e.sightings > 2:
+			observed = int64(allocated - e.baseline)
+			e.observed.Store(observed)
+		}
 		e.mu.Lock()
 		stopped := e.stopped != nil
 		e.mu.Unlock()

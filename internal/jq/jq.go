@@ -175,7 +175,7 @@ var compilerOptions = guardFunctions
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 	// The watchdog enforces the deadline along with the memory limit, to
 	// within a millisecond; one registration replaces a timer per evaluation.
-	budget := &evaluation{Context: ctx, deadline: time.Now().Add(q.timeout), timeout: q.timeout, limit: q.memoryLimit}
+	budget := &evaluation{Context: ctx, timeout: q.timeout, limit: q.memoryLimit}
 	budget.input = [2]any{input, budget}
 	defaultWatchdog.add(budget)
 	defer defaultWatchdog.remove(budget)
