@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
@@ -59,7 +58,7 @@ message the exporter would reject is (exit 1).`,
 			}
 			opts := ruletest.Options{DefaultRegion: defaultRegion}
 			if configPath != "" {
-				cfg, err := config.Load(cmd.Context(), configPath, nil)
+				cfg, err := loadForValidation(cmd.Context(), configPath) // s3:// too, like every other --config
 				if err != nil {
 					return err
 				}
@@ -95,7 +94,7 @@ message the exporter would reject is (exit 1).`,
 	}
 	cmd.Flags().StringVar(&rulesPath, "rules", "", "CloudFormation template or project rules file (required)")
 	cmd.Flags().StringVar(&eventPath, "event", "", "EventBridge event or bare CloudTrail record, JSON (required)")
-	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML: what it would do with each message")
+	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML, a path or s3://bucket/key: what it would do with each message")
 	cmd.Flags().StringVar(&defaultRegion, "default-region", "", "the exporter's region, for config entries that name no region [AWS_REGION]")
 	bindEnv(cmd.Flags(), "default-region", "AWS_REGION")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")

@@ -9,10 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 
 // rulesTestdata holds the inputs of the rules test cases.
@@ -109,5 +113,37 @@ func TestDocumentedProjectRulesFileWorks(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// rules test --config reads s3:// like every other --config (it answered "no S3 client").
+func TestRulesTestReadsConfigFromS3(t *testing.T) {
+	m := moto.Start(t)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_ENDPOINT_URL_S3", m.URL)
+	body, err := os.ReadFile(filepath.Join(rulesTestdata, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("rules-config")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("rules-config"), Key: aws.String("config.json"), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "rules", "test", "--rules", "../../internal/rules/template/testdata/seed-event-rule-template.yaml",
+		"--event", filepath.Join(rulesTestdata, "seed-createfunction-event.json"), "--config", "s3://rules-config/config.json")
+	if err != nil {
+		t.Fatalf("rules test with an s3:// config: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "resources[0] (AWS::Lambda::Function)") {
+		t.Errorf("the report does not use the config:\n%s", out)
 	}
 }
