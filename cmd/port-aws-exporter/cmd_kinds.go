@@ -88,7 +88,7 @@ func printKindsJSON(w io.Writer, kinds []library.Kind) error {
 
 // kindsFlag is the --kinds list: comma-separated types or short names, or all.
 func kindsFlag(cmd *cobra.Command, target *[]string) {
-	cmd.Flags().StringSliceVar(target, "kinds", nil, "comma-separated kinds (AWS::S3::Bucket or s3-bucket), or all; see `kinds list`")
+	cmd.Flags().StringSliceVar(target, "kinds", nil, "comma-separated kinds `K1,K2` (AWS::S3::Bucket or s3-bucket), or all; port-aws-exporter kinds list shows them")
 	_ = cmd.MarkFlagRequired("kinds")
 }
 
