@@ -90,9 +90,9 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 	return cmd
 }
 
-// watchProgress prints one line per shard on a terminal; off a terminal the
-// controller's logs say the same ("shard synced" at debug, "shard failed"
-// with its errors at error).
+// watchProgress prints a line when a shard starts, on a terminal only; the
+// controller logs each shard's outcome with its counts ("shard synced", or
+// "shard failed" with its errors), on a terminal and off it.
 func watchProgress(s *controller.Syncer, w io.Writer) {
 	if !isTerminal(w) {
 		return
@@ -102,16 +102,6 @@ func watchProgress(s *controller.Syncer, w io.Writer) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(w, "  … %s %s\n", sh.Kind, sh.Region)
-	}
-	s.OnShardDone = func(r controller.ShardReport) {
-		mu.Lock()
-		defer mu.Unlock()
-		mark := "✓"
-		if !r.OK() {
-			mark = "✗"
-		}
-		fmt.Fprintf(w, "  %s %s %s: %d listed, %d mapped, %d upserted, %d deleted, %d failed (%s)\n",
-			mark, r.Shard.Kind, r.Shard.Region, r.Listed, r.Mapped, r.Upserted, r.Deleted, r.Failed, r.Duration.Round(1e6))
 	}
 }
 

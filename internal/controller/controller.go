@@ -413,14 +413,15 @@ func (s *Syncer) blueprintsFor(w *shardWork) []string {
 	return out
 }
 
-// logShardDone records a shard's outcome. The errors of a failed shard are
-// logged here in full: serve and Lambda have no summary table, and a shard
-// that failed to list (AccessDenied, TypeNotFound) logs nothing else.
+// logShardDone records a shard's outcome (docs/install.md: "each shard sync
+// logs its outcome"). The errors of a failed shard are logged here in full:
+// serve and Lambda have no summary table, and a shard that failed to list
+// (AccessDenied, TypeNotFound) logs nothing else.
 func logShardDone(log *slog.Logger, r ShardReport) {
 	attrs := []any{"listed", r.Listed, "mapped", r.Mapped, "upserted", r.Upserted, "deleted", r.Deleted,
 		"failed", r.Failed, "kept", len(r.Withheld), "took", r.Duration}
 	if r.OK() {
-		log.Debug("shard synced", attrs...)
+		log.Info("shard synced", attrs...)
 		return
 	}
 	errs := r.Errors
