@@ -482,12 +482,24 @@ func checkIndex(e *evaluation, p any) error {
 // object for each. Arguments: regular expression, flags, whether the builtin
 // always matches globally, budget.
 func guardRegexp(v any, args []any) any {
+	re, flags := args[0], args[1]
+	if pair, ok := re.([]any); ok && len(pair) > 0 {
+		// match([re, flags]) and capture([re, flags]), jq's array form.
+		re, flags = pair[0], nil
+		if len(pair) > 1 {
+			flags = pair[1]
+		}
+	}
+	return checkMatches(v, re, flags, args)
+}
+
+func checkMatches(v, reArg, flagsArg any, args []any) any {
 	s, ok := v.(string)
-	re, ok2 := args[0].(string)
+	re, ok2 := reArg.(string)
 	if !ok || !ok2 {
 		return v // gojq reports the type error
 	}
-	flags, _ := args[1].(string)
+	flags, _ := flagsArg.(string)
 	global, _ := args[2].(bool)
 	if !global && !strings.ContainsRune(flags, 'g') {
 		return v // one match at most
