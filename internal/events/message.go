@@ -9,6 +9,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,6 +112,9 @@ var resourceTypePattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za
 // ParseMessage parses a queue message body. It checks the shape only; the jq
 // expressions are evaluated by Evaluate. Every error is permanent.
 func ParseMessage(body []byte) (Message, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Message{}, permanent(ReasonMalformedJSON, "message body is empty")
+	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return Message{}, permanent(ReasonMalformedJSON, "%s", describeJSONError(err))
