@@ -253,7 +253,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
 
-func mustCompile(t *testing.T, expr string, opts ...Option) *Query {
+func mustCompile(t testing.TB, expr string, opts ...Option) *Query {
 	t.Helper()
 	q, err := Compile(expr, opts...)
 	if err != nil {
