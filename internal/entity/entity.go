@@ -18,7 +18,7 @@ type Entity struct {
 	Icon       string         `json:"icon,omitempty"`
 	Team       any            `json:"team,omitempty"` // string or []string, as Port accepts both
 	Properties map[string]any `json:"properties"`
-	Relations  map[string]any `json:"relations"`
+	Relations  map[string]any `json:"relations,omitempty"`
 }
 
 // Ref names an entity without its content: what deletions and ownership work with.

@@ -1,6 +1,7 @@
 package entity
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,17 @@ func TestValidateBlueprint(t *testing.T) {
 		if ValidateBlueprint(bad) == nil {
 			t.Errorf("ValidateBlueprint(%q) accepted", bad)
 		}
+	}
+}
+
+// sync --output and handle print entities as JSON; an entity without
+// relations must not show "relations": null.
+func TestEntityJSONOmitsMissingRelations(t *testing.T) {
+	b, err := json.Marshal(Entity{Blueprint: "b", Identifier: "i", Properties: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "relations") {
+		t.Errorf("entity JSON %s has relations", b)
 	}
 }
