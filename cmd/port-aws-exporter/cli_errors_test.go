@@ -104,3 +104,48 @@ func TestEnvironmentVariablesAreFlagDefaults(t *testing.T) {
 		t.Error("--concurrency reads as given on the command line, but it came from SYNC_CONCURRENCY")
 	}
 }
+
+// Environment variables are outside input: whatever they hold, applying them
+// either sets the flag to what the flag parses or fails naming the variable.
+func FuzzEnvironmentVariables(f *testing.F) {
+	for _, seed := range []string{"4", "0.5", "abc", "50%", "-1", "1e309", "NaN", " 7 ", "upsert-only", "\x00"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if strings.ContainsRune(value, 0) {
+			t.Skip("environment variables cannot hold NUL")
+		}
+		if value == "" {
+			t.Skip("an empty variable counts as unset")
+		}
+		isolateCLIEnvironment(t)
+		vars := map[string]string{"SYNC_CONCURRENCY": "concurrency", "MAX_DELETE_SHARE": "max-delete-share", "SYNC_POLICY": "policy", "LOG_LEVEL": "log-level"}
+		for env := range vars {
+			t.Setenv(env, value)
+		}
+		root := newRootCommand()
+		cmd, _, err := root.Find([]string{"sync"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags(nil); err != nil {
+			t.Fatal(err)
+		}
+		err = applyEnvironment(cmd)
+		for env, flag := range vars {
+			got := cmd.Flags().Lookup(flag).Value.String()
+			probe := newRootCommand()
+			pc, _, _ := probe.Find([]string{"sync"})
+			if err := pc.ParseFlags(nil); err != nil { // merges the persistent --log-level
+				t.Fatal(err)
+			}
+			setErr := pc.Flags().Set(flag, value)
+			switch {
+			case setErr != nil && (err == nil || !strings.Contains(err.Error(), env)):
+				t.Errorf("%s=%q does not parse for --%s (%v), but the error %v does not name it", env, value, flag, setErr, err)
+			case setErr == nil && got != pc.Flags().Lookup(flag).Value.String():
+				t.Errorf("%s=%q: --%s = %s, want %s", env, value, flag, got, pc.Flags().Lookup(flag).Value.String())
+			}
+		}
+	})
+}
