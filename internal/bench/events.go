@@ -29,7 +29,11 @@ import (
 type EventSettings struct {
 	Pollers     int
 	Concurrency int
-	Logger      *slog.Logger
+	// PortRequestsPerSecond is the Port client's pace: 0 paces at the
+	// scenario's Port rate (as a user sets --port-requests-per-second),
+	// negative leaves the client unpaced (only 429s slow it down).
+	PortRequestsPerSecond float64
+	Logger                *slog.Logger
 }
 
 // EventsResult is the events scenario's figures.
@@ -419,9 +423,13 @@ func newEventHandler(ep Endpoints, set EventSettings, log *slog.Logger) (*timedH
 	if err != nil {
 		return nil, fmt.Errorf("compile the bench config: %w", err)
 	}
+	pace := ep.PortRate
+	if set.PortRequestsPerSecond != 0 {
+		pace = set.PortRequestsPerSecond
+	}
 	client, err := port.New(port.Config{
 		BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret,
-		RequestsPerSecond: ep.PortRate, Logger: log,
+		RequestsPerSecond: pace, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the Port client: %w", err)
