@@ -31,6 +31,10 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
 
+// serviceAuthWait bounds how long serve and Lambda wait for Port's first
+// token at start; the fetch goes on in the background.
+const serviceAuthWait = 5 * time.Second
+
 // configFlagUsage is the help of every command's --config flag.
 const configFlagUsage = "config.json or YAML: a path or s3://bucket/key (default: CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY)"
 
@@ -307,7 +311,15 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts runtimeOptions, 
 	// reads the whole account: stop now. A Port outage stops a one-shot
 	// command too; a service only warns (its writes retry, serve keeps
 	// consuming).
-	if err := client.Authenticate(ctx); err != nil {
+	authCtx := ctx
+	if !opts.OneShot {
+		// A service must not wait out the whole retry budget of a Port
+		// outage before it serves /healthz and consumes events.
+		var cancel context.CancelFunc
+		authCtx, cancel = context.WithTimeout(ctx, serviceAuthWait)
+		defer cancel()
+	}
+	if err := client.Authenticate(authCtx); err != nil {
 		var apiErr *port.APIError
 		switch {
 		case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
