@@ -117,13 +117,18 @@ func BenchmarkEvents(b *testing.B) {
 	}{
 		{"sqs", defaults, 600}, {"sqs", tuned, 600},
 		{"memory", defaults, 2000}, {"memory", tuned, 10_000},
+		{"memory", EventSettings{Pollers: 4, Concurrency: 10, PortRequestsPerSecond: -1}, 3000},
 	} {
 		set := c.set
 		concurrency := set.Concurrency
 		if concurrency == 0 {
 			concurrency = events.DefaultConcurrency
 		}
-		b.Run(fmt.Sprintf("%s/pollers=%d,concurrency=%d", c.delivery, max(1, set.Pollers), concurrency), func(b *testing.B) {
+		name := fmt.Sprintf("%s/pollers=%d,concurrency=%d", c.delivery, max(1, set.Pollers), concurrency)
+		if set.PortRequestsPerSecond < 0 {
+			name += ",port-unpaced"
+		}
+		b.Run(name, func(b *testing.B) {
 			sc, err := Named(ScenarioEvents, c.messages)
 			if err != nil {
 				b.Fatal(err)
