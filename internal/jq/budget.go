@@ -44,9 +44,10 @@ const sampleEvery = time.Millisecond
 type evaluation struct {
 	context.Context // the caller's
 
-	// halted is set once the evaluation is stopped; Done then returns a
-	// closed channel and Err the reason.
-	halted atomic.Bool
+	// state holds stateHalted once the evaluation is stopped (Done then
+	// returns a closed channel and Err the reason) and stateProgressed once
+	// it executed an instruction since the watchdog's last sample.
+	state atomic.Int32
 
 	// input is what gojq runs on: the caller's input and the evaluation
 	// itself, for the guards (see guardQuery).
@@ -59,18 +60,21 @@ type evaluation struct {
 	// charged is what guards charged; only the evaluating goroutine uses it.
 	charged int64
 
-	// observed is what the process allocated since the watchdog started
-	// measuring this evaluation (at most two samples after it began); the
-	// watchdog writes it, guards read it.
+	// observed is what the process allocated, since the watchdog started
+	// measuring this evaluation (at most two samples after it began), in
+	// the intervals the evaluation progressed in; the watchdog writes it,
+	// guards read it.
 	observed atomic.Int64
 
 	mu      sync.Mutex
 	stopped error // why the watchdog or a guard stopped it, nil while running
 
 	// Watchdog bookkeeping, under watchdog.mu.
-	slot      int    // index in watchdog.running
-	sightings int    // samples taken while it ran
-	baseline  uint64 // process allocation counter at its second sighting
+	slot       int    // index in watchdog.running
+	sightings  int    // samples taken while it ran
+	last       uint64 // process allocation counter at the previous sample
+	measured   int64  // what the process allocated in the intervals charged to it
+	progressed bool   // it executed instructions in the last interval
 }
 
 // spent is the larger of what guards charged and what the watchdog observed:
@@ -113,8 +117,13 @@ func (e *evaluation) stop(cause error) {
 		e.stopped = cause
 	}
 	e.mu.Unlock()
-	e.halted.Store(true)
+	e.state.Or(stateHalted)
 }
+
+const (
+	stateHalted int32 = 1 << iota
+	stateProgressed
+)
 
 // closedChannel is the Done channel of a stopped evaluation.
 var closedChannel = func() chan struct{} {
@@ -124,9 +133,16 @@ var closedChannel = func() chan struct{} {
 }()
 
 // Done is closed when the caller cancels or the evaluation is stopped.
+// gojq calls it before each instruction, which also tells the watchdog that
+// the evaluation is making progress (one atomic load per instruction; the
+// store happens once per sample interval).
 func (e *evaluation) Done() <-chan struct{} {
-	if e.halted.Load() {
+	s := e.state.Load()
+	if s&stateHalted != 0 {
 		return closedChannel
+	}
+	if s&stateProgressed == 0 {
+		e.state.Or(stateProgressed)
 	}
 	return e.Context.Done()
 }
@@ -134,7 +150,7 @@ func (e *evaluation) Done() <-chan struct{} {
 // Err is why the evaluation stopped: the caller's context error, or a
 // *memoryError or ErrTimeout from the watchdog or a guard.
 func (e *evaluation) Err() error {
-	if e.halted.Load() {
+	if e.state.Load()&stateHalted != 0 {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.stopped
@@ -257,20 +273,28 @@ func (w *watchdog) check() bool {
 	// ending, whose clocks start in add.
 	var allocated uint64
 	read := false
+	// An interval's allocations are charged to the measured evaluations
+	// only if one of them executed instructions in it: while all of them
+	// wait (descheduled, or a throttled Lambda), what other goroutines
+	// allocate is not theirs. Concurrent runaways thus share one budget.
+	anyProgressed := false
 	for _, e := range w.running {
 		e.sightings++
+		e.progressed = e.state.And(^stateProgressed)&stateProgressed != 0
+		if e.sightings > 2 && e.progressed {
+			anyProgressed = true
+		}
 		if e.sightings >= 2 && !read {
 			metrics.Read(w.sample)
 			allocated, read = w.sample[0].Value.Uint64(), true
 		}
-		var observed int64
-		switch {
-		case e.sightings == 2:
-			e.baseline = allocated
-		case e.sightings > 2:
-			observed = int64(allocated - e.baseline)
-			e.observed.Store(observed)
+	}
+	for _, e := range w.running {
+		if e.sightings > 2 && anyProgressed {
+			e.measured += int64(allocated - e.last)
+			e.observed.Store(e.measured)
 		}
+		e.last = allocated
 		e.mu.Lock()
 		stopped := e.stopped != nil
 		e.mu.Unlock()
@@ -278,8 +302,8 @@ func (w *watchdog) check() bool {
 		case stopped:
 		case now.After(e.deadline):
 			e.stop(fmt.Errorf("%w: stopped after %s", ErrTimeout, e.timeout))
-		case observed > e.limit:
-			e.stop(&memoryError{spent: observed, limit: e.limit})
+		case e.measured > e.limit:
+			e.stop(&memoryError{spent: e.measured, limit: e.limit})
 		}
 	}
 	return true

@@ -164,7 +164,9 @@ func bigProductBytes(l, r any) int64 {
 	if !lbig && !rbig {
 		return 0
 	}
-	return (bits(l) + bits(r)) / 8
+	// Karatsuba multiplication allocates temporaries of about three times
+	// the product, in a call long enough to span samples.
+	return 4 * (bits(l) + bits(r)) / 8
 }
 
 func guardDivide(v any, args []any) any {
