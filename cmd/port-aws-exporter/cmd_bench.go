@@ -71,9 +71,12 @@ Scenarios (` + strings.Join(bench.ScenarioNames(), ", ") + `):
                   AWS 50 ms and 100 requests/s per region, Port 80 ms and 117 requests/s
   full-sync-100k  the same with 2,500 per shard, for memory
   mapping         100,000 documents through a 12-property mapping, beside the jq binary
+  events          runs as a Go benchmark: go test -run '^$' -bench BenchmarkEvents -benchtime 1x ./internal/bench
 
 The sync scenarios run the exporter in a child process (its own peak RSS) with the sync
-command's wiring and defaults; --concurrency and the other sync flags change them.
+command's wiring and defaults; --concurrency and the other sync flags change them. Its pacers
+are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-per-second or
+--port-requests-per-second say otherwise.
 --resources N resizes a scenario (spread over its shards, or documents for mapping).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,7 +98,10 @@ command's wiring and defaults; --concurrency and the other sync flags change the
 				case bench.ScenarioMapping:
 					res, err = runMappingScenario(ctx, sc)
 				case bench.ScenarioEvents:
-					err = errors.New("the events scenario is not built yet (see BENCHMARKS.md)")
+					// moto_server is found and started by internal/testbed/moto, which
+					// needs a testing.TB: the events scenario is a Go benchmark.
+					err = errors.New("the events scenario runs as a Go benchmark (it starts moto_server): " +
+						"go test -run '^$' -bench BenchmarkEvents -benchtime 1x -timeout 60m ./internal/bench")
 				default:
 					logLevel, _ := cmd.Flags().GetString("log-level")
 					exp := childExporter(benchChildInput{Sync: settings, WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency}, logLevel, cmd.Flags().Changed)
