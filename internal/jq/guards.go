@@ -43,6 +43,7 @@ var guardFunctions = []gojq.CompilerOption{
 	gojq.WithFunction("#setpath", 3, 3, guardSetpath),
 	gojq.WithFunction("#index", 1, 1, guardIndex),
 	gojq.WithFunction("#regex", 4, 4, guardRegexp),
+	gojq.WithFunction("#strftime", 2, 2, guardStrftime),
 }
 
 var errNoBudget = errors.New("jq guard called without an evaluation budget")
@@ -429,14 +430,14 @@ func guardIndices(v any, args []any) any {
 }
 
 // guardFromJSON charges the value parsed from a string: small JSON texts
-// such as [[[]]] make a slice and an interface per byte or two.
+// such as [[],[],[]] make a slice and an interface per two or three bytes.
 func guardFromJSON(v any, args []any) any {
 	return passOrFail(v, withBudget(args, func(e *evaluation) error {
 		s, ok := v.(string)
 		if !ok {
 			return nil
 		}
-		return e.charge("parsing JSON", 16*int64(len(s)))
+		return e.charge("parsing JSON", 24*int64(len(s)))
 	}))
 }
 
@@ -515,5 +516,17 @@ func checkMatches(v, reArg, flagsArg any, args []any) any {
 		limit := (e.limit - e.spent()) / perMatch
 		found := compiled.FindAllStringIndex(s, int(max(1, min(limit+1, math.MaxInt32))))
 		return e.charge("matching a regular expression", perMatch*int64(len(found)))
+	}))
+}
+
+// guardStrftime charges the text of a time format: one directive of two
+// characters (%c) can expand to twenty-four.
+func guardStrftime(v any, args []any) any {
+	return passOrFail(v, withBudget(args, func(e *evaluation) error {
+		format, ok := args[0].(string)
+		if !ok {
+			return nil
+		}
+		return e.charge("formatting a time", 16*int64(len(format)))
 	}))
 }

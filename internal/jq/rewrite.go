@@ -40,19 +40,21 @@ var (
 // larger than their input in one uninterruptible call: gojq checks the
 // deadline and the watchdog's verdict only between instructions.
 var guardedCalls = map[string]guardedCall{
-	"tojson/0":    {guard: "#tojson"},
-	"tostring/0":  {guard: "#tostring"},
-	"join/1":      {guard: "#join"},
-	"add/0":       {guard: "#add0"},
-	"flatten/0":   {guard: "#flatten"},
-	"flatten/1":   {guard: "#flatten"},
-	"transpose/0": {guard: "#transpose"},
-	"split/1":     {guard: "#split"},
-	"explode/0":   {guard: "#explode"},
-	"implode/0":   {guard: "#implode"},
-	"indices/1":   {guard: "#indices"},
-	"fromjson/0":  {guard: "#fromjson"},
-	"setpath/2":   {guard: "#setpath"},
+	"tojson/0":        {guard: "#tojson"},
+	"tostring/0":      {guard: "#tostring"},
+	"join/1":          {guard: "#join"},
+	"add/0":           {guard: "#add0"},
+	"flatten/0":       {guard: "#flatten"},
+	"flatten/1":       {guard: "#flatten"},
+	"transpose/0":     {guard: "#transpose"},
+	"split/1":         {guard: "#split"},
+	"explode/0":       {guard: "#explode"},
+	"implode/0":       {guard: "#implode"},
+	"indices/1":       {guard: "#indices"},
+	"fromjson/0":      {guard: "#fromjson"},
+	"setpath/2":       {guard: "#setpath"},
+	"strftime/1":      {guard: "#strftime"},
+	"strflocaltime/1": {guard: "#strftime"},
 	// Regular expressions: gojq's _match builds every match of a global
 	// search at once, an object each, so a megabyte string and an empty
 	// pattern make a million objects in one call.
