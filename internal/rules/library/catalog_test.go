@@ -210,6 +210,21 @@ func libraryMapper(t testing.TB) *mapping.Mapper {
 	return mapper
 }
 
+// The sample documents under testdata/properties describe resources of this
+// account and region.
+const (
+	sampleAccount = "123456789012"
+	sampleRegion  = "us-east-1"
+)
+
+// isArnOf reports whether id is an ARN (arn:partition:service:region:account:resource)
+// of the given region and account.
+func isArnOf(id, region, account string) bool {
+	parts := strings.SplitN(id, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" &&
+		parts[3] == region && parts[4] == account && parts[5] != ""
+}
+
 // mapEntity maps a properties document through the kind's default mapping
 // with the exporter's own mapper.
 func mapEntity(t testing.TB, k Kind, props map[string]any) entity.Entity {
@@ -218,7 +233,7 @@ func mapEntity(t testing.TB, k Kind, props map[string]any) entity.Entity {
 	if len(entries) != 1 {
 		t.Fatalf("%s: %d config entries, want 1", k.Type, len(entries))
 	}
-	res := source.Resource{AccountID: "123456789012", Region: "us-east-1", Kind: k.Type, Properties: props}
+	res := source.Resource{AccountID: sampleAccount, Region: sampleRegion, Kind: k.Type, Properties: props}
 	result, err := entries[0].Map(context.Background(), res)
 	if err != nil {
 		t.Fatalf("%s: map the sample: %v", k.Type, err)
@@ -251,11 +266,14 @@ func TestDefaultMappingMatchesBlueprint(t *testing.T) {
 			if e.Title == "" {
 				t.Errorf("empty title")
 			}
-			// When the Cloud Control identifier is a valid Port identifier the
-			// entity uses it, so that one rule serves upserts and deletes.
+			// The entity is identified by the Cloud Control identifier when Port
+			// accepts it, or else by an ARN of the resource's own region and
+			// account: a name alone would merge same-named resources of two
+			// regions or accounts into one entity.
 			cc := cloudControlIdentifier(t, k, props)
-			if entity.ValidateIdentifier(cc) == nil && e.Identifier != cc {
-				t.Errorf("entity identifier %q differs from the Cloud Control identifier %q, which Port would accept", e.Identifier, cc)
+			if entity.ValidateIdentifier(cc) == nil && e.Identifier != cc && !isArnOf(e.Identifier, sampleRegion, sampleAccount) {
+				t.Errorf("entity identifier %q is neither the Cloud Control identifier %q nor an ARN in %s of account %s",
+					e.Identifier, cc, sampleRegion, sampleAccount)
 			}
 			for name, v := range e.Properties {
 				if v == nil {
@@ -432,4 +450,74 @@ func TestBlueprintsAreValidForPort(t *testing.T) {
 			}
 		}
 	}
+}
+
+// identifierUniqueByItself lists the kinds whose entity identifier is the same
+// for a resource in any region or account, and why that cannot merge two
+// resources into one entity.
+var identifierUniqueByItself = map[string]string{
+	"apigateway-rest-api":     "API ids are random",
+	"apigatewayv2-api":        "API ids are random",
+	"cloudfront-distribution": "distribution ids are random (and CloudFront is global)",
+	"ec2-instance":            "instance ids are random",
+	"ec2-security-group":      "group ids are random",
+	"ec2-subnet":              "subnet ids are random",
+	"ec2-vpc":                 "VPC ids are random",
+	"efs-file-system":         "file system ids are random",
+	"kms-key":                 "key ids are UUIDs",
+	"iam-role":                "IAM is global: one name per account (kept for compatibility with Port's mappings)",
+	"s3-bucket":               "bucket names are global",
+	// Known gap: the schema has no ARN property and the mapping's jq sees only the
+	// properties, not the resource's region and account. See the kind's limits.
+	"elasticache-cache-cluster": "KNOWN GAP: no ARN in the Cloud Control schema",
+}
+
+// Two resources with the same name in two regions or two accounts (DynamoDB
+// global tables, multi-region Lambdas) must map to two entities, or the entity
+// flips between them on every sync.
+func TestEntityIdentifiersAreUniqueAcrossRegionsAndAccounts(t *testing.T) {
+	const otherRegion, otherAccount = "eu-west-1", "210987654321"
+	names := map[string]bool{}
+	for _, k := range allKinds(t) {
+		names[k.Name] = true
+	}
+	for name := range identifierUniqueByItself {
+		if !names[name] {
+			t.Errorf("identifierUniqueByItself lists %q, not a kind of the library", name)
+		}
+	}
+	for _, k := range allKinds(t) {
+		t.Run(k.Name, func(t *testing.T) {
+			props := loadProperties(t, k.Name)
+			here := mapEntity(t, k, props).Identifier
+			elsewhere := mapEntity(t, k, relocate(props, strings.NewReplacer(
+				sampleRegion, otherRegion, sampleAccount, otherAccount)).(map[string]any)).Identifier
+			if _, unique := identifierUniqueByItself[k.Name]; here == elsewhere && !unique {
+				t.Errorf("the same resource in %s of %s and in %s of %s is one entity %q", sampleRegion, sampleAccount,
+					otherRegion, otherAccount, here)
+			}
+		})
+	}
+}
+
+// relocate rewrites every string of a properties document, moving the
+// resource to another region and account as AWS would name it there.
+func relocate(v any, r *strings.Replacer) any {
+	switch v := v.(type) {
+	case string:
+		return r.Replace(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = relocate(e, r)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for key, e := range v {
+			out[key] = relocate(e, r)
+		}
+		return out
+	}
+	return v
 }

@@ -282,6 +282,19 @@ func marshalIndent(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// EntityIdentifiersNote explains, above the table of kinds, why the default
+// mappings identify some kinds by ARN rather than by the Cloud Control identifier.
+const EntityIdentifiersNote = "Entity identifiers are unique across regions and accounts: one entity per AWS resource. " +
+	"Where the Cloud Control identifier is a name that AWS repeats in every region and account " +
+	"(DynamoDB tables, Lambda functions, ECS and EKS clusters, ECR repositories, Kinesis streams, log groups, " +
+	"RDS instances and clusters, Auto Scaling groups), the default mapping identifies the entity by the resource's ARN, " +
+	"so that a DynamoDB global table or a function deployed to several regions is one entity per copy instead of one " +
+	"entity that flips between them on every sync. Event rules still upsert by the Cloud Control identifier (the name) " +
+	"and delete by the same ARN, built from the event's region (partition from its prefix: `cn-` aws-cn, `us-gov-` " +
+	"aws-us-gov, else aws), the record's `recipientAccountId` and the name. Random ids (i-..., vpc-..., API, key and " +
+	"distribution ids), ARNs, queue URLs and global names (S3 buckets, IAM roles) stay as they are. " +
+	"Port's older published mappings identify these kinds by name; a config.json of your own keeps its identifiers.\n"
+
 // MarkdownTable is the README's table of kinds: type, --kinds name, blueprint,
 // events covered, Cloud Control identifier and entity identifier.
 func MarkdownTable(kinds []Kind) string {

@@ -239,6 +239,7 @@ func TestTerraformParsesAndIsSelfContained(t *testing.T) {
 func TestKindsMarkdownIsCurrent(t *testing.T) {
 	want := "# Supported kinds\n\n" +
 		"Generated from internal/rules/library by `go test ./internal/rules/library -run KindsMarkdown -update`; do not edit.\n\n" +
+		EntityIdentifiersNote + "\n" +
 		MarkdownTable(allKinds(t)) +
 		"\n## Limits and evidence\n\n" +
 		"One message reaches the exporter per event; rules of global services (IAM, CloudFront) must run in us-east-1.\n\n" +

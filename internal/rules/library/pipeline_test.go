@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -134,7 +135,25 @@ type recordCase struct {
 	Kind           string `json:"kind"`
 	Want           string `json:"want"`
 	IdentifierFrom string `json:"identifierFrom"`
+	IdentifierArn  string `json:"identifierArn"`
+	SameAs         string `json:"sameAs"`
 	RealRegion     string `json:"realRegion"`
+}
+
+// expandArn fills an identifierArn template of testdata/records.yaml from the
+// record: the partition follows from the region as AWS assigns them.
+func expandArn(template string, record map[string]any, value any) string {
+	region, _ := record["awsRegion"].(string)
+	account, _ := record["recipientAccountId"].(string)
+	partition := "aws"
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		partition = "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		partition = "aws-us-gov"
+	}
+	return strings.NewReplacer("{partition}", partition, "{region}", region, "{account}", account,
+		"{value}", fmt.Sprint(value)).Replace(template)
 }
 
 // pointer resolves a JSON pointer (RFC 6901, without escapes) in a decoded document.
@@ -219,6 +238,14 @@ func TestRealCloudTrailRecords(t *testing.T) {
 			want, ok := pointer(record, c.IdentifierFrom)
 			if !ok {
 				t.Fatalf("record has no %s", c.IdentifierFrom)
+			}
+			if c.IdentifierArn != "" {
+				want = expandArn(c.IdentifierArn, record, want)
+			}
+			if c.SameAs != "" {
+				if other, ok := pointer(record, c.SameAs); !ok || other != want {
+					t.Errorf("the record's %s is %v, the expected identifier %v", c.SameAs, other, want)
+				}
 			}
 			if string(o.decision.Action) != c.Want || o.decision.Identifier != want {
 				t.Errorf("got %s %q, want %s %q (from %s)\nmessage: %s", o.decision.Action, o.decision.Identifier, c.Want, want, c.IdentifierFrom, o.message)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 )
 
@@ -75,9 +76,14 @@ func (k Kind) InputTransformer() InputTransformer {
 		{"action", k.Rule.Action},
 		{"identifier", k.Rule.Identifier},
 	}
-	names := make([]string, 0, len(k.Rule.InputPaths))
+	names := make([]string, 0, len(k.Rule.InputPaths)+1)
 	for name := range k.Rule.InputPaths {
 		names = append(names, name)
+	}
+	// The region field holds jq source (a quoted literal), so jq that needs
+	// the region's value, e.g. to build an ARN, reads it from a field of its own.
+	if k.usesRegionValue() {
+		names = append(names, RegionPath)
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -86,6 +92,14 @@ func (k Kind) InputTransformer() InputTransformer {
 		fields = append(fields, messageField{name, "<" + name + ">"})
 	}
 	return InputTransformer{InputPathsMap: paths, InputTemplate: renderTemplate(fields)}
+}
+
+// regionValueRef finds jq reading the message's awsRegion field.
+var regionValueRef = regexp.MustCompile(`\.` + RegionPath + `\b`)
+
+// usesRegionValue reports whether the rule's jq reads the region's value.
+func (k Kind) usesRegionValue() bool {
+	return regionValueRef.MatchString(k.Rule.Action) || regionValueRef.MatchString(k.Rule.Identifier)
 }
 
 type messageField struct{ key, value string }
