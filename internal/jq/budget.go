@@ -33,13 +33,14 @@ const sampleEvery = time.Millisecond
 // evaluation is the budget of one Run or First: its deadline, its memory
 // limit, and what it has spent. Guards (see guards.go) run on the evaluating
 // goroutine and charge what they are about to allocate; the watchdog runs on
-// its own goroutine and measures everything the process allocates while the
+// its own goroutine and measures what the process allocates while the
 // evaluation runs, which covers the allocations no guard sees (collecting
 // [range(1e9)], reduce, object construction, gojq's own builtins written in
 // jq). Either one stops the evaluation through its context: evaluation is the
 // context gojq runs with, and gojq asks it (Done) before every VM instruction
-// whether to stop; the runaway tests fail should a gojq release stop asking. Being the context itself (rather than a context.WithCancelCause
-// beside it) saves the allocations and the parent registration that the
+// whether to stop; the runaway tests fail should a gojq release stop asking.
+// Being the context itself (rather than a context.WithCancelCause beside it)
+// saves the allocations and the parent registration that the
 // microsecond-long evaluations of a mapping would otherwise pay.
 type evaluation struct {
 	context.Context // the caller's
@@ -70,11 +71,10 @@ type evaluation struct {
 	stopped error // why the watchdog or a guard stopped it, nil while running
 
 	// Watchdog bookkeeping, under watchdog.mu.
-	slot       int    // index in watchdog.running
-	sightings  int    // samples taken while it ran
-	last       uint64 // process allocation counter at the previous sample
-	measured   int64  // what the process allocated in the intervals charged to it
-	progressed bool   // it executed instructions in the last interval
+	slot      int    // index in watchdog.running
+	sightings int    // samples taken while it ran
+	last      uint64 // process allocation counter at the previous sample
+	measured  int64  // what the process allocated in the intervals charged to it
 }
 
 // spent is the larger of what guards charged and what the watchdog observed:
@@ -280,8 +280,8 @@ func (w *watchdog) check() bool {
 	anyProgressed := false
 	for _, e := range w.running {
 		e.sightings++
-		e.progressed = e.state.And(^stateProgressed)&stateProgressed != 0
-		if e.sightings > 2 && e.progressed {
+		progressed := e.state.And(^stateProgressed)&stateProgressed != 0
+		if e.sightings > 2 && progressed {
 			anyProgressed = true
 		}
 		if e.sightings >= 2 && !read {
