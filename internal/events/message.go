@@ -155,6 +155,9 @@ func stringField(doc map[string]any, name string, required bool) (string, error)
 	v, ok := doc[name]
 	if !ok || v == nil {
 		if required {
+			if near := nearMissKey(doc, name); near != "" {
+				return "", permanent(ReasonMissingField, "message has no %q field (it has %q: field names are lower case with underscores)", name, near)
+			}
 			return "", permanent(ReasonMissingField, "message has no %q field", name)
 		}
 		return "", nil
@@ -170,6 +173,21 @@ func stringField(doc map[string]any, name string, required bool) (string, error)
 		return "", nil
 	}
 	return s, nil
+}
+
+// nearMissKey finds a key of doc that is name written another way
+// ("resource-type", "Resource_Type", "resourceType"), the usual typo in a
+// hand-written InputTemplate.
+func nearMissKey(doc map[string]any, name string) string {
+	fold := func(k string) string {
+		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k))
+	}
+	for k := range doc {
+		if k != name && fold(k) == fold(name) {
+			return k
+		}
+	}
+	return ""
 }
 
 func jsonType(v any) string {
