@@ -405,3 +405,77 @@ func FuzzRulesOnRecords(f *testing.F) {
 		}
 	})
 }
+
+// relocations move a documented case and its sample resource to another
+// account and region, in each AWS partition, as AWS would name them there.
+var relocations = map[string]*strings.Replacer{
+	"aws/eu-west-1":            strings.NewReplacer(sampleRegion, "eu-west-1", sampleAccount, "210987654321"),
+	"aws-cn/cn-north-1":        strings.NewReplacer(sampleRegion, "cn-north-1", sampleAccount, "210987654321", "arn:aws:", "arn:aws-cn:"),
+	"aws-us-gov/us-gov-west-1": strings.NewReplacer(sampleRegion, "us-gov-west-1", sampleAccount, "210987654321", "arn:aws:", "arn:aws-us-gov:"),
+}
+
+// A rule's identifier must follow the resource into any region, account and
+// partition: the delete of a resource elsewhere names that resource's entity,
+// not the sample's (the ARNs rebuilt from awsRegion and recipientAccountId).
+func TestDocumentedEventsElsewhere(t *testing.T) {
+	rules := compileRules(t)
+	kinds := map[string]Kind{}
+	for _, r := range rules {
+		kinds[r.kind.Name] = r.kind
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "events", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no documented events: %v", err)
+	}
+	checked := 0
+	for _, file := range files {
+		kindName := filepath.Base(filepath.Dir(file))
+		k := kinds[kindName]
+		var c struct {
+			Event any `json:"event"`
+			Want  struct {
+				Match        *bool  `json:"match"`
+				Action       string `json:"action"`
+				IdentifierOf string `json:"identifierOf"`
+			} `json:"want"`
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if c.Want.Match != nil && !*c.Want.Match {
+			continue // TestDocumentedEvents covers non-matching cases
+		}
+		for where, r := range relocations {
+			name := kindName + "/" + strings.TrimSuffix(filepath.Base(file), ".json") + "/" + where
+			t.Run(name, func(t *testing.T) {
+				event, err := json.Marshal(relocate(c.Event, r))
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs := runRules(t, rules, wrapCloudTrail(t, event))
+				if len(outs) != 1 || outs[0].kind.Name != kindName {
+					t.Fatalf("matched %v, want exactly [%s]", kindNames(outs), kindName)
+				}
+				if outs[0].err != nil {
+					t.Fatalf("message %s: %v", outs[0].message, outs[0].err)
+				}
+				props := relocate(loadProperties(t, kindName), r).(map[string]any)
+				want := cloudControlIdentifier(t, k, props)
+				if c.Want.IdentifierOf == "entity" {
+					want = mapEntity(t, k, props).Identifier
+				}
+				if d := outs[0].decision; string(d.Action) != c.Want.Action || d.Identifier != want {
+					t.Errorf("got %s %q, want %s %q\nmessage: %s", d.Action, d.Identifier, c.Want.Action, want, outs[0].message)
+				}
+			})
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no documented case checked")
+	}
+}
