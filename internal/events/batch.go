@@ -55,9 +55,10 @@ type work struct {
 }
 
 // HandleBatch handles items and returns one outcome per item, in order.
-// Messages about the same resource (resource type, region, identifier) or the
-// same shard are handled once, as the latest of them, and share its outcome:
-// reconciling reads the resource's current state, so one pass covers them all.
+// Messages about the same resource (Decision.Key: resource type, region,
+// Cloud Control identifier) or the same shard are handled once, as the latest
+// of them, and share its outcome: reconciling reads the resource's current
+// state, so one pass covers them all.
 // When ctx ends, work not yet started is reported as StatusRetry.
 func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 	out := make([]Outcome, len(items))
@@ -84,6 +85,9 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 		}
 		if w, ok := byKey[unit.key]; ok {
 			// The later message wins: its decision (upsert or delete) is the newer intent.
+			if unit.decision != nil && w.decision != nil {
+				inheritEntityIdentifier(unit.decision, *w.decision)
+			}
 			w.decision, w.shard = unit.decision, unit.shard
 			w.items = append(w.items, i)
 			continue
@@ -120,6 +124,24 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 	return out
 }
 
+// inheritEntityIdentifier lets a winning upsert without entity_identifier
+// delete the right entity when it finds the resource gone: an earlier message
+// about the same resource that named the entity (a delete's identifier, or
+// entity_identifier) says which one it is.
+func inheritEntityIdentifier(winner *Decision, earlier Decision) {
+	if winner.Action != ActionUpsert || winner.EntityIdentifier != "" {
+		return
+	}
+	switch {
+	case earlier.EntityIdentifier != "":
+		winner.EntityIdentifier = earlier.EntityIdentifier
+	case earlier.Action == ActionDelete && earlier.ResourceIdentifier != "":
+		// Only a delete that also names the resource is known to be about it by
+		// entity; without resource_identifier its key was the identifier itself.
+		winner.EntityIdentifier = earlier.Identifier
+	}
+}
+
 // chainBySharedIdentifier groups the units that must not run at the same
 // time, in batch order. Resources of one type with the same identifier in
 // different regions (a function named api in two regions) map to the same
@@ -133,7 +155,7 @@ func chainBySharedIdentifier(units []*work) [][]*work {
 	for _, w := range units {
 		key := w.key
 		if w.decision != nil {
-			key = w.decision.ResourceType + "\x00" + w.decision.Identifier
+			key = w.decision.ResourceType + "\x00" + w.decision.DeleteIdentifier()
 		}
 		if i, ok := index[key]; ok {
 			chains[i] = append(chains[i], w)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
 )
 
@@ -40,6 +41,13 @@ type Message struct {
 	RegionExpr     string
 	ActionExpr     string
 	IdentifierExpr string
+	// ResourceIdentifierExpr and EntityIdentifierExpr are the optional fields
+	// of this exporter's extension (empty when the message has none): the
+	// resource's Cloud Control identifier and its Port entity identifier,
+	// whatever the action. Kinds whose entity is named by ARN but looked up by
+	// name need both to reconcile fully from one message.
+	ResourceIdentifierExpr string
+	EntityIdentifierExpr   string
 	// Document is the whole message as JSON values: the input of the expressions.
 	Document map[string]any
 
@@ -53,11 +61,40 @@ type Decision struct {
 	Region       string `json:"region"`
 	Action       Action `json:"action"`
 	Identifier   string `json:"identifier"`
+	// ResourceIdentifier and EntityIdentifier are the values of the optional
+	// resource_identifier and entity_identifier fields ("" when absent).
+	ResourceIdentifier string `json:"resource_identifier,omitempty"`
+	EntityIdentifier   string `json:"entity_identifier,omitempty"`
+}
+
+// LookupIdentifier is the Cloud Control identifier to read the resource with:
+// an upsert's identifier, or a delete's resource_identifier when it has one.
+// A delete without one is looked up by its entity identifier, which is the
+// Cloud Control identifier too for kinds that name their entities by it.
+func (d Decision) LookupIdentifier() string {
+	if d.Action == ActionDelete && d.ResourceIdentifier != "" {
+		return d.ResourceIdentifier
+	}
+	return d.Identifier
+}
+
+// DeleteIdentifier is the Port entity identifier to delete when the resource
+// is gone: a delete's identifier, or an upsert's entity_identifier when it has
+// one (else its identifier, as the seed's exporter did).
+func (d Decision) DeleteIdentifier() string {
+	if d.Action == ActionUpsert && d.EntityIdentifier != "" {
+		return d.EntityIdentifier
+	}
+	return d.Identifier
 }
 
 // Key names the resource a decision is about: messages with equal keys in one
-// batch are reconciled once.
-func (d Decision) Key() string { return d.ResourceType + "\x00" + d.Region + "\x00" + d.Identifier }
+// batch are reconciled once. It is built from the Cloud Control identifier, so
+// an upsert (named by the resource) and a delete carrying resource_identifier
+// (named by the entity) of one resource share it.
+func (d Decision) Key() string {
+	return d.ResourceType + "\x00" + d.Region + "\x00" + d.LookupIdentifier()
+}
 
 // ErrPermanent matches (errors.Is) every error that retrying cannot fix: the
 // message must go to the dead-letter queue instead of being redelivered.
@@ -72,6 +109,7 @@ const (
 	ReasonBadAction           = "bad_action"
 	ReasonBadRegion           = "bad_region"
 	ReasonBadIdentifier       = "bad_identifier"
+	ReasonIdentifierMismatch  = "identifier_mismatch"
 	ReasonUnknownResourceType = "unknown_resource_type"
 	ReasonMappingError        = "mapping_error"
 	ReasonPortRejected        = "port_rejected"
@@ -145,6 +183,12 @@ func ParseMessage(body []byte) (Message, error) {
 		return Message{}, err
 	}
 	if msg.ActionExpr, err = stringField(doc, "action", false); err != nil {
+		return Message{}, err
+	}
+	if msg.ResourceIdentifierExpr, err = stringField(doc, "resource_identifier", false); err != nil {
+		return Message{}, err
+	}
+	if msg.EntityIdentifierExpr, err = stringField(doc, "entity_identifier", false); err != nil {
 		return Message{}, err
 	}
 	return msg, nil
@@ -255,7 +299,48 @@ func Evaluate(ctx context.Context, msg Message) (Decision, error) {
 		return Decision{}, permanent(ReasonBadIdentifier, "identifier expression %q yielded an empty string", msg.IdentifierExpr)
 	}
 	d.Identifier = id
+	if err := evaluateExtension(ctx, msg, &d); err != nil {
+		return Decision{}, err
+	}
 	return d, nil
+}
+
+// evaluateExtension evaluates resource_identifier and entity_identifier, the
+// optional fields of this exporter's extension, and checks them against
+// identifier: an upsert's identifier is the Cloud Control identifier and a
+// delete's the entity identifier, so a rule whose fields disagree there is
+// broken, and guessing which one is right could delete the wrong entity.
+func evaluateExtension(ctx context.Context, msg Message, d *Decision) error {
+	if msg.ResourceIdentifierExpr != "" {
+		id, err := evalString(ctx, msg, "resource_identifier", msg.ResourceIdentifierExpr)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(id) == "" {
+			return permanent(ReasonBadIdentifier, "resource_identifier expression %q yielded an empty string", msg.ResourceIdentifierExpr)
+		}
+		if d.Action == ActionUpsert && id != d.Identifier {
+			return permanent(ReasonIdentifierMismatch, "upsert identifier %q (the Cloud Control identifier) differs from resource_identifier %q", d.Identifier, id)
+		}
+		d.ResourceIdentifier = id
+	}
+	if msg.EntityIdentifierExpr != "" {
+		id, err := evalString(ctx, msg, "entity_identifier", msg.EntityIdentifierExpr)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(id) == "" {
+			return permanent(ReasonBadIdentifier, "entity_identifier expression %q yielded an empty string", msg.EntityIdentifierExpr)
+		}
+		if err := entity.ValidateIdentifier(id); err != nil {
+			return permanent(ReasonBadIdentifier, "entity_identifier expression %q yielded %q, which is not a Port identifier: %v", msg.EntityIdentifierExpr, id, err)
+		}
+		if d.Action == ActionDelete && id != d.Identifier {
+			return permanent(ReasonIdentifierMismatch, "delete identifier %q (the entity identifier) differs from entity_identifier %q", d.Identifier, id)
+		}
+		d.EntityIdentifier = id
+	}
+	return nil
 }
 
 // evalString evaluates one expression, which must yield exactly one string
@@ -264,7 +349,7 @@ func evalString(ctx context.Context, msg Message, field, expr string) (string, e
 	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
 	if err != nil {
 		if bareLiteral.MatchString(expr) {
-			err = fmt.Errorf("%w; region, action and identifier are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)
+			err = fmt.Errorf("%w; region, action and the identifiers are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)
 		}
 		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
 	}

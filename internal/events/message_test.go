@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 )
 
@@ -128,7 +129,7 @@ func FuzzParseAndEvaluate(f *testing.F) {
 	reasons := map[string]bool{
 		events.ReasonMalformedJSON: true, events.ReasonMissingField: true, events.ReasonInvalidField: true,
 		events.ReasonJQError: true, events.ReasonBadAction: true, events.ReasonBadRegion: true,
-		events.ReasonBadIdentifier: true, events.ReasonBadShardMessage: true,
+		events.ReasonBadIdentifier: true, events.ReasonBadShardMessage: true, events.ReasonIdentifierMismatch: true,
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msg, err := events.ParseMessage(body)
@@ -157,21 +158,46 @@ func FuzzParseAndEvaluate(f *testing.F) {
 		if d.Region == "" || d.Identifier == "" || d.ResourceType != msg.ResourceType {
 			t.Fatalf("incomplete decision %+v", d)
 		}
+		checkExtension(t, d)
 	})
 }
 
-// FuzzEvaluateExpressions fuzzes the three jq expressions of a well-formed
-// message: whatever a rule writes, evaluation ends within its time bound with
+// checkExtension asserts what a decision's optional identifiers promise:
+// they agree with identifier where the contract makes them the same thing,
+// entity_identifier is one Port accepts, and the batch key follows the
+// Cloud Control identifier.
+func checkExtension(t *testing.T, d events.Decision) {
+	t.Helper()
+	if d.Action == events.ActionUpsert && d.ResourceIdentifier != "" && d.ResourceIdentifier != d.Identifier {
+		t.Fatalf("upsert accepted with identifier %q and resource_identifier %q", d.Identifier, d.ResourceIdentifier)
+	}
+	if d.EntityIdentifier != "" {
+		if err := entity.ValidateIdentifier(d.EntityIdentifier); err != nil {
+			t.Fatalf("entity_identifier %q accepted: %v", d.EntityIdentifier, err)
+		}
+		if d.Action == events.ActionDelete && d.EntityIdentifier != d.Identifier {
+			t.Fatalf("delete accepted with identifier %q and entity_identifier %q", d.Identifier, d.EntityIdentifier)
+		}
+	}
+	if d.LookupIdentifier() == "" || d.DeleteIdentifier() == "" {
+		t.Fatalf("decision %+v has no lookup or delete identifier", d)
+	}
+}
+
+// FuzzEvaluateExpressions fuzzes the jq expressions of a well-formed message
+// (the seed's three and the extension's two): whatever a rule writes, evaluation ends within its time bound with
 // a decision or a permanent error, never a panic or a hang.
 func FuzzEvaluateExpressions(f *testing.F) {
-	f.Add(`"eu-west-1"`, `if .eventName | startswith("Delete") then "delete" else "upsert" end`, `if .responseFunctionName != "" then .responseFunctionName else .requestFunctionName end`)
-	f.Add(`.region`, `"UPSERT"`, `[.a, .b] | join("|")`)
-	f.Add(`$ENV.AWS_REGION`, `input`, `env.HOME`)
-	f.Add(`def f: f; f`, `range(1e9)`, `[limit(3; repeat(1))] | length`)
-	f.Add(`.detail["awsRegion"]`, ``, `.detail.requestParameters.bucketName // .detail.responseElements.x`)
-	f.Fuzz(func(t *testing.T, region, action, identifier string) {
+	f.Add(`"eu-west-1"`, `if .eventName | startswith("Delete") then "delete" else "upsert" end`, `if .responseFunctionName != "" then .responseFunctionName else .requestFunctionName end`, ``, ``)
+	f.Add(`.region`, `"UPSERT"`, `[.a, .b] | join("|")`, `[.a, .b] | join("|")`, `.a`)
+	f.Add(`$ENV.AWS_REGION`, `input`, `env.HOME`, `$__loc__`, `input_filename`)
+	f.Add(`def f: f; f`, `range(1e9)`, `[limit(3; repeat(1))] | length`, `range(2)`, `"a|b"`)
+	f.Add(`.detail["awsRegion"]`, ``, `.detail.requestParameters.bucketName // .detail.responseElements.x`, `.requestFunctionName`, `"arn:aws:s3:::" + .requestFunctionName`)
+	f.Add(`"us-east-1"`, `"delete"`, `"arn:aws:s3:::b"`, `"b"`, `"arn:aws:s3:::b"`)
+	f.Fuzz(func(t *testing.T, region, action, identifier, resourceIdentifier, entityIdentifier string) {
 		doc := map[string]any{
 			"resource_type": "AWS::S3::Bucket", "region": region, "action": action, "identifier": identifier,
+			"resource_identifier": resourceIdentifier, "entity_identifier": entityIdentifier,
 			"eventName": "DeleteBucket", "requestFunctionName": "b", "responseFunctionName": "",
 			"detail": map[string]any{"awsRegion": "us-east-1", "requestParameters": map[string]any{"bucketName": "b"}},
 		}
@@ -188,7 +214,7 @@ func FuzzEvaluateExpressions(f *testing.F) {
 		}
 		start := time.Now()
 		d, err := events.Evaluate(context.Background(), msg)
-		if took := time.Since(start); took > 3*events.ExpressionTimeout+time.Second {
+		if took := time.Since(start); took > 5*events.ExpressionTimeout+time.Second {
 			t.Fatalf("evaluation took %v, past the per-expression bound", took)
 		}
 		if err != nil {
@@ -200,5 +226,6 @@ func FuzzEvaluateExpressions(f *testing.F) {
 		if d.Region == "" || d.Identifier == "" || (d.Action != events.ActionUpsert && d.Action != events.ActionDelete) {
 			t.Fatalf("incomplete decision %+v", d)
 		}
+		checkExtension(t, d)
 	})
 }

@@ -78,7 +78,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Decision) (*Report, error)
 	}
 	owner := registry.Owner{AccountID: r.AccountID, Region: d.Region, Kind: d.ResourceType}
 
-	res, err := r.Source.Get(ctx, d.Region, d.ResourceType, d.Identifier)
+	lookup := d.LookupIdentifier()
+	res, err := r.Source.Get(ctx, d.Region, d.ResourceType, lookup)
 	report.LookedUp = true
 	switch {
 	case err == nil:
@@ -91,17 +92,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Decision) (*Report, error)
 		if d.Action == ActionUpsert {
 			report.note("upsert requested, but the resource is gone from Cloud Control: its entities are deleted")
 		}
-		return report, r.deleteIdentifier(ctx, owner, applicable, d.Identifier, report)
+		return report, r.deleteIdentifier(ctx, owner, applicable, d.DeleteIdentifier(), report)
 	case source.IsTransient(err):
-		return report, fmt.Errorf("get %s %q in %s: %w", d.ResourceType, d.Identifier, d.Region, err)
+		return report, fmt.Errorf("get %s %q in %s: %w", d.ResourceType, lookup, d.Region, err)
 	case d.Action == ActionDelete:
-		// A delete's identifier is a Port entity identifier, which need not be a
-		// valid Cloud Control identifier: an answer other than "exists" means delete.
+		// A delete without resource_identifier is looked up by its Port entity
+		// identifier, which need not be a valid Cloud Control identifier: an
+		// answer other than "exists" means delete.
 		report.note(fmt.Sprintf("Cloud Control could not look the identifier up (%v): deleted as requested", err))
-		return report, r.deleteIdentifier(ctx, owner, applicable, d.Identifier, report)
+		return report, r.deleteIdentifier(ctx, owner, applicable, d.DeleteIdentifier(), report)
 	default:
 		return report, &PermanentError{Reason: ReasonAWSRejected,
-			Err: fmt.Errorf("get %s %q in %s: %w", d.ResourceType, d.Identifier, d.Region, err)}
+			Err: fmt.Errorf("get %s %q in %s: %w", d.ResourceType, lookup, d.Region, err)}
 	}
 }
 
@@ -136,10 +138,7 @@ func (r *Reconciler) apply(ctx context.Context, owner registry.Owner, entries []
 	}
 	if len(rejected) > 0 {
 		report.note("the selector rejects the resource now: its entities are deleted")
-		ids := []string{res.Identifier}
-		if report.Decision != nil && report.Decision.Identifier != res.Identifier {
-			ids = append(ids, report.Decision.Identifier)
-		}
+		ids := rejectedIdentifiers(report.Decision, res)
 		// An entity still produced by another entry is not deleted.
 		keep := map[entity.Ref]bool{}
 		for _, e := range ents {
@@ -160,6 +159,23 @@ func (r *Reconciler) apply(ctx context.Context, owner registry.Owner, entries []
 		}
 	}
 	return joinOutcome(errs...)
+}
+
+// rejectedIdentifiers names the entities of a resource the selector now
+// rejects. Without the mapping's output (a rejected resource is not mapped),
+// the message says which: entity_identifier when it has one, which the
+// delete's identifier equals; else the Cloud Control identifier and the
+// message's identifier, the seed exporter's guesses.
+func rejectedIdentifiers(d *Decision, res source.Resource) []string {
+	switch {
+	case d == nil:
+		return []string{res.Identifier}
+	case d.EntityIdentifier != "":
+		return []string{d.EntityIdentifier}
+	case d.Identifier != res.Identifier:
+		return []string{res.Identifier, d.Identifier}
+	}
+	return []string{res.Identifier}
 }
 
 // deleteIdentifier deletes entity id from every blueprint the entries map to.

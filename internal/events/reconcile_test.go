@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,7 +23,10 @@ import (
 
 type reconcileCase struct {
 	Name string `json:"name"`
-	AWS  []struct {
+	// Setup names a folder of testdata holding config.yaml and
+	// blueprints.json to run with instead of the eventstest stack's own.
+	Setup string `json:"setup"`
+	AWS   []struct {
 		Region     string         `json:"region"`
 		Type       string         `json:"type"`
 		Identifier string         `json:"identifier"`
@@ -42,13 +46,23 @@ type reconcileCase struct {
 	Message map[string]any `json:"message"`
 	// With replaces fields of Message, so cases can share one message by anchor.
 	With map[string]any `json:"with"`
-	Want struct {
+	// Before are messages of the same batch, queued ahead of the case's
+	// message: each is Message (not With) with these fields replaced.
+	Before []map[string]any `json:"before"`
+	Want   struct {
 		Status     string              `json:"status"`
 		Reason     string              `json:"reason"`
 		Port       map[string][]string `json:"port"`
 		Entities   []entity.Entity     `json:"entities"`
 		Datasource string              `json:"datasource"`
 		Notes      []string            `json:"notes"`
+		// Handled counts the messages of the batch handled themselves rather
+		// than as a duplicate of another (0: not checked).
+		Handled int `json:"handled"`
+		// Lookups counts the GetResource calls the batch made (nil: not checked).
+		Lookups *int `json:"lookups"`
+		// Decision holds fields of the evaluated decision of the case's message.
+		Decision map[string]string `json:"decision"`
 	} `json:"want"`
 }
 
@@ -63,7 +77,7 @@ func TestReconcile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			s := eventstest.New(t, eventstest.Options{})
+			s := eventstest.New(t, setupOptions(t, c.Setup))
 			for _, r := range c.AWS {
 				if err := s.CC.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
 					t.Fatal(err)
@@ -80,20 +94,58 @@ func TestReconcile(t *testing.T) {
 			if c.PortFault != nil {
 				s.Port.Fail(portapi.Fault{Status: c.PortFault.Status, Requests: c.PortFault.Requests})
 			}
-			msg := maps.Clone(c.Message)
-			maps.Copy(msg, c.With)
-			body, err := json.Marshal(msg)
-			if err != nil {
-				t.Fatal(err)
+			var items []events.Item
+			for i, with := range append(c.Before, c.With) {
+				msg := maps.Clone(c.Message)
+				maps.Copy(msg, with)
+				body, err := json.Marshal(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				items = append(items, events.Item{ID: fmt.Sprintf("m-%d", i+1), Body: body})
 			}
 
-			out := s.Handler.HandleBatch(context.Background(), []events.Item{{ID: "m-1", Body: body}})
-			if len(out) != 1 {
-				t.Fatalf("%d outcomes for one message", len(out))
+			out := s.Handler.HandleBatch(context.Background(), items)
+			if len(out) != len(items) {
+				t.Fatalf("%d outcomes for %d messages", len(out), len(items))
 			}
-			o := out[0]
+			o := out[len(out)-1]
 			if o.Status.String() != c.Want.Status || o.Reason != c.Want.Reason {
 				t.Fatalf("outcome %s/%q (%v), want %s/%q", o.Status, o.Reason, o.Err, c.Want.Status, c.Want.Reason)
+			}
+			if c.Want.Handled > 0 {
+				handled := 0
+				for _, o := range out {
+					if o.DuplicateOf == "" {
+						handled++
+					}
+				}
+				if handled != c.Want.Handled {
+					t.Errorf("%d of %d messages handled themselves, want %d", handled, len(out), c.Want.Handled)
+				}
+			}
+			if c.Want.Lookups != nil {
+				if n := s.CC.TotalCounts().Calls; n != *c.Want.Lookups {
+					t.Errorf("%d Cloud Control calls, want %d", n, *c.Want.Lookups)
+				}
+			}
+			if len(c.Want.Decision) > 0 {
+				if o.Report == nil || o.Report.Decision == nil {
+					t.Fatalf("no decision reported")
+				}
+				raw, err := json.Marshal(o.Report.Decision)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got map[string]any
+				if err := json.Unmarshal(raw, &got); err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range c.Want.Decision {
+					if fmt.Sprint(got[k]) != v {
+						t.Errorf("decision %s = %v, want %q", k, got[k], v)
+					}
+				}
 			}
 			for bp, want := range c.Want.Port {
 				if got := s.IDs(bp); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
@@ -126,6 +178,24 @@ func TestReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setupOptions reads the config and blueprints of testdata/<setup>/, or
+// keeps the stack's own when setup is "".
+func setupOptions(t *testing.T, setup string) eventstest.Options {
+	t.Helper()
+	if setup == "" {
+		return eventstest.Options{}
+	}
+	cfg, err := os.ReadFile(filepath.Join("testdata", setup, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bps, err := os.ReadFile(filepath.Join("testdata", setup, "blueprints.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventstest.Options{Config: cfg, Blueprints: bps}
 }
 
 // TestDryRunWritesNothing runs the seed's delete-of-an-existing-function case
