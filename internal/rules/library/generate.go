@@ -291,7 +291,11 @@ const EntityIdentifiersNote = "Entity identifiers are unique across regions and 
 	"so that a DynamoDB global table or a function deployed to several regions is one entity per copy instead of one " +
 	"entity that flips between them on every sync. Event rules still upsert by the Cloud Control identifier (the name) " +
 	"and delete by the same ARN, built from the event's region (partition from its prefix: `cn-` aws-cn, `us-gov-` " +
-	"aws-us-gov, else aws), the record's `recipientAccountId` and the name. Random ids (i-..., vpc-..., API, key and " +
+	"aws-us-gov, else aws), the record's `recipientAccountId` and the name. Their messages also carry " +
+	"`resource_identifier` (the name) and `entity_identifier` (the ARN), this exporter's optional extension of the " +
+	"message contract (docs/rules.md), so that a delete is looked up by name (a resource that still exists is " +
+	"upserted instead), an upsert of a resource that is gone deletes the ARN entity, and an upsert and a delete " +
+	"of one resource in a batch are handled once. Random ids (i-..., vpc-..., API, key and " +
 	"distribution ids), ARNs, queue URLs and global names (S3 buckets, IAM roles) stay as they are. " +
 	"Port's older published mappings identify these kinds by name; a config.json of your own keeps its identifiers.\n"
 

@@ -13,6 +13,7 @@ package library
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -66,6 +67,31 @@ type Rule struct {
 	// against the message itself (the rendered InputTemplate).
 	Action     string `json:"action"`
 	Identifier string `json:"identifier"`
+	// ResourceIdentifier and EntityIdentifier are the optional message fields
+	// of this exporter's extension (resource_identifier, entity_identifier):
+	// the Cloud Control identifier and the entity identifier whatever the
+	// action. Kinds whose entity identifier is not their Cloud Control
+	// identifier (an ARN built from a name) set both and no Identifier, which
+	// is then derived from them (deriveIdentifier), so it cannot disagree.
+	ResourceIdentifier string `json:"resourceIdentifier,omitempty"`
+	EntityIdentifier   string `json:"entityIdentifier,omitempty"`
+}
+
+// deriveIdentifier fills Identifier from the extension's fields as the seed's
+// contract defines it: the entity identifier for a delete, the Cloud Control
+// identifier for an upsert. The action is evaluated again inside it, as each
+// field of a message is a separate jq program.
+func (r *Rule) deriveIdentifier() error {
+	switch {
+	case r.ResourceIdentifier == "" && r.EntityIdentifier == "":
+		return nil
+	case r.ResourceIdentifier == "" || r.EntityIdentifier == "":
+		return errors.New("rule needs both resourceIdentifier and entityIdentifier, or neither")
+	case r.Identifier != "":
+		return errors.New("rule has resourceIdentifier and entityIdentifier, from which identifier is derived: drop identifier")
+	}
+	r.Identifier = "if (" + r.Action + ") == \"delete\" then (" + r.EntityIdentifier + ") else (" + r.ResourceIdentifier + ") end"
+	return nil
 }
 
 // CallGroup is a set of CloudTrail event names that share one extra filter on
@@ -185,6 +211,9 @@ func load(fsys fs.FS) ([]Kind, error) {
 		if want := strings.TrimSuffix(path.Base(name), ".yaml"); k.Name != want {
 			return nil, fmt.Errorf("%s: name %q differs from its file name", name, k.Name)
 		}
+		if err := k.Rule.deriveIdentifier(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		if err := k.validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -226,7 +255,7 @@ func (k Kind) validate() error {
 			return fmt.Errorf("%s: input path name %q collides with a message field", k.Type, name)
 		}
 	}
-	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier} {
+	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier, k.Rule.ResourceIdentifier, k.Rule.EntityIdentifier} {
 		if strings.Contains(expr, "\n") {
 			return fmt.Errorf("%s: jq expression %q spans lines; keep it on one line so the message reads well", k.Type, expr)
 		}

@@ -138,6 +138,9 @@ type recordCase struct {
 	IdentifierArn  string `json:"identifierArn"`
 	SameAs         string `json:"sameAs"`
 	RealRegion     string `json:"realRegion"`
+	// EntityArn, for an upsert of a kind whose rule emits entity_identifier,
+	// is the ARN template (as identifierArn) the entity_identifier must equal.
+	EntityArn string `json:"entityArn"`
 }
 
 // expandArn fills an identifierArn template of testdata/records.yaml from the
@@ -253,6 +256,17 @@ func TestRealCloudTrailRecords(t *testing.T) {
 			if o.decision.Region != record["awsRegion"] || o.decision.ResourceType != o.kind.Type {
 				t.Errorf("got %s in %s, want %s in %s", o.decision.ResourceType, o.decision.Region, o.kind.Type, record["awsRegion"])
 			}
+			// The extension's fields: the name the record carries is the Cloud
+			// Control identifier, the ARN the entity identifier, whatever the action.
+			name, _ := pointer(record, c.IdentifierFrom)
+			entityWant := fmt.Sprint(want)
+			if c.Want == "upsert" {
+				if c.EntityArn == "" && o.kind.Rule.EntityIdentifier != "" {
+					t.Fatalf("testdata/records.yaml: %s emits entity_identifier: give this upsert case entityArn", c.Kind)
+				}
+				entityWant = expandArn(c.EntityArn, record, name)
+			}
+			checkExtensionFields(t, o, fmt.Sprint(name), entityWant)
 			covered[c.Kind+"/"+c.Want] = true
 		})
 	}
@@ -334,6 +348,7 @@ func TestDocumentedEvents(t *testing.T) {
 			if string(o.decision.Action) != c.Want.Action || o.decision.Identifier != want {
 				t.Errorf("got %s %q, want %s %q\nmessage: %s", o.decision.Action, o.decision.Identifier, c.Want.Action, want, o.message)
 			}
+			checkExtensionFields(t, o, cloudControlIdentifier(t, k, props), mapEntity(t, k, props).Identifier)
 			if seen[kindName] == nil {
 				seen[kindName] = map[string]bool{}
 			}
@@ -354,6 +369,25 @@ func TestDocumentedEvents(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("kinds without a documented upsert and delete case: %v", missing)
+	}
+}
+
+// checkExtensionFields checks the optional message fields of a rule that
+// emits them: resource_identifier is the resource's Cloud Control identifier
+// and entity_identifier its default mapping's entity identifier, whatever the
+// action. A rule that emits neither must leave both empty.
+func checkExtensionFields(t *testing.T, o outcome, resource, entity string) {
+	t.Helper()
+	d := o.decision
+	if o.kind.Rule.EntityIdentifier == "" {
+		if d.ResourceIdentifier != "" || d.EntityIdentifier != "" {
+			t.Errorf("%s has no extension fields, but the message evaluated resource_identifier %q, entity_identifier %q", o.kind.Name, d.ResourceIdentifier, d.EntityIdentifier)
+		}
+		return
+	}
+	if d.ResourceIdentifier != resource || d.EntityIdentifier != entity {
+		t.Errorf("%s %s: resource_identifier %q, entity_identifier %q; want %q, %q\nmessage: %s",
+			o.kind.Name, d.Action, d.ResourceIdentifier, d.EntityIdentifier, resource, entity, o.message)
 	}
 }
 
@@ -471,6 +505,7 @@ func TestDocumentedEventsElsewhere(t *testing.T) {
 				if d := outs[0].decision; string(d.Action) != c.Want.Action || d.Identifier != want {
 					t.Errorf("got %s %q, want %s %q\nmessage: %s", d.Action, d.Identifier, c.Want.Action, want, outs[0].message)
 				}
+				checkExtensionFields(t, outs[0], cloudControlIdentifier(t, k, props), mapEntity(t, k, props).Identifier)
 			})
 			checked++
 		}

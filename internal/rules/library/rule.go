@@ -13,9 +13,11 @@ import (
 // (from awsRegion) and for service state events alike.
 const RegionPath = "awsRegion"
 
-// reservedMessageKeys are the message fields of the seed's contract; an input
-// path with one of these names would be shadowed in the template.
-var reservedMessageKeys = map[string]bool{"resource_type": true, "region": true, "action": true, "identifier": true}
+// reservedMessageKeys are the message fields of the seed's contract and of
+// this exporter's extension; an input path with one of these names would be
+// shadowed in the template.
+var reservedMessageKeys = map[string]bool{"resource_type": true, "region": true, "action": true, "identifier": true,
+	"resource_identifier": true, "entity_identifier": true}
 
 // Pattern is the rule's EventBridge event pattern. CloudTrail calls exclude
 // failed calls (errorCode must not exist); several call groups or state events
@@ -64,7 +66,9 @@ type InputTransformer struct {
 
 // InputTransformer renders the rule's transformer. The template is the seed's
 // message contract: resource_type, region, action and identifier (jq evaluated
-// against the message), plus one field per extracted value for the jq to read.
+// against the message), the extension's resource_identifier and
+// entity_identifier when the rule has them, plus one field per extracted value
+// for the jq to read.
 func (k Kind) InputTransformer() InputTransformer {
 	paths := map[string]string{RegionPath: "$.region"}
 	for name, p := range k.Rule.InputPaths {
@@ -75,6 +79,12 @@ func (k Kind) InputTransformer() InputTransformer {
 		{"region", `"<` + RegionPath + `>"`},
 		{"action", k.Rule.Action},
 		{"identifier", k.Rule.Identifier},
+	}
+	if k.Rule.ResourceIdentifier != "" {
+		fields = append(fields, messageField{"resource_identifier", k.Rule.ResourceIdentifier})
+	}
+	if k.Rule.EntityIdentifier != "" {
+		fields = append(fields, messageField{"entity_identifier", k.Rule.EntityIdentifier})
 	}
 	names := make([]string, 0, len(k.Rule.InputPaths)+1)
 	for name := range k.Rule.InputPaths {
@@ -99,7 +109,12 @@ var regionValueRef = regexp.MustCompile(`\.` + RegionPath + `\b`)
 
 // usesRegionValue reports whether the rule's jq reads the region's value.
 func (k Kind) usesRegionValue() bool {
-	return regionValueRef.MatchString(k.Rule.Action) || regionValueRef.MatchString(k.Rule.Identifier)
+	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier, k.Rule.ResourceIdentifier, k.Rule.EntityIdentifier} {
+		if regionValueRef.MatchString(expr) {
+			return true
+		}
+	}
+	return false
 }
 
 type messageField struct{ key, value string }
