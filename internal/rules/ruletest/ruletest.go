@@ -349,13 +349,16 @@ func (s *Suite) exporterActions(d events.Decision, warnings, notes []string) ([]
 			blueprints = []string{}
 		}
 		a := ExporterAction{Config: e.Path(), Kind: e.Kind, Blueprints: blueprints, Operation: string(d.Action), Identifier: d.Identifier}
-		deleteWhat := fmt.Sprintf("delete entity %q from blueprint %s", d.Identifier, strings.Join(blueprints, ", "))
-		if err := entity.ValidateIdentifier(d.Identifier); err != nil {
-			deleteWhat = fmt.Sprintf("delete nothing (%q cannot be a Port identifier: %v)", d.Identifier, err)
+		// With resource_identifier and entity_identifier the lookup and the
+		// deletion may name the resource differently (events.Decision).
+		deleteID := d.DeleteIdentifier()
+		deleteWhat := fmt.Sprintf("delete entity %q from blueprint %s", deleteID, strings.Join(blueprints, ", "))
+		if err := entity.ValidateIdentifier(deleteID); err != nil {
+			deleteWhat = fmt.Sprintf("delete nothing (%q cannot be a Port identifier: %v)", deleteID, err)
 		} else if len(blueprints) == 0 {
 			deleteWhat = "delete nothing (the blueprint is computed from the resource; left to the next full sync)"
 		}
-		get := fmt.Sprintf("get %s %q in %s from Cloud Control", d.ResourceType, d.Identifier, d.Region)
+		get := fmt.Sprintf("get %s %q in %s from Cloud Control", d.ResourceType, d.LookupIdentifier(), d.Region)
 		if d.Action == events.ActionDelete {
 			a.Summary = fmt.Sprintf("%s; gone: %s (still there: map and upsert it instead)", get, deleteWhat)
 		} else {

@@ -52,6 +52,14 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "      region         %s\n", t.Decision.Region)
 				fmt.Fprintf(&b, "      action         %s\n", t.Decision.Action)
 				fmt.Fprintf(&b, "      identifier     %s\n", t.Decision.Identifier)
+				// The extension's fields, only when the message has them, so
+				// that a report on the seed's contract reads as before.
+				if t.Decision.ResourceIdentifier != "" {
+					fmt.Fprintf(&b, "      resource_identifier  %s\n", t.Decision.ResourceIdentifier)
+				}
+				if t.Decision.EntityIdentifier != "" {
+					fmt.Fprintf(&b, "      entity_identifier    %s\n", t.Decision.EntityIdentifier)
+				}
 			}
 			if t.Error != "" {
 				fmt.Fprintf(&b, "    error: %s\n", t.Error)
