@@ -208,6 +208,12 @@ func (h *Handler) finished(id, resourceType, action string, o Outcome, took time
 	if o.Report != nil && o.Report.Decision != nil {
 		d := o.Report.Decision
 		log = log.With("resource_type", d.ResourceType, "region", d.Region, "action", string(d.Action), "identifier", d.Identifier)
+		if d.ResourceIdentifier != "" {
+			log = log.With("resource_identifier", d.ResourceIdentifier)
+		}
+		if d.EntityIdentifier != "" {
+			log = log.With("entity_identifier", d.EntityIdentifier)
+		}
 	}
 	switch o.Status {
 	case StatusOK:

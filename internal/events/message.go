@@ -1,6 +1,7 @@
 // Package events implements event-based updates: the message contract of
 // Port's AWS exporter (a JSON body whose region, action and identifier are jq
-// expressions evaluated against the message itself), the reconcile of the one
+// expressions evaluated against the message itself) with this exporter's
+// optional resource_identifier and entity_identifier, the reconcile of the one
 // resource a message names, and the handling of a batch of queue messages
 // with a per-message outcome (ok, transient: retry, permanent: dead-letter).
 //
