@@ -19,14 +19,17 @@ type Bound struct {
 	// AWSRequests is the fewest Cloud Control calls: every list page and
 	// one GetResource per resource. PortRequests is the fewest Port
 	// requests: full bulk upserts plus one ownership search page per shard.
-	AWSRequests, PortRequests int
+	AWSRequests  int `json:"awsRequests"`
+	PortRequests int `json:"portRequests"`
 	// AWS is the time the busiest region's rate allows those calls;
 	// Port the time the organization's rate allows; Chain the time the
 	// sequential pages of one shard take (each needs the previous NextToken).
-	AWS, Port, Chain time.Duration
+	AWS   time.Duration `json:"aws"`
+	Port  time.Duration `json:"port"`
+	Chain time.Duration `json:"chain"`
 	// Total is the largest of them plus one AWS and one Port latency: the
 	// last resource read still has to be written.
-	Total time.Duration
+	Total time.Duration `json:"total"`
 }
 
 // SyncBound computes the lower bound of a full sync of sc.
@@ -76,8 +79,9 @@ func ceilDiv(a, b int) int {
 // shard's Port writes run while its reads go on, so a shard costs the
 // slower of the two; Sequential assumes they do not, so it costs both.
 type SeedEstimate struct {
-	PortRequests           int
-	Overlapped, Sequential time.Duration
+	PortRequests int           `json:"portRequests"`
+	Overlapped   time.Duration `json:"overlapped"`
+	Sequential   time.Duration `json:"sequential"`
 }
 
 // Seed's constants, from issue 6.

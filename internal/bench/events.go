@@ -51,12 +51,16 @@ type EventsResult struct {
 	Share float64 `json:"share"`
 	// Steady: messages sent one at a time below the bound; from receipt by
 	// the handler to the Port write, and from SendMessage to the Port write.
-	SteadyMessages                 int           `json:"steadyMessages"`
-	ReceiptToWriteP50              time.Duration `json:"receiptToWriteP50"`
-	ReceiptToWriteP99              time.Duration `json:"receiptToWriteP99"`
-	SendToWriteP50, SendToWriteP99 time.Duration
+	SteadyMessages    int           `json:"steadyMessages"`
+	ReceiptToWriteP50 time.Duration `json:"receiptToWriteP50"`
+	ReceiptToWriteP99 time.Duration `json:"receiptToWriteP99"`
+	SendToWriteP50    time.Duration `json:"sendToWriteP50"`
+	SendToWriteP99    time.Duration `json:"sendToWriteP99"`
 	Traffic
-	Settings struct{ Pollers, Concurrency int }
+	Settings struct {
+		Pollers     int `json:"pollers"`
+		Concurrency int `json:"concurrency"`
+	} `json:"settings"`
 }
 
 // eventTarget is the resource one message names.

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,4 +56,29 @@ func TestRegionLimiterThrottlesPerRegionThroughTheSDK(t *testing.T) {
 	if c := emu.Counts(cloudcontrol.OpGetResource, "us-east-1"); c.Calls != 3 {
 		t.Errorf("the emulator saw %d us-east-1 calls, want the 3 admitted", c.Calls)
 	}
+}
+
+// FuzzRegionLimiter: the limiter reads the region from any Authorization
+// header a client sends; whatever it is, a request is either let through to
+// the emulator or answered ThrottlingException, and never panics.
+func FuzzRegionLimiter(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/cloudcontrolapi/aws4_request, SignedHeaders=host, Signature=x")
+	f.Add("AWS4-HMAC-SHA256 Credential=//////")
+	f.Add("")
+	reached := 0
+	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached++; w.WriteHeader(http.StatusTeapot) })
+	limiter := NewRegionLimiter(next, 1000, 1000)
+	f.Fuzz(func(t *testing.T, authorization string) {
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		req.Header.Set("Authorization", authorization)
+		rec := httptest.NewRecorder()
+		before := reached
+		limiter.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == http.StatusTeapot && reached == before+1:
+		case rec.Code == http.StatusBadRequest && reached == before && strings.Contains(rec.Body.String(), "ThrottlingException"):
+		default:
+			t.Fatalf("Authorization %q: status %d, next reached %t, body %s", authorization, rec.Code, reached > before, rec.Body.String())
+		}
+	})
 }

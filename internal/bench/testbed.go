@@ -121,15 +121,15 @@ func (ep Endpoints) AWSConfig() aws.Config {
 // Traffic is what both sides of the testbed received.
 type Traffic struct {
 	// AWSRequests counts every Cloud Control request, throttled ones included.
-	AWSRequests  int
-	AWSThrottled int
+	AWSRequests  int `json:"awsRequests"`
+	AWSThrottled int `json:"awsThrottled"`
 	// PortRequests counts every Port request but the token route's;
-	// PortBulkUpserts and Port429 are subsets of it.
-	PortRequests     int
-	PortBulkUpserts  int
-	PortSingleWrites int
-	Port429          int
-	PortMaxInFlight  int
+	// PortBulkUpserts, PortSingleWrites and Port429 are subsets of it.
+	PortRequests     int `json:"portRequests"`
+	PortBulkUpserts  int `json:"portBulkUpserts"`
+	PortSingleWrites int `json:"portSingleWrites"`
+	Port429          int `json:"port429"`
+	PortMaxInFlight  int `json:"portMaxInFlight"`
 }
 
 // Traffic reads the counters of both sides.
