@@ -256,6 +256,56 @@ type shardWork struct {
 	mu      sync.Mutex
 	report  ShardReport
 	desired map[entity.Ref]struct{}
+
+	// early is the ownership search of the mappings' fixed blueprints,
+	// started with the listing so that it does not add to the shard's time;
+	// earlyBlueprints are the blueprints it covers.
+	early           chan ownedResult
+	earlyBlueprints []string
+}
+
+type ownedResult struct {
+	refs []entity.Ref
+	err  error
+}
+
+// searchOwnedEarly starts the ownership search of the blueprints the shard's
+// mappings name statically. Entities written after the search started are
+// desired ones, which the plan never deletes, so searching early is safe.
+func (s *Syncer) searchOwnedEarly(ctx context.Context, w *shardWork) {
+	w.earlyBlueprints = s.staticBlueprints(w.report.Shard.Kind)
+	if len(w.earlyBlueprints) == 0 {
+		return
+	}
+	w.early = make(chan ownedResult, 1)
+	go func() {
+		refs, err := s.Target.Owned(ctx, w.owner, w.earlyBlueprints)
+		w.early <- ownedResult{refs, err}
+	}()
+}
+
+// owned lists what the shard owns: the early search's result, plus a search
+// of the blueprints that only this run's entities revealed.
+func (s *Syncer) owned(ctx context.Context, w *shardWork) ([]entity.Ref, error) {
+	var refs []entity.Ref
+	if w.early != nil {
+		r := <-w.early
+		if r.err != nil {
+			return nil, r.err
+		}
+		refs = r.refs
+	}
+	var rest []string
+	for _, bp := range s.blueprintsFor(w) {
+		if !slices.Contains(w.earlyBlueprints, bp) {
+			rest = append(rest, bp)
+		}
+	}
+	if len(rest) == 0 {
+		return refs, nil
+	}
+	more, err := s.Target.Owned(ctx, w.owner, rest)
+	return append(refs, more...), err
 }
 
 // prepare lists and maps the shard's resources and upserts the entities.
@@ -283,6 +333,7 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 		return w
 	}
 
+	s.searchOwnedEarly(ctx, w)
 	up := s.newUpserter(ctx, w, log)
 	err := s.Source.List(ctx, shard, source.ListOptions{TrustListProperties: trustList}, func(res source.Resource) error {
 		var produced []entity.Entity
@@ -344,14 +395,14 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 			s.OnShardDone(report)
 		}
 	}()
-	blueprints := s.blueprintsFor(w)
 	var owned []entity.Ref
-	if len(blueprints) > 0 && ctx.Err() == nil {
+	if ctx.Err() == nil {
 		var err error
-		owned, err = s.Target.Owned(ctx, w.owner, blueprints)
-		if err != nil {
+		if owned, err = s.owned(ctx, w); err != nil {
 			w.fail("list owned entities: %v", err)
 		}
+	} else if w.early != nil {
+		<-w.early
 	}
 	if ctx.Err() != nil {
 		w.fail("interrupted: %v", ctx.Err())
@@ -391,16 +442,29 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 	return
 }
 
+// staticBlueprints are the blueprints the kind's mappings name without
+// depending on the resource.
+func (s *Syncer) staticBlueprints(kind string) []string {
+	var out []string
+	for _, r := range s.Mapper.ForKind(kind) {
+		if bps, ok := r.StaticBlueprints(); ok {
+			for _, bp := range bps {
+				if !slices.Contains(out, bp) {
+					out = append(out, bp)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // blueprintsFor lists the blueprints a shard may own entities in: those its
 // mappings name statically, and those its entities landed in this run.
 func (s *Syncer) blueprintsFor(w *shardWork) []string {
 	set := map[string]bool{}
-	for _, r := range s.Mapper.ForKind(w.report.Shard.Kind) {
-		if bps, ok := r.StaticBlueprints(); ok {
-			for _, bp := range bps {
-				set[bp] = true
-			}
-		}
+	for _, bp := range s.staticBlueprints(w.report.Shard.Kind) {
+		set[bp] = true
 	}
 	for ref := range w.desired {
 		set[ref.Blueprint] = true
