@@ -97,6 +97,7 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 		units = append(units, &unit)
 	}
 
+	reconciler, bulk := h.batchReconciler()
 	g := new(errgroup.Group)
 	concurrency := h.Concurrency
 	if concurrency <= 0 {
@@ -105,9 +106,15 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 	g.SetLimit(concurrency)
 	for _, chain := range chainBySharedIdentifier(units) {
 		g.Go(func() error {
+			// A shard sync writes through the syncer, never through bulk:
+			// counting it would hold the batch's upserts for a whole shard.
+			if bulk != nil && chain[0].decision != nil {
+				bulk.start()
+				defer bulk.finish()
+			}
 			for _, w := range chain {
 				handled := w.items[len(w.items)-1]
-				o := h.handleUnit(ctx, items[handled].ID, w)
+				o := h.handleUnit(ctx, reconciler, items[handled].ID, w)
 				for _, i := range w.items {
 					shared := o
 					shared.ID = items[i].ID
@@ -167,7 +174,21 @@ func chainBySharedIdentifier(units []*work) [][]*work {
 	return chains
 }
 
-func (h *Handler) handleUnit(ctx context.Context, id string, w *work) Outcome {
+// batchReconciler returns the reconciler for one batch: when h.Reconciler is
+// a *Reconciler that writes, a copy whose upserts share bulk requests through
+// the returned bulkUpserter; otherwise h.Reconciler itself and nil.
+func (h *Handler) batchReconciler() (ResourceReconciler, *bulkUpserter) {
+	rec, ok := h.Reconciler.(*Reconciler)
+	if !ok || rec == nil || rec.Target == nil || rec.DryRun {
+		return h.Reconciler, nil
+	}
+	bulk := newBulkUpserter(rec.Target)
+	shared := *rec
+	shared.Target = bulk
+	return &shared, bulk
+}
+
+func (h *Handler) handleUnit(ctx context.Context, reconciler ResourceReconciler, id string, w *work) Outcome {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		// Too late to start: the message goes back to the queue untouched.
@@ -178,7 +199,7 @@ func (h *Handler) handleUnit(ctx context.Context, id string, w *work) Outcome {
 		h.finished(id, w.shard.Kind, "sync_shard", o, time.Since(start))
 		return o
 	}
-	report, err := h.Reconciler.Reconcile(ctx, *w.decision)
+	report, err := reconciler.Reconcile(ctx, *w.decision)
 	o := outcomeOf(id, err)
 	o.Report = report
 	h.finished(id, w.decision.ResourceType, string(w.decision.Action), o, time.Since(start))

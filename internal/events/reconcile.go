@@ -280,7 +280,7 @@ func classifyWrites(op string, results []controller.WriteResult, report *Report)
 		}
 		err := fmt.Errorf("%s %s: %w", op, res.Ref, res.Err)
 		report.Failed = append(report.Failed, err.Error())
-		if port.IsTransient(res.Err) {
+		if port.IsTransient(res.Err) || errors.Is(res.Err, errNoWriteResult) {
 			transient = append(transient, err)
 		} else {
 			perm = append(perm, err)
