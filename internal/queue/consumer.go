@@ -44,6 +44,13 @@ const (
 	DefaultWaitTime          = 20 * time.Second // SQS's longest long poll
 	DefaultVisibilityTimeout = time.Minute
 	DefaultGracePeriod       = 25 * time.Second // inside Kubernetes' default 30 s termination grace
+	// DefaultPollers keeps enough messages in flight to use Port's request
+	// budget: a message costs a GetResource (about 50 ms) and its share of a
+	// Port request (about 80 ms), so about 16 must be in flight for 117
+	// messages/s, more since a batch waits for its slowest message before the
+	// next receive. Four pollers hold up to 40; while one waits on its slowest
+	// message or on ReceiveMessage, the others' batches are being worked on.
+	DefaultPollers = 4
 	// permanentParkTimeout hides a message that failed permanently but could not be
 	// dead-lettered, so that it does not spin through the handler while the
 	// dead-letter queue is unreachable. It is redelivered afterwards, never lost.
@@ -58,8 +65,9 @@ type Consumer struct {
 	// DeadLetter receives permanent failures. When nil, Run discovers it from
 	// the queue's RedrivePolicy.
 	DeadLetter *DeadLetterQueue
-	// Pollers is how many receive loops run at once (default 1); each holds
-	// at most one batch, so Pollers × MaxMessages bounds the messages in flight.
+	// Pollers is how many receive loops run at once (default DefaultPollers);
+	// each holds at most one batch, so Pollers × MaxMessages bounds the
+	// messages in flight.
 	Pollers     int
 	MaxMessages int32
 	WaitTime    time.Duration
@@ -86,7 +94,7 @@ func (c *Consumer) logger() *slog.Logger {
 
 func (c *Consumer) setDefaults() {
 	if c.Pollers <= 0 {
-		c.Pollers = 1
+		c.Pollers = DefaultPollers
 	}
 	if c.MaxMessages <= 0 || c.MaxMessages > DefaultMaxMessages {
 		c.MaxMessages = DefaultMaxMessages
