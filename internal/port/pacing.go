@@ -21,28 +21,100 @@ const lowRemainingShare = 0.1
 // than configured) so the budget lasts until the reset instead of ending in
 // a wall of 429s. Port's limits are per organization, so other clients may
 // be spending the same budget; following the headers accounts for them too.
-// When a new window leaves plenty again, the configured rate comes back.
+//
+// The slow pace lasts until the reset the headers announced, or until an
+// answer says the window has plenty again, whichever comes first. Requests
+// that wait while slowed hold no reservation: a reservation made at the slow
+// pace would keep its delay after the window resets (a 7 s stall in a 5 s
+// sync was measured), so they poll for a token instead, sleeping until the
+// next token, the reset, or a change of pace, whichever comes first.
 type pacer struct {
 	limiter *rate.Limiter // nil when unpaced
 	base    rate.Limit
 
-	mu      sync.Mutex
-	slowed  bool
-	current rate.Limit
+	mu         sync.Mutex
+	slowed     bool
+	slowUntil  time.Time // the reset announced when slowing down
+	current    rate.Limit
+	paceRaised chan struct{} // closed (and replaced) when the pace goes back up
 }
 
 func newPacer(perSecond float64, burst int) *pacer {
 	if perSecond < 0 {
 		return &pacer{}
 	}
-	return &pacer{limiter: rate.NewLimiter(rate.Limit(perSecond), burst), base: rate.Limit(perSecond), current: rate.Limit(perSecond)}
+	return &pacer{
+		limiter:    rate.NewLimiter(rate.Limit(perSecond), burst),
+		base:       rate.Limit(perSecond),
+		current:    rate.Limit(perSecond),
+		paceRaised: make(chan struct{}),
+	}
 }
+
+// maxSlowPoll bounds one sleep of a request waiting at the slow pace, so a
+// lost wake-up costs at most this much.
+const maxSlowPoll = 250 * time.Millisecond
 
 func (p *pacer) wait(ctx context.Context) error {
 	if p.limiter == nil {
 		return ctx.Err()
 	}
-	return p.limiter.Wait(ctx)
+	for {
+		slowed, until, raised := p.state(time.Now())
+		if !slowed {
+			// At the configured pace reservations are fair and never
+			// outlive a change: the pace only ever drops below it.
+			return p.limiter.Wait(ctx)
+		}
+		now := time.Now()
+		if p.limiter.AllowN(now, 1) {
+			return ctx.Err()
+		}
+		sleep := maxSlowPoll
+		if lim := p.limiter.Limit(); lim > 0 {
+			missing := 1 - p.limiter.TokensAt(now)
+			sleep = min(sleep, time.Duration(missing/float64(lim)*float64(time.Second))+time.Millisecond)
+		}
+		sleep = min(sleep, until.Sub(now))
+		if err := sleepOrRaise(ctx, max(sleep, time.Millisecond), raised); err != nil {
+			return err
+		}
+	}
+}
+
+// state returns whether the slow pace is in effect at now, when it ends, and
+// the channel closed when the pace goes back up. It restores the configured
+// pace once the announced reset has passed: the new window has its whole
+// budget, whether or not an answer has said so yet.
+func (p *pacer) state(now time.Time) (slowed bool, until time.Time, raised <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.slowed && !now.Before(p.slowUntil) {
+		p.restoreLocked()
+	}
+	return p.slowed, p.slowUntil, p.paceRaised
+}
+
+// restoreLocked goes back to the configured pace and wakes the waiters.
+func (p *pacer) restoreLocked() {
+	p.slowed = false
+	p.current = p.base
+	p.limiter.SetLimit(p.base)
+	close(p.paceRaised)
+	p.paceRaised = make(chan struct{})
+}
+
+func sleepOrRaise(ctx context.Context, d time.Duration, raised <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-raised:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // observe adapts the pace to the x-ratelimit-* headers of an answer.
@@ -59,9 +131,7 @@ func (p *pacer) observe(h http.Header, now time.Time) {
 	defer p.mu.Unlock()
 	if float64(remaining) > lowRemainingShare*float64(limit) {
 		if p.slowed {
-			p.slowed = false
-			p.current = p.base
-			p.limiter.SetLimit(p.base)
+			p.restoreLocked()
 		}
 		return
 	}
@@ -73,9 +143,16 @@ func (p *pacer) observe(h http.Header, now time.Time) {
 	if next > p.base {
 		next = p.base
 	}
+	raised := next > p.current
 	p.slowed = true
+	p.slowUntil = now.Add(untilReset)
 	p.current = next
 	p.limiter.SetLimit(next)
+	if raised {
+		// Waiters sleeping toward a token at the slower pace come sooner.
+		close(p.paceRaised)
+		p.paceRaised = make(chan struct{})
+	}
 }
 
 // rate is the pace in effect, for tests and logs.
