@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 )
@@ -102,37 +101,63 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 	}
 
 	reconciler, bulk := h.batchReconciler()
-	g := new(errgroup.Group)
 	concurrency := h.Concurrency
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
 	}
-	g.SetLimit(concurrency)
-	for _, chain := range chainBySharedIdentifier(units) {
-		g.Go(func() error {
-			// A shard sync writes through the syncer, never through bulk:
-			// counting it would hold the batch's upserts for a whole shard.
-			if bulk != nil && chain[0].decision != nil {
-				bulk.start()
+	chains := chainBySharedIdentifier(units)
+	next := make(chan []*work, len(chains))
+	for _, chain := range chains {
+		next <- chain
+	}
+	close(next)
+	// A fixed pool of workers, each registered with bulk from the start until
+	// it runs out of chains: a shared upsert waits for every worker, so no
+	// upsert is sent before a worker that has yet to take its first chain, or
+	// that is between two chains, reaches its own.
+	workers := min(concurrency, len(chains))
+	if bulk != nil {
+		bulk.start(workers)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			if bulk != nil {
 				defer bulk.finish()
 			}
-			for _, w := range chain {
-				handled := w.items[len(w.items)-1]
-				o := h.handleUnit(ctx, reconciler, items[handled].ID, w)
-				for _, i := range w.items {
-					shared := o
-					shared.ID = items[i].ID
-					if i != handled {
-						shared.DuplicateOf = items[handled].ID
-					}
-					out[i] = shared
+			for chain := range next {
+				if bulk != nil && chain[0].shard != nil {
+					// A shard sync writes through the syncer, never through
+					// bulk: waiting for it would hold the batch's upserts for
+					// a whole shard.
+					bulk.finish()
+					h.handleChain(ctx, reconciler, items, out, chain)
+					bulk.start(1)
+					continue
 				}
+				h.handleChain(ctx, reconciler, items, out, chain)
 			}
-			return nil
 		})
 	}
-	_ = g.Wait()
+	wg.Wait()
 	return out
+}
+
+// handleChain handles a chain's units in order; each unit's outcome is also
+// that of the messages it stands for.
+func (h *Handler) handleChain(ctx context.Context, reconciler ResourceReconciler, items []Item, out []Outcome, chain []*work) {
+	for _, w := range chain {
+		handled := w.items[len(w.items)-1]
+		o := h.handleUnit(ctx, reconciler, items[handled].ID, w)
+		for _, i := range w.items {
+			shared := o
+			shared.ID = items[i].ID
+			if i != handled {
+				shared.DuplicateOf = items[handled].ID
+			}
+			out[i] = shared
+		}
+	}
 }
 
 // inheritEntityIdentifier lets a winning upsert without entity_identifier

@@ -53,14 +53,14 @@ func newBulkUpserter(next Target) *bulkUpserter {
 	return &bulkUpserter{next: next}
 }
 
-// start registers a unit that is about to run.
-func (b *bulkUpserter) start() {
+// start registers n workers that will run units until they call finish.
+func (b *bulkUpserter) start(n int) {
 	b.mu.Lock()
-	b.running++
+	b.running += n
 	b.mu.Unlock()
 }
 
-// finish deregisters a unit; the upserts waiting for it may now be due.
+// finish deregisters a worker; the upserts waiting for it may now be due.
 func (b *bulkUpserter) finish() {
 	b.mu.Lock()
 	b.running--
