@@ -12,7 +12,8 @@ import (
 
 // BenchmarkList5000 lists 5,000 resources with one GetResource each through
 // the real SDK and the emulator, at a given emulated latency per call and
-// GetResource concurrency per shard. Pacing is off: this measures the reader.
+// GetResource ceiling per region (unpaced, so the budget is the ceiling).
+// Pacing is off: this measures the reader.
 // Figures are in BENCHMARKS.md.
 func BenchmarkList5000(b *testing.B) {
 	const n = 5000

@@ -23,7 +23,7 @@ const (
 	DefaultMaxRetries        = 8
 	DefaultBackoffBase       = 250 * time.Millisecond
 	DefaultBackoffCap        = 20 * time.Second
-	DefaultGetConcurrency    = 8
+	DefaultGetConcurrency    = 64
 	DefaultPageSize          = 100
 	// maxEmptyPages bounds consecutive pages with no resources but a NextToken.
 	maxEmptyPages = 100
@@ -42,7 +42,10 @@ type Options struct {
 	// BackoffBase and BackoffCap bound the full-jitter exponential backoff:
 	// retry n waits a random time in [0, min(cap, base·2ⁿ)).
 	BackoffBase, BackoffCap time.Duration
-	// GetConcurrency bounds GetResource calls in flight per shard.
+	// GetConcurrency caps GetResource calls in flight per region, shared by
+	// the shards of that region. Below the cap the budget is the region's
+	// RequestsPerSecond × the observed GetResource latency × 2 (at least 4),
+	// so the pace, not the number of shards at once, bounds the reads.
 	GetConcurrency int
 	// PageSize is ListResources' MaxResults (1..100); AWS may answer less.
 	PageSize int32
@@ -105,6 +108,7 @@ type regionClient struct {
 	region  string
 	api     *cc.Client
 	limiter *rate.Limiter
+	gets    *getSlots
 }
 
 // NewCloudControl returns a reader using cfg's credentials and endpoint
@@ -133,6 +137,7 @@ func (c *CloudControl) client(region string) *regionClient {
 		region:  region,
 		api:     cc.NewFromConfig(c.cfg, optFns...),
 		limiter: rate.NewLimiter(limit, c.opts.Burst),
+		gets:    newGetSlots(c.opts.RequestsPerSecond, c.opts.GetConcurrency),
 	}
 	c.regions[region] = rc
 	return rc
@@ -208,7 +213,11 @@ func (c *CloudControl) get(ctx context.Context, rc *regionClient, kind, identifi
 	var out *cc.GetResourceOutput
 	err := c.call(ctx, rc, "GetResource", func(ctx context.Context) error {
 		var err error
+		start := time.Now()
 		out, err = rc.api.GetResource(ctx, &cc.GetResourceInput{TypeName: &kind, Identifier: &identifier})
+		if err == nil {
+			rc.gets.observe(time.Since(start))
+		}
 		return err
 	})
 	if err != nil {
@@ -303,25 +312,30 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 				}
 			})
 		})
-		for range c.opts.GetConcurrency {
-			g.Go(func() error {
-				for id := range ids {
+		// One goroutine per resource, started when the region has a slot
+		// for its GetResource: the region's budget, shared with its other
+		// shards, bounds the reads (see getSlots).
+		g.Go(func() error {
+			for id := range ids {
+				if err := rc.gets.acquire(gctx); err != nil {
+					return err
+				}
+				g.Go(func() error {
+					defer rc.gets.release()
 					res, err := c.get(gctx, rc, shard.Kind, id)
 					if errors.Is(err, ErrNotFound) {
 						c.opts.logger().Debug("resource vanished between list and get",
 							slog.String("shard", shard.String()), slog.String("identifier", id))
-						continue
+						return nil
 					}
 					if err != nil {
 						return err
 					}
-					if err := deliver(res); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
+					return deliver(res)
+				})
+			}
+			return nil
+		})
 	}
 	// errgroup keeps the first error: the cause, not the cancellations it
 	// set off in the other goroutines.

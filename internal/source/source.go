@@ -2,12 +2,13 @@
 //
 // The unit of work is a Shard: one (account, region, kind). List streams every
 // resource of a shard: ListResources page by page (once per ResourceModel for
-// child types), then GetResource per resource with bounded concurrency unless
-// the list properties are trusted. Calls are paced per region on the client
-// side (one token bucket shared by every shard of a region) and retried with
-// jittered exponential backoff when AWS throttles or fails transiently. The
-// SDK's own retryer is turned off so that Options.MaxRetries is the whole
-// retry budget of a call.
+// child types), then GetResource per resource unless the list properties are
+// trusted, with as many calls in flight as the region's pace × the observed
+// latency calls for, a budget shared by the shards of the region. Calls are
+// paced per region on the client side (one token bucket shared by every shard
+// of a region) and retried with jittered exponential backoff when AWS
+// throttles or fails transiently. The SDK's own retryer is turned off so that
+// Options.MaxRetries is the whole retry budget of a call.
 //
 // Failures that make a shard unreadable come back as *ShardError with a
 // Reason, so the controller can report the shard and keep going with the
