@@ -9,6 +9,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
 
 // BenchmarkParseAndEvaluate: the CPU cost of one seed-rule message before
@@ -42,4 +43,6 @@ func BenchmarkHandleBatch(b *testing.B) {
 			}
 		}
 	}
+	// One owner and blueprint: the batch's 10 upserts share one bulk request.
+	b.ReportMetric(float64(s.Port.Count(portapi.RouteBulkUpsert, 0))/float64(b.N), "port-requests/batch")
 }
