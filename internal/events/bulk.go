@@ -17,25 +17,24 @@ var errNoWriteResult = errors.New("the target returned no result for this entity
 
 // bulkUpserter lets the units of one batch share Port requests. Each unit
 // still calls Upsert with its own entities and gets back exactly their
-// results; meanwhile the call waits until every unit that is running has
-// either finished or reached its own upsert, and then all waiting upserts are
-// sent together, one target call per owner (the target groups them by
+// results; meanwhile the call waits until every worker of the batch has
+// either run out of units or reached an upsert, and then all waiting upserts
+// are sent together, one target call per owner (the target groups them by
 // blueprint into bulk requests of up to 20). One event then costs a share of
 // a Port request instead of a whole one, which is what lets a queue use
 // Port's request budget.
 //
-// Waiting for the running units only (not those still queued behind the
-// concurrency limit) keeps it live: a queued unit cannot start until a
-// running one returns, and a running one is either working, which will end
-// in an upsert or a finish, or waiting, which ends when every running unit
-// waits. Deletes and searches pass straight through: deletes stay per message.
+// Waiting for the workers (as many as the concurrency limit allows) keeps it
+// live: a worker is either working, which ends in an upsert or in running out
+// of units, or waiting, which ends when every worker waits. Deletes and
+// searches pass straight through: deletes stay per message.
 type bulkUpserter struct {
 	next Target
 
 	mu sync.Mutex
-	// running counts the units started and not finished, less those whose
-	// upsert is being written (they cannot reach another upsert before it
-	// returns, so the next flush must not wait for them).
+	// running counts the workers registered and not finished, less those
+	// whose upsert is being written (they cannot reach another upsert before
+	// it returns, so the next flush must not wait for them).
 	running int
 	pending []*upsertRequest
 }
