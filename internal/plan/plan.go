@@ -148,9 +148,12 @@ func (HealthyShard) Check(in Input, p *Plan) {
 }
 
 // MaxDeleteShare withholds all of a shard's deletions when they would remove
-// more than Share of the entities it owns. A sudden mass deletion is far more
-// often a lost permission, a changed selector or an API answering empty than
-// a real mass deletion, and a wrong deletion loses what people added in Port.
+// more than Share of the entities it owns once this run's upserts are in
+// (owned ∪ desired): the share is of the shard as it stands after the sync, so
+// it does not depend on whether the ownership search ran before or after the
+// upserts. A sudden mass deletion is far more often a lost permission, a
+// changed selector or an API answering empty than a real mass deletion, and a
+// wrong deletion loses what people added in Port.
 type MaxDeleteShare struct {
 	Share float64
 }
@@ -166,8 +169,11 @@ func (g MaxDeleteShare) Check(in Input, p *Plan) {
 	if len(owned) == 0 {
 		return
 	}
+	for _, r := range in.Desired {
+		owned[r] = true
+	}
 	if float64(len(p.Deletes)) > g.Share*float64(len(owned)) {
-		p.withholdAll(fmt.Sprintf("would delete %d of %d owned entities (%.0f%%), more than the allowed %.0f%% (--max-delete-share)",
+		p.withholdAll(fmt.Sprintf("would delete %d of the shard's %d entities (%.0f%%), more than the allowed %.0f%% (--max-delete-share)",
 			len(p.Deletes), len(owned), 100*float64(len(p.Deletes))/float64(len(owned)), 100*g.Share))
 	}
 }

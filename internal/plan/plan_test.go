@@ -100,7 +100,7 @@ func TestWithheldReasonsNameTheCause(t *testing.T) {
 		t.Fatalf("withheld = %+v", p.Withheld)
 	}
 	p = Calculate(Input{Owned: []entity.Ref{{Blueprint: "b", Identifier: "x"}}}, Sync{}, MaxDeleteShare{Share: 0.5})
-	if len(p.Withheld) != 1 || !strings.Contains(p.Withheld[0].Reason, "1 of 1") {
+	if len(p.Withheld) != 1 || !strings.Contains(p.Withheld[0].Reason, "1 of the shard's 1 entities") {
 		t.Fatalf("withheld = %+v", p.Withheld)
 	}
 }
