@@ -116,6 +116,7 @@ func newServeCommand() *cobra.Command {
 	var (
 		configLocation, queueURL, deadLetterURL, listen string
 		syncInterval, gracePeriod                       time.Duration
+		pollers                                         int
 		syncOpts                                        syncSettings
 		evs                                             eventSettings
 	)
@@ -137,6 +138,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			if syncInterval < 0 || gracePeriod < 0 {
 				return fmt.Errorf("--sync-interval %s and --grace-period %s: durations cannot be negative (--sync-interval 0 disables the full sync)", syncInterval, gracePeriod)
 			}
+			if pollers < 1 {
+				return fmt.Errorf("--event-pollers %d: at least one receive loop is needed", pollers)
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			m := metrics.New(reg)
@@ -153,7 +157,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			client := sqs.NewFromConfig(rt.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
 			consumer := &queue.Consumer{
 				Client: client, QueueURL: queueURL, Handler: newEventHandler(rt, evs, false, m),
-				GracePeriod: gracePeriod, Metrics: m, Logger: logger,
+				GracePeriod: gracePeriod, Metrics: m, Logger: logger, Pollers: pollers,
 			}
 			if deadLetterURL != "" {
 				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
@@ -194,6 +198,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 	f.DurationVar(&syncInterval, "sync-interval", time.Hour, "full sync interval; 0 disables the full sync")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
 	f.DurationVar(&gracePeriod, "grace-period", queue.DefaultGracePeriod, "on SIGTERM, how long in-flight messages may finish")
+	f.IntVar(&pollers, "event-pollers", queue.DefaultPollers,
+		"receive loops on the queue, each holding up to 10 messages [EVENT_POLLERS]")
+	bindEnv(f, "event-pollers", "EVENT_POLLERS")
 	bindSyncFlags(cmd, &syncOpts)
 	bindEventFlags(cmd, &evs)
 	return cmd
