@@ -1,6 +1,7 @@
 package port
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"os"
@@ -100,4 +101,53 @@ func FuzzRateLimitHeaders(f *testing.F) {
 			t.Fatalf("pace %v out of (0, 100]", r)
 		}
 	})
+}
+
+// waitAll starts n waits at once and returns how long the last took.
+func waitAll(t *testing.T, p *pacer, n int) time.Duration {
+	t.Helper()
+	start := time.Now()
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- p.wait(context.Background()) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// TestSlowPaceEndsAtTheAnnouncedReset: one request left with the reset
+// 0.3 s away slows the pacer to one per 0.3 s, but only until the reset;
+// waits queued at the slow pace would take 2.7 s for ten requests.
+func TestSlowPaceEndsAtTheAnnouncedReset(t *testing.T) {
+	t.Parallel()
+	p := newPacer(100, 1)
+	p.observe(header(map[string]string{"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "1", "x-ratelimit-reset": "0.3"}), time.Now())
+	if r := float64(p.rate()); math.Abs(r-1/0.3) > 1e-6 {
+		t.Fatalf("pace %v, want %v", r, 1/0.3)
+	}
+	if d := waitAll(t, p, 10); d > time.Second {
+		t.Errorf("ten waits took %s; the configured 100/s should have returned at the reset (0.3 s)", d)
+	}
+	if r := p.rate(); r != 100 {
+		t.Errorf("pace %v after the reset, want the configured 100", r)
+	}
+}
+
+// TestRaisedPaceWakesWaiters: an answer saying the window has plenty again
+// releases requests waiting at a pace of one per 10 s.
+func TestRaisedPaceWakesWaiters(t *testing.T) {
+	t.Parallel()
+	p := newPacer(100, 1)
+	p.observe(header(map[string]string{"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "1", "x-ratelimit-reset": "10"}), time.Now())
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		p.observe(header(map[string]string{"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "1000", "x-ratelimit-reset": "60"}), time.Now())
+	}()
+	if d := waitAll(t, p, 5); d > 2*time.Second {
+		t.Errorf("five waits took %s; the raised pace should have released them after 0.1 s", d)
+	}
 }
