@@ -301,6 +301,7 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 		// The pager runs ahead of the getters by up to two pages, so listing
 		// the next page overlaps with reading the current one.
 		ids := make(chan string, 2*int(c.opts.PageSize))
+		g.SetLimit(c.opts.GetConcurrency + 2) // the getters below, the pager and the loop starting the getters
 		g.Go(func() error {
 			defer close(ids)
 			return c.paginate(gctx, rc, shard, model, func(id, _ string) error {
@@ -312,17 +313,20 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 				}
 			})
 		})
-		// One goroutine per resource, started when the region has a slot
-		// for its GetResource: the region's budget, shared with its other
-		// shards, bounds the reads (see getSlots).
+		// One goroutine per resource, each holding one of the region's
+		// GetResource slots (see getSlots) only for its call, so a shard
+		// whose consumer is slow does not hold back the region's other
+		// shards. Besides the pager and this loop, a shard runs at most
+		// GetConcurrency of them, which bounds the resources it holds while
+		// they wait for delivery.
 		g.Go(func() error {
 			for id := range ids {
-				if err := rc.gets.acquire(gctx); err != nil {
-					return err
-				}
 				g.Go(func() error {
-					defer rc.gets.release()
+					if err := rc.gets.acquire(gctx); err != nil {
+						return err
+					}
 					res, err := c.get(gctx, rc, shard.Kind, id)
+					rc.gets.release()
 					if errors.Is(err, ErrNotFound) {
 						c.opts.logger().Debug("resource vanished between list and get",
 							slog.String("shard", shard.String()), slog.String("identifier", id))

@@ -112,3 +112,40 @@ func TestGetBudgetSharedByShardsOfARegion(t *testing.T) {
 		t.Errorf("peak %d GetResource calls in flight for two regions with GetConcurrency=3 each, want 4..6", p)
 	}
 }
+
+// TestSlowConsumerKeepsNoRegionSlots: a shard whose consumer is blocked must
+// not hold the region's GetResource slots, or the region's other shards stop.
+// Shard A's consumer waits until shard B is done; B can only finish with
+// slots A's getters are not holding.
+func TestSlowConsumerKeepsNoRegionSlots(t *testing.T) {
+	e := cloudcontrol.New()
+	fill(t, e, "eu-west-1", 30)
+	opts := fastOptions()
+	opts.GetConcurrency = 3
+	c := source.NewCloudControl(serve(t, e).AWSConfig("eu-west-1"), opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bDone := make(chan struct{})
+	errA := make(chan error, 1)
+	go func() {
+		errA <- c.List(ctx, lambdaShard("eu-west-1"), source.ListOptions{}, func(source.Resource) error {
+			select {
+			case <-bDone:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	// Let A's getters take what they can before B starts.
+	time.Sleep(100 * time.Millisecond)
+	_, times, err := collect(ctx, c, lambdaShard("eu-west-1"), source.ListOptions{})
+	close(bDone)
+	if err != nil {
+		t.Fatalf("shard B beside a blocked shard A: %v", err)
+	}
+	assertEachOnce(t, times, 30)
+	if err := <-errA; err != nil {
+		t.Fatalf("shard A: %v", err)
+	}
+}
