@@ -71,9 +71,12 @@ func (p *pacer) wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 		sleep := maxSlowPoll
+		// Compared in seconds first: at a pace of one per day the time to
+		// the next token does not fit a Duration safely.
 		if lim := p.limiter.Limit(); lim > 0 {
-			missing := 1 - p.limiter.TokensAt(now)
-			sleep = min(sleep, time.Duration(missing/float64(lim)*float64(time.Second))+time.Millisecond)
+			if secs := (1 - p.limiter.TokensAt(now)) / float64(lim); secs < sleep.Seconds() {
+				sleep = time.Duration(secs*float64(time.Second)) + time.Millisecond
+			}
 		}
 		sleep = min(sleep, until.Sub(now))
 		if err := sleepOrRaise(ctx, max(sleep, time.Millisecond), raised); err != nil {
