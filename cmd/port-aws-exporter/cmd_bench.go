@@ -135,7 +135,7 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 	f.BoolVar(&asJSON, "json", false, "print the figures as JSON")
 	f.BoolVar(&inProcess, "in-process", false, "run the exporter in this process (peak RSS then includes the testbed)")
 	f.IntVar(&writeConcurrency, "write-concurrency", 0, "upsert requests in flight across shards (0: the controller's default)")
-	f.IntVar(&getConcurrency, "get-concurrency", 0, "GetResource calls in flight per shard (0: the source's default)")
+	f.IntVar(&getConcurrency, "get-concurrency", 0, "GetResource calls in flight per region (cap) (0: the source's default)")
 	f.Float64Var(&limits.AWSRate, "aws-rate", bench.DefaultAWSRate, "Cloud Control requests per second per region the testbed accepts")
 	f.DurationVar(&limits.AWSLatency, "aws-latency", 50*time.Millisecond, "latency the testbed adds to every Cloud Control call")
 	f.IntVar(&limits.PortRate, "port-rate", 117, "Port requests per second the testbed accepts")

@@ -65,12 +65,16 @@ func tinyEvents(t *testing.T) Scenario {
 func checkEvents(t *testing.T, sc Scenario, res EventsResult) {
 	t.Helper()
 	t.Logf("%+v", res)
-	if res.Throughput <= 0 || res.Throughput > res.Bound*1.05 {
-		t.Errorf("throughput %.1f messages/s, bound %.1f", res.Throughput, res.Bound)
+	if res.Throughput <= 0 {
+		t.Errorf("throughput %.1f messages/s", res.Throughput)
 	}
-	// Each backlog message is one GetResource and one Port upsert at least.
-	if res.AWSRequests < sc.Messages || res.PortRequests < sc.Messages {
+	// Each backlog message is one GetResource; a batch's upserts share bulk
+	// Port requests of at most 20 entities, and never exceed Port's pace.
+	if res.AWSRequests < sc.Messages || res.PortRequests < (sc.Messages+19)/20 || res.PortRequests > sc.Messages {
 		t.Errorf("AWS %d and Port %d requests for %d messages", res.AWSRequests, res.PortRequests, sc.Messages)
+	}
+	if res.Port429 != 0 {
+		t.Errorf("Port answered 429 %d times: the exporter outran Port's pace", res.Port429)
 	}
 	if res.ReceiptToWriteP50 <= sc.AWSLatency+sc.PortLatency || res.ReceiptToWriteP99 < res.ReceiptToWriteP50 {
 		t.Errorf("receipt to write p50 %v p99 %v: below the latencies they include", res.ReceiptToWriteP50, res.ReceiptToWriteP99)
@@ -99,9 +103,9 @@ func TestTinyEventsFromMemory(t *testing.T) {
 	checkEvents(t, sc, res)
 }
 
-// BenchmarkEvents is issue 6's events scenario, with serve's defaults
-// (1 poller, 4 resources at once per batch) and with more pollers and
-// concurrency; messages come through moto's SQS and, since moto's SQS
+// BenchmarkEvents is issue 6's events scenario, with the harness's zero
+// settings (1 poller from memory) and with serve's defaults (4 pollers, 16
+// resources of a batch at once, which "tuned" approximates); messages come through moto's SQS and, since moto's SQS
 // moves only about 15 messages a second (QueueCeiling), also straight from
 // memory, which measures the exporter's side alone. Runs below the bound
 // take fewer messages (throughput is a steady rate). One iteration is the
