@@ -174,11 +174,14 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 	}
 	shards = interleaveRegions(shards)
 	works := make([]*shardWork, len(shards))
-	g, gctx := errgroup.WithContext(ctx)
+	// A plain Group, not WithContext: a shard's work outlives this phase (its
+	// early ownership search is read in the next), and no shard's failure
+	// should cancel another's; each reports its own errors.
+	var g errgroup.Group
 	g.SetLimit(max(1, s.Concurrency))
 	for i, sh := range shards {
 		g.Go(func() error {
-			works[i] = s.prepare(gctx, sh)
+			works[i] = s.prepare(ctx, sh)
 			return nil
 		})
 	}
@@ -193,11 +196,11 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 	protected := func(r entity.Ref) bool { return desired[r] }
 
 	reports := make([]ShardReport, len(works))
-	g, gctx = errgroup.WithContext(ctx)
+	g = errgroup.Group{}
 	g.SetLimit(max(1, s.Concurrency))
 	for i, w := range works {
 		g.Go(func() error {
-			reports[i] = s.finish(gctx, w, protected)
+			reports[i] = s.finish(ctx, w, protected)
 			return nil
 		})
 	}

@@ -391,3 +391,33 @@ func TestDuplicateIdentifiersAreCounted(t *testing.T) {
 		t.Errorf("queue entities = %d, want 1", got)
 	}
 }
+
+// slowOwned delays the ownership search, as a Port answering 429 would, so
+// that it is still running when every shard has listed.
+type slowOwned struct {
+	controller.Target
+	delay time.Duration
+}
+
+func (s slowOwned) Owned(ctx context.Context, owner registry.Owner, blueprints []string) ([]entity.Ref, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Target.Owned(ctx, owner, blueprints)
+}
+
+func TestOwnershipSearchOutlivesTheListingPhase(t *testing.T) {
+	tb := newTestbed(t, testConfig, 3)
+	tb.run(t)
+	tb.emu.Delete("eu-west-1", "AWS::Lambda::Function", "fn-eu-west-1-01")
+	tb.syncer.Target = slowOwned{Target: tb.syncer.Target, delay: 300 * time.Millisecond}
+	report := tb.run(t)
+	if !report.OK() {
+		t.Fatalf("a slow ownership search failed the sync: %+v", report.Shards)
+	}
+	if s := shardReport(t, report, "AWS::Lambda::Function", "eu-west-1"); s.Deleted != 1 {
+		t.Errorf("deleted = %d, want 1", s.Deleted)
+	}
+}
