@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -54,11 +55,7 @@ func (j *JSONLines) Upsert(_ context.Context, owner registry.Owner, ents []entit
 }
 
 func (j *JSONLines) Delete(_ context.Context, _ registry.Owner, refs []entity.Ref) []controller.WriteResult {
-	out := make([]controller.WriteResult, len(refs))
-	for i, r := range refs {
-		out[i] = controller.WriteResult{Ref: r, Err: fmt.Errorf("a file target cannot delete")}
-	}
-	return out
+	return failAll(refs, errors.New("a file target cannot delete"))
 }
 
 // Flush writes buffered lines.
@@ -77,17 +74,24 @@ func (Nothing) Owned(context.Context, registry.Owner, []string) ([]entity.Ref, e
 }
 
 func (Nothing) Upsert(_ context.Context, _ registry.Owner, ents []entity.Entity) []controller.WriteResult {
-	out := make([]controller.WriteResult, len(ents))
+	refs := make([]entity.Ref, len(ents))
 	for i, e := range ents {
-		out[i] = controller.WriteResult{Ref: e.Ref(), Err: fmt.Errorf("no target to write to")}
+		refs[i] = e.Ref()
 	}
-	return out
+	return failAll(refs, errNoTarget)
 }
 
 func (Nothing) Delete(_ context.Context, _ registry.Owner, refs []entity.Ref) []controller.WriteResult {
+	return failAll(refs, errNoTarget)
+}
+
+var errNoTarget = errors.New("no target to write to")
+
+// failAll is the answer of a target that cannot do what it is asked.
+func failAll(refs []entity.Ref, err error) []controller.WriteResult {
 	out := make([]controller.WriteResult, len(refs))
 	for i, r := range refs {
-		out[i] = controller.WriteResult{Ref: r, Err: fmt.Errorf("no target to write to")}
+		out[i] = controller.WriteResult{Ref: r, Err: err}
 	}
 	return out
 }
