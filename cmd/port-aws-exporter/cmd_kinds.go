@@ -109,11 +109,7 @@ Rules for global services (IAM, CloudFront) must be deployed in us-east-1,
 where those services record their events.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := library.ParseFormat(format)
-			if err != nil {
-				return err
-			}
-			selected, err := library.Select(kinds)
+			selected, f, err := selectKinds(kinds, format)
 			if err != nil {
 				return err
 			}
@@ -159,11 +155,7 @@ Relations to blueprints outside the selection are left out. Existing files are
 never overwritten unless --force is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := library.ParseFormat(format)
-			if err != nil {
-				return err
-			}
-			selected, err := library.Select(kinds)
+			selected, f, err := selectKinds(kinds, format)
 			if err != nil {
 				return err
 			}
@@ -249,4 +241,14 @@ func writeNewFiles(dir string, files []namedFile, force bool) error {
 		}
 	}
 	return nil
+}
+
+// selectKinds resolves the --kinds and --format flags of generate and init.
+func selectKinds(kinds []string, format string) ([]library.Kind, library.Format, error) {
+	f, err := library.ParseFormat(format)
+	if err != nil {
+		return nil, "", err
+	}
+	selected, err := library.Select(kinds)
+	return selected, f, err
 }
