@@ -1,8 +1,13 @@
-// Package controller runs a full sync: for every shard (account, region, kind)
-// it lists the resources, maps them to entities, upserts them, and deletes
-// the stale entities the shard owns, within the plan's safety guards. One
-// shard is one unit of work, so the same code serves the CLI (all shards in
-// one process) and Lambda (one shard per invocation).
+// Package controller is the exporter's one reconcile path. Every write and
+// every deletion, from a full sync or from an event, goes through Reconcile:
+// the source reads AWS, the mapping turns resources into desired entities, the
+// registry says what the shard owns, the plan (policy and guards) decides what
+// goes, and the target applies it.
+//
+// A Scope is a shard (account, region, kind), or a shard narrowed to a few
+// resources and entities: a full sync reconciles whole shards, an event a
+// narrowed one. A message never decides anything here; it only narrows where
+// to look, and a deletion needs proof from AWS (see proof.go).
 package controller
 
 import (
@@ -20,23 +25,29 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/plan"
-	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
-// Lister reads one shard's resources from AWS.
-type Lister interface {
+// Source reads resources from AWS.
+type Source interface {
+	// List reads every resource of a shard.
 	List(ctx context.Context, shard source.Shard, opts source.ListOptions, fn func(source.Resource) error) error
+	// Get reads one resource; errors.Is(err, source.ErrNotFound) when it is
+	// definitely gone.
+	Get(ctx context.Context, region, kind, identifier string) (source.Resource, error)
 }
 
-// Target is where entities go: Port, a file, or nowhere (dry run).
+// Target is where entities go (Port, a file, a dry-run recorder), and the
+// registry of what each shard owns there.
 type Target interface {
-	// Owned lists the entities the owner wrote in these blueprints.
-	Owned(ctx context.Context, owner registry.Owner, blueprints []string) ([]entity.Ref, error)
-	// Upsert writes entities on behalf of the owner; one result per entity, in order.
-	Upsert(ctx context.Context, owner registry.Owner, ents []entity.Entity) []WriteResult
+	// Owned lists the entities the shard wrote in these blueprints.
+	Owned(ctx context.Context, shard source.Shard, blueprints []string) ([]entity.Ref, error)
+	// OwnedAmong lists which of refs the shard wrote.
+	OwnedAmong(ctx context.Context, shard source.Shard, refs []entity.Ref) ([]entity.Ref, error)
+	// Upsert writes entities on behalf of the shard; one result per entity, in order.
+	Upsert(ctx context.Context, shard source.Shard, ents []entity.Entity) []WriteResult
 	// Delete removes entities; an entity already gone is a success.
-	Delete(ctx context.Context, owner registry.Owner, refs []entity.Ref) []WriteResult
+	Delete(ctx context.Context, shard source.Shard, refs []entity.Ref) []WriteResult
 }
 
 // WriteResult is the outcome of writing one entity.
@@ -45,54 +56,183 @@ type WriteResult struct {
 	Err error
 }
 
-// Syncer runs full syncs.
-type Syncer struct {
-	Mapper        *mapping.Mapper
-	Source        Lister
-	Target        Target
-	AccountID     string
+// Parts are what a controller works with.
+type Parts struct {
+	Mapper *mapping.Mapper
+	Source Source
+	Target Target
+	// AccountID is the account the source reads.
+	AccountID string
+	// DefaultRegion is the region of config entries that name none.
 	DefaultRegion string
-	// Concurrency bounds how many shards run at once.
-	Concurrency int
-	Policy      plan.Policy
-	// MaxDeleteShare is the largest share of a shard's owned entities one sync may delete.
-	MaxDeleteShare float64
-	// DryRun computes plans and writes nothing.
-	DryRun bool
-	// WriteConcurrency bounds the upsert requests in flight across all
-	// shards; DefaultWriteConcurrency if zero.
-	WriteConcurrency int
-	Logger           *slog.Logger
-	// OnShardStart and OnShardDone report progress; they may be called concurrently.
-	OnShardStart func(source.Shard)
-	OnShardDone  func(ShardReport)
-
-	slotsOnce  sync.Once
-	writeSlots chan struct{}
+	Logger        *slog.Logger
 }
 
-// ShardReport is what happened to one shard.
+// Settings are the built knobs of a controller. Every one is required and
+// taken as given: the defaults live in the CLI, and 0 means 0.
+type Settings struct {
+	// Concurrency bounds how many shards a full sync runs at once (≥ 1).
+	Concurrency int
+	// WriteConcurrency bounds the upsert requests in flight across all
+	// shards (≥ 1).
+	WriteConcurrency int
+	// Policy picks which stale entities may be deleted (plan.Policies).
+	Policy plan.Policy
+	// MaxDeleteShare is the largest share of a shard's owned entities one
+	// full sync may delete, in [0, 1].
+	MaxDeleteShare float64
+	// ProofListingTTL is how long a listing made to prove an event's
+	// deletion may serve later messages (it must also have started after
+	// they arrived); 0 shares a listing only among concurrent messages.
+	ProofListingTTL time.Duration
+}
+
+// Validate reports the first setting that is missing or out of range.
+func (s Settings) Validate() error {
+	switch {
+	case s.Concurrency < 1:
+		return fmt.Errorf("controller: concurrency %d: want at least 1", s.Concurrency)
+	case s.WriteConcurrency < 1:
+		return fmt.Errorf("controller: write concurrency %d: want at least 1", s.WriteConcurrency)
+	case s.Policy == nil:
+		return errors.New("controller: no policy")
+	case !(s.MaxDeleteShare >= 0 && s.MaxDeleteShare <= 1):
+		return fmt.Errorf("controller: max delete share %v is not between 0 and 1", s.MaxDeleteShare)
+	case s.ProofListingTTL < 0:
+		return fmt.Errorf("controller: proof listing TTL %v is negative", s.ProofListingTTL)
+	}
+	return nil
+}
+
+// Controller reconciles scopes.
+type Controller struct {
+	parts    Parts
+	settings Settings
+	guards   []plan.Guard
+	log      *slog.Logger
+	shared   *shared
+
+	// OnShardStart and OnShardDone report a full sync's progress; they may
+	// be called concurrently.
+	OnShardStart func(source.Shard)
+	OnShardDone  func(ShardReport)
+}
+
+// shared is what every view of a controller (WithTarget) shares: the write
+// slots that bound Port requests in flight, and the proof listings.
+type shared struct {
+	writeSlots chan struct{}
+	proofs     *proofListings
+}
+
+// New builds a controller from its parts and settings.
+func New(parts Parts, settings Settings) (*Controller, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case parts.Mapper == nil:
+		return nil, errors.New("controller: no mapper")
+	case parts.Source == nil:
+		return nil, errors.New("controller: no source")
+	case parts.Target == nil:
+		return nil, errors.New("controller: no target")
+	case parts.AccountID == "":
+		return nil, errors.New("controller: no account id")
+	}
+	log := parts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Controller{
+		parts:    parts,
+		settings: settings,
+		guards:   plan.Guards(settings.MaxDeleteShare),
+		log:      log,
+		shared: &shared{
+			writeSlots: make(chan struct{}, settings.WriteConcurrency),
+			proofs:     newProofListings(settings.ProofListingTTL),
+		},
+	}, nil
+}
+
+// WithTarget returns a view of the controller that writes to t, sharing the
+// write slots and proof listings (the events batch shares bulk upserts that way).
+func (c *Controller) WithTarget(t Target) *Controller {
+	v := *c
+	v.parts.Target = t
+	return &v
+}
+
+// AccountID is the account the controller reads.
+func (c *Controller) AccountID() string { return c.parts.AccountID }
+
+// Mapper is the compiled config.
+func (c *Controller) Mapper() *mapping.Mapper { return c.parts.Mapper }
+
+// Scope is what one reconcile covers: a whole shard, or the shard narrowed to
+// some resources and entities.
+type Scope struct {
+	Shard source.Shard
+	// Resources are Cloud Control identifiers to read (and upsert what they
+	// map to). With Entities, they narrow the scope; both empty is the whole
+	// shard.
+	Resources []string
+	// Entities are entity identifiers (in the kind's blueprints) that may be
+	// deleted if AWS proves that no resource of the shard maps to them.
+	Entities []string
+	// NotBefore is the earliest start of a listing that may prove a
+	// deletion: the time the message that asked for the scope arrived.
+	NotBefore time.Time
+}
+
+// Narrowed is true for a scope about some resources, not a whole shard.
+func (s Scope) Narrowed() bool { return len(s.Resources) > 0 || len(s.Entities) > 0 }
+
+// ShardReport is what happened to one scope.
 type ShardReport struct {
-	Shard    source.Shard
-	Listed   int // resources read from AWS
-	Skipped  int // resources the selector rejected
-	Mapped   int // entities produced
-	Upserted int
-	Deleted  int
-	Failed   int // entities that could not be mapped, upserted or deleted
+	Shard     source.Shard
+	Narrowed  bool
+	Listed    int // resources read from AWS
+	Skipped   int // resources the selector rejected
+	Mapped    int // entities produced
+	Upserted  int
+	Deleted   int
+	Failed    int // entities that could not be mapped, upserted or deleted
 	// Duplicates counts entities produced more than once in the shard
 	// (two resources mapping to one identifier); the last one written wins.
 	Duplicates int
 	// Upserts counts the entities to upsert per blueprint (what a dry run prints).
 	Upserts  map[string]int
 	Withheld []plan.Withheld
-	Errors   []string
+	// Errors keep their types: classify them with errors.As / errors.Is
+	// (source.IsTransient, *mapping.Error, *port.APIError, ...).
+	Errors   []error
 	Duration time.Duration
 	// Plan is the computed deletion plan.
 	Plan plan.Plan
+
+	// For narrowed scopes: what each read found, the entities written and
+	// deleted, and notes for people (why nothing was deleted, ...).
+	Reads    []Read
+	Entities []entity.Entity
+	Deletes  []entity.Ref
+	Notes    []string
+	// Ignored is set when the config does not sync the scope's kind in its
+	// region: nothing was read or written.
+	Ignored bool
 }
 
-// OK is true when the shard had no error.
+// Read is one GetResource of a narrowed scope.
+type Read struct {
+	Identifier string
+	Found      bool
+	// Selected is false when the selector rejects the found resource.
+	Selected bool
+	Err      error
+}
+
+// OK is true when the scope had no error.
 func (r ShardReport) OK() bool { return len(r.Errors) == 0 }
 
 // Report is the outcome of a full sync.
@@ -111,29 +251,16 @@ func (r Report) OK() bool {
 	return true
 }
 
-func (s *Syncer) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
-}
-
-func (s *Syncer) policy() plan.Policy {
-	if s.Policy != nil {
-		return s.Policy
-	}
-	return plan.Sync{}
-}
-
 // Shards lists the shards the config asks for: one per kind and region, with
 // the union of the resource models the config names for that region.
-func (s *Syncer) Shards(ctx context.Context) ([]source.Shard, error) {
+func (c *Controller) Shards() ([]source.Shard, error) {
 	var shards []source.Shard
-	for _, kind := range s.Mapper.Kinds() {
+	m := c.parts.Mapper
+	for _, kind := range m.Kinds() {
 		models := map[string][]string{}
 		var regions []string
-		for _, r := range s.Mapper.ForKind(kind) {
-			for _, region := range r.Regions(s.DefaultRegion) {
+		for _, r := range m.ForKind(kind) {
+			for _, region := range r.Regions(c.parts.DefaultRegion) {
 				if region == "" {
 					continue // no region in the entry and no default region: reported below
 				}
@@ -148,10 +275,41 @@ func (s *Syncer) Shards(ctx context.Context) ([]source.Shard, error) {
 			return nil, fmt.Errorf("kind %s: no region configured and no default region (set AWS_REGION or selector.aws.regions)", kind)
 		}
 		for _, region := range regions {
-			shards = append(shards, source.Shard{AccountID: s.AccountID, Region: region, Kind: kind, ResourceModels: models[region]})
+			shards = append(shards, source.Shard{AccountID: c.parts.AccountID, Region: region, Kind: kind, ResourceModels: models[region]})
 		}
 	}
 	return shards, nil
+}
+
+// Shard returns the configured shard of kind in region of this account, with
+// the config's resource models, and false when the config does not sync it.
+// Shard messages name a shard; what to list comes from here, not from them.
+func (c *Controller) Shard(accountID, region, kind string) (source.Shard, bool) {
+	if accountID != c.parts.AccountID {
+		return source.Shard{}, false
+	}
+	shards, err := c.Shards()
+	if err != nil {
+		return source.Shard{}, false
+	}
+	for _, sh := range shards {
+		if sh.Region == region && sh.Kind == kind {
+			return sh, true
+		}
+	}
+	return source.Shard{}, false
+}
+
+// applicable lists the config entries that map kind in region: the one rule
+// for which entries a shard, a listing or an event uses.
+func (c *Controller) applicable(kind, region string) []*mapping.Resource {
+	var out []*mapping.Resource
+	for _, r := range c.parts.Mapper.ForKind(kind) {
+		if slices.Contains(r.Regions(c.parts.DefaultRegion), region) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func appendMissing(list []string, items ...string) []string {
@@ -163,12 +321,13 @@ func appendMissing(list []string, items ...string) []string {
 	return list
 }
 
-// Run syncs every shard with bounded concurrency. Deletions wait until every
-// shard has listed, so an entity that one shard produces (an S3 bucket seen
-// from two regions) is never deleted as stale by another.
-func (s *Syncer) Run(ctx context.Context) (Report, error) {
+// Run reconciles every shard of the config with bounded concurrency: the
+// full sync. Deletions wait until every shard has listed, so an entity that
+// one shard produces (an S3 bucket seen from two regions) is never deleted
+// as stale by another.
+func (c *Controller) Run(ctx context.Context) (Report, error) {
 	start := time.Now()
-	shards, err := s.Shards(ctx)
+	shards, err := c.Shards()
 	if err != nil {
 		return Report{}, err
 	}
@@ -178,10 +337,10 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 	// early ownership search is read in the next), and no shard's failure
 	// should cancel another's; each reports its own errors.
 	var g errgroup.Group
-	g.SetLimit(max(1, s.Concurrency))
+	g.SetLimit(c.settings.Concurrency)
 	for i, sh := range shards {
 		g.Go(func() error {
-			works[i] = s.prepare(ctx, sh)
+			works[i] = c.prepare(ctx, sh)
 			return nil
 		})
 	}
@@ -194,13 +353,12 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 		}
 	}
 	protected := func(r entity.Ref) bool { return desired[r] }
-
 	reports := make([]ShardReport, len(works))
 	g = errgroup.Group{}
-	g.SetLimit(max(1, s.Concurrency))
+	g.SetLimit(c.settings.Concurrency)
 	for i, w := range works {
 		g.Go(func() error {
-			reports[i] = s.finish(ctx, w, protected)
+			reports[i] = c.finish(ctx, w, protected)
 			return nil
 		})
 	}
@@ -215,12 +373,20 @@ func (s *Syncer) Run(ctx context.Context) (Report, error) {
 	return Report{Shards: reports, Duration: time.Since(start)}, ctx.Err()
 }
 
+// Reconcile reconciles one scope: a whole shard on its own (Lambda's fan-out
+// runs each shard this way), or a narrowed one (an event).
+func (c *Controller) Reconcile(ctx context.Context, scope Scope) ShardReport {
+	if scope.Narrowed() {
+		return c.reconcileNarrowed(ctx, scope)
+	}
+	return c.finish(ctx, c.prepare(ctx, scope.Shard), nil)
+}
+
 // interleaveRegions orders shards so that consecutive shards are in
 // different regions: every region's first shard, then every region's second,
 // and so on. AWS's rate limit is per region, so with Concurrency shards
 // running, this keeps as many regions busy as possible instead of spending
-// one region's budget on several of its kinds while another region waits
-// (kind by kind, a kind configured in fewer regions would bunch them up).
+// one region's budget on several of its kinds while another region waits.
 // Within a region, the config's order is kept.
 func interleaveRegions(shards []source.Shard) []source.Shard {
 	byRegion := map[string][]source.Shard{}
@@ -242,24 +408,16 @@ func interleaveRegions(shards []source.Shard) []source.Shard {
 	return out
 }
 
-// SyncShard syncs one shard on its own, deletions included. Lambda's fan-out
-// runs each shard this way in its own invocation.
-func (s *Syncer) SyncShard(ctx context.Context, shard source.Shard) ShardReport {
-	w := s.prepare(ctx, shard)
-	return s.finish(ctx, w, nil)
-}
-
 // shardWork carries a shard between the listing and the deletion phase. It
 // keeps references only: entities are upserted as soon as a bulk request's
 // worth is mapped, so memory follows the identifiers, not the documents.
 type shardWork struct {
-	owner   registry.Owner
+	shard   source.Shard
 	started time.Time
 
 	mu      sync.Mutex
 	report  ShardReport
 	desired map[entity.Ref]struct{}
-
 	// early is the ownership search of the mappings' fixed blueprints,
 	// started with the listing so that it does not add to the shard's time;
 	// earlyBlueprints are the blueprints it covers.
@@ -272,24 +430,33 @@ type ownedResult struct {
 	err  error
 }
 
+func newShardWork(shard source.Shard, narrowed bool) *shardWork {
+	return &shardWork{
+		shard:   shard,
+		report:  ShardReport{Shard: shard, Narrowed: narrowed, Upserts: map[string]int{}},
+		started: time.Now(),
+		desired: map[entity.Ref]struct{}{},
+	}
+}
+
 // searchOwnedEarly starts the ownership search of the blueprints the shard's
 // mappings name statically. Entities written after the search started are
 // desired ones, which the plan never deletes, so searching early is safe.
-func (s *Syncer) searchOwnedEarly(ctx context.Context, w *shardWork) {
-	w.earlyBlueprints = s.staticBlueprints(w.report.Shard.Kind)
+func (c *Controller) searchOwnedEarly(ctx context.Context, w *shardWork) {
+	w.earlyBlueprints = c.staticBlueprints(w.shard.Kind)
 	if len(w.earlyBlueprints) == 0 {
 		return
 	}
 	w.early = make(chan ownedResult, 1)
 	go func() {
-		refs, err := s.Target.Owned(ctx, w.owner, w.earlyBlueprints)
+		refs, err := c.parts.Target.Owned(ctx, w.shard, w.earlyBlueprints)
 		w.early <- ownedResult{refs, err}
 	}()
 }
 
 // owned lists what the shard owns: the early search's result, plus a search
 // of the blueprints that only this run's entities revealed.
-func (s *Syncer) owned(ctx context.Context, w *shardWork) ([]entity.Ref, error) {
+func (c *Controller) owned(ctx context.Context, w *shardWork) ([]entity.Ref, error) {
 	var refs []entity.Ref
 	if w.early != nil {
 		r := <-w.early
@@ -299,7 +466,7 @@ func (s *Syncer) owned(ctx context.Context, w *shardWork) ([]entity.Ref, error) 
 		refs = r.refs
 	}
 	var rest []string
-	for _, bp := range s.blueprintsFor(w) {
+	for _, bp := range c.blueprintsFor(w) {
 		if !slices.Contains(w.earlyBlueprints, bp) {
 			rest = append(rest, bp)
 		}
@@ -307,57 +474,29 @@ func (s *Syncer) owned(ctx context.Context, w *shardWork) ([]entity.Ref, error) 
 	if len(rest) == 0 {
 		return refs, nil
 	}
-	more, err := s.Target.Owned(ctx, w.owner, rest)
+	more, err := c.parts.Target.Owned(ctx, w.shard, rest)
 	return append(refs, more...), err
 }
 
 // prepare lists and maps the shard's resources and upserts the entities.
-func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
-	if s.OnShardStart != nil {
-		s.OnShardStart(shard)
+func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork {
+	if c.OnShardStart != nil {
+		c.OnShardStart(shard)
 	}
-	w := &shardWork{
-		owner:   registry.Owner{AccountID: shard.AccountID, Region: shard.Region, Kind: shard.Kind},
-		report:  ShardReport{Shard: shard, Upserts: map[string]int{}},
-		started: time.Now(),
-		desired: map[entity.Ref]struct{}{},
-	}
-	log := s.logger().With("shard", shard.String())
-	var applicable []*mapping.Resource
-	trustList := true
-	for _, r := range s.Mapper.ForKind(shard.Kind) {
-		if slices.Contains(r.Regions(s.DefaultRegion), shard.Region) {
-			applicable = append(applicable, r)
-			trustList = trustList && r.TrustListProperties
-		}
-	}
+	w := newShardWork(shard, false)
+	log := c.log.With("shard", shard.String())
+	applicable := c.applicable(shard.Kind, shard.Region)
 	if len(applicable) == 0 {
-		w.fail("no config entry maps %s in %s", shard.Kind, shard.Region)
+		w.fail(fmt.Errorf("no config entry maps %s in %s", shard.Kind, shard.Region))
 		return w
 	}
-
-	s.searchOwnedEarly(ctx, w)
-	up := s.newUpserter(ctx, w, log)
-	err := s.Source.List(ctx, shard, source.ListOptions{TrustListProperties: trustList}, func(res source.Resource) error {
-		var produced []entity.Entity
-		var problems []string
-		skipped := 0
-		for _, r := range applicable {
-			// A partly failed mapping still yields the entities that did map:
-			// they are true and are upserted, while the error keeps the
-			// shard from deleting anything.
-			result, err := r.Map(ctx, res)
-			if err != nil {
-				problems = append(problems, err.Error())
-			} else if !result.Selected {
-				skipped++
-				continue
-			}
-			produced = append(produced, result.Entities...)
-		}
+	c.searchOwnedEarly(ctx, w)
+	up := c.newUpserter(ctx, w, log)
+	err := c.parts.Source.List(ctx, shard, listOptions(applicable), func(res source.Resource) error {
+		produced, problems, skipped := mapResource(ctx, applicable, res)
 		w.mu.Lock()
 		w.report.Listed++
-		if skipped == len(applicable) {
+		if skipped {
 			w.report.Skipped++
 		}
 		w.report.Failed += len(problems)
@@ -382,37 +521,54 @@ func (s *Syncer) prepare(ctx context.Context, shard source.Shard) *shardWork {
 	})
 	up.close()
 	if err != nil {
-		w.fail("%v", err)
+		w.fail(err)
 	}
 	return w
 }
 
-// finish computes the deletions of a prepared shard and applies them.
-func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) (report ShardReport) {
-	log := s.logger().With("shard", w.report.Shard.String())
-	defer func() {
-		w.report.Duration = time.Since(w.started)
-		report = w.report
-		logShardDone(log, report)
-		if s.OnShardDone != nil {
-			s.OnShardDone(report)
+// listOptions: ListResources' properties are trusted only when every entry
+// of the shard says so.
+func listOptions(applicable []*mapping.Resource) source.ListOptions {
+	trust := true
+	for _, r := range applicable {
+		trust = trust && r.TrustListProperties
+	}
+	return source.ListOptions{TrustListProperties: trust}
+}
+
+// mapResource maps one resource through every applicable entry. A partly
+// failed mapping still yields the entities that did map: they are true and
+// are upserted, while the error keeps the scope from deleting anything.
+// skipped is true when every entry's selector rejected the resource.
+func mapResource(ctx context.Context, applicable []*mapping.Resource, res source.Resource) (produced []entity.Entity, problems []error, skipped bool) {
+	rejected := 0
+	for _, r := range applicable {
+		result, err := r.Map(ctx, res)
+		if err != nil {
+			problems = append(problems, err)
+		} else if !result.Selected {
+			rejected++
+			continue
 		}
-	}()
+		produced = append(produced, result.Entities...)
+	}
+	return produced, problems, rejected == len(applicable)
+}
+
+// finish computes the deletions of a prepared full scope and applies them.
+func (c *Controller) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) ShardReport {
+	log := c.log.With("shard", w.shard.String())
 	var owned []entity.Ref
 	if ctx.Err() == nil {
 		var err error
-		if owned, err = s.owned(ctx, w); err != nil {
-			w.fail("list owned entities: %v", err)
+		if owned, err = c.owned(ctx, w); err != nil {
+			w.fail(fmt.Errorf("list owned entities: %w", err))
 		}
 	} else if w.early != nil {
 		<-w.early
 	}
 	if ctx.Err() != nil {
-		w.fail("interrupted: %v", ctx.Err())
-	}
-	share := s.MaxDeleteShare
-	if share == 0 {
-		share = plan.DefaultMaxDeleteShare
+		w.fail(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
 	}
 	desired := make([]entity.Ref, 0, len(w.desired))
 	for ref := range w.desired {
@@ -423,33 +579,47 @@ func (s *Syncer) finish(ctx context.Context, w *shardWork, protected func(entity
 		Owned:     owned,
 		Problems:  w.report.Errors,
 		Protected: protected,
-	}, s.policy(), plan.HealthyShard{}, plan.MaxDeleteShare{Share: share})
+		// The whole shard was listed: an owned entity no resource produced
+		// is proven gone (any listing error withholds everything instead).
+		Proven: func(entity.Ref) bool { return true },
+	}, c.settings.Policy, c.guards...)
+	c.apply(ctx, w, p, log)
+	w.report.Duration = time.Since(w.started)
+	logShardDone(log, w.report)
+	if c.OnShardDone != nil {
+		c.OnShardDone(w.report)
+	}
+	return w.report
+}
+
+// apply records the plan in the report and makes its deletions.
+func (c *Controller) apply(ctx context.Context, w *shardWork, p plan.Plan, log *slog.Logger) {
 	w.report.Plan = p
 	w.report.Withheld = p.Withheld
 	for _, wh := range p.Withheld {
 		log.Warn("stale entity kept", "entity", wh.Ref.String(), "reason", wh.Reason)
 	}
-	if s.DryRun || len(p.Deletes) == 0 {
+	if len(p.Deletes) == 0 {
 		return
 	}
-	for _, res := range s.Target.Delete(ctx, w.owner, p.Deletes) {
+	for _, res := range c.parts.Target.Delete(ctx, w.shard, p.Deletes) {
 		if res.Err != nil {
 			w.report.Failed++
-			w.report.Errors = append(w.report.Errors, fmt.Sprintf("delete %s: %v", res.Ref, res.Err))
+			w.report.Errors = append(w.report.Errors, fmt.Errorf("delete %s: %w", res.Ref, res.Err))
 			log.Error("delete failed", "entity", res.Ref.String(), "error", res.Err)
 			continue
 		}
 		w.report.Deleted++
-		log.Info("deleted stale entity", "entity", res.Ref.String())
+		w.report.Deletes = append(w.report.Deletes, res.Ref)
+		log.Info("deleted entity", "entity", res.Ref.String())
 	}
-	return
 }
 
 // staticBlueprints are the blueprints the kind's mappings name without
 // depending on the resource.
-func (s *Syncer) staticBlueprints(kind string) []string {
+func (c *Controller) staticBlueprints(kind string) []string {
 	var out []string
-	for _, r := range s.Mapper.ForKind(kind) {
+	for _, r := range c.parts.Mapper.ForKind(kind) {
 		if bps, ok := r.StaticBlueprints(); ok {
 			for _, bp := range bps {
 				if !slices.Contains(out, bp) {
@@ -464,9 +634,9 @@ func (s *Syncer) staticBlueprints(kind string) []string {
 
 // blueprintsFor lists the blueprints a shard may own entities in: those its
 // mappings name statically, and those its entities landed in this run.
-func (s *Syncer) blueprintsFor(w *shardWork) []string {
+func (c *Controller) blueprintsFor(w *shardWork) []string {
 	set := map[string]bool{}
-	for _, bp := range s.staticBlueprints(w.report.Shard.Kind) {
+	for _, bp := range c.staticBlueprints(w.shard.Kind) {
 		set[bp] = true
 	}
 	for ref := range w.desired {
@@ -480,10 +650,9 @@ func (s *Syncer) blueprintsFor(w *shardWork) []string {
 	return out
 }
 
-// logShardDone records a shard's outcome (docs/install.md: "each shard sync
-// logs its outcome"). The errors of a failed shard are logged here in full:
-// serve and Lambda have no summary table, and a shard that failed to list
-// (AccessDenied, TypeNotFound) logs nothing else.
+// logShardDone records a shard's outcome. The errors of a failed shard are
+// logged here in full: serve and Lambda have no summary table, and a shard
+// that failed to list (AccessDenied, TypeNotFound) logs nothing else.
 func logShardDone(log *slog.Logger, r ShardReport) {
 	attrs := []any{"listed", r.Listed, "mapped", r.Mapped, "upserted", r.Upserted, "deleted", r.Deleted,
 		"failed", r.Failed, "kept", len(r.Withheld), "took", r.Duration}
@@ -491,9 +660,13 @@ func logShardDone(log *slog.Logger, r ShardReport) {
 		log.Info("shard synced", attrs...)
 		return
 	}
-	errs := r.Errors
-	if len(errs) > maxLoggedErrors {
-		errs = append(slices.Clip(errs[:maxLoggedErrors]), fmt.Sprintf("and %d more", len(r.Errors)-maxLoggedErrors))
+	errs := make([]string, 0, min(len(r.Errors), maxLoggedErrors+1))
+	for i, err := range r.Errors {
+		if i == maxLoggedErrors {
+			errs = append(errs, fmt.Sprintf("and %d more", len(r.Errors)-maxLoggedErrors))
+			break
+		}
+		errs = append(errs, err.Error())
 	}
 	log.Error("shard failed", append(attrs, "errors", errs)...)
 }
@@ -502,10 +675,16 @@ func logShardDone(log *slog.Logger, r ShardReport) {
 // mapping or write is also logged on its own.
 const maxLoggedErrors = 20
 
-func (w *shardWork) fail(format string, args ...any) {
+func (w *shardWork) fail(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.report.Errors = append(w.report.Errors, fmt.Sprintf(format, args...))
+	w.report.Errors = append(w.report.Errors, err)
+}
+
+func (w *shardWork) note(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.report.Notes = append(w.report.Notes, s)
 }
 
 // ErrFailed is returned by callers that turn a report with errors into an exit code.

@@ -13,16 +13,12 @@ import (
 // bulk route takes at most 20.
 const BulkSize = 20
 
-// DefaultWriteConcurrency keeps enough upserts in flight to use Port's
-// budget (about 117 requests/s at ~80 ms each needs ~10 in flight).
-const DefaultWriteConcurrency = 16
-
 // upserter batches a shard's entities per blueprint and sends each full batch
 // while the listing goes on. A send waits for a free write slot (shared by
 // all shards), which holds back the listing when Port is the slower side, so
 // memory stays bounded by the batches in flight.
 type upserter struct {
-	s       *Syncer
+	c       *Controller
 	ctx     context.Context
 	w       *shardWork
 	log     *slog.Logger
@@ -31,21 +27,11 @@ type upserter struct {
 	wg      sync.WaitGroup
 }
 
-func (s *Syncer) newUpserter(ctx context.Context, w *shardWork, log *slog.Logger) *upserter {
-	s.slotsOnce.Do(func() {
-		n := s.WriteConcurrency
-		if n <= 0 {
-			n = DefaultWriteConcurrency
-		}
-		s.writeSlots = make(chan struct{}, n)
-	})
-	return &upserter{s: s, ctx: ctx, w: w, log: log, pending: map[string][]entity.Entity{}}
+func (c *Controller) newUpserter(ctx context.Context, w *shardWork, log *slog.Logger) *upserter {
+	return &upserter{c: c, ctx: ctx, w: w, log: log, pending: map[string][]entity.Entity{}}
 }
 
 func (u *upserter) add(e entity.Entity) {
-	if u.s.DryRun {
-		return
-	}
 	u.mu.Lock()
 	u.pending[e.Blueprint] = append(u.pending[e.Blueprint], e)
 	var batch []entity.Entity
@@ -72,17 +58,18 @@ func (u *upserter) close() {
 }
 
 func (u *upserter) send(batch []entity.Entity) {
-	u.s.writeSlots <- struct{}{}
+	slots := u.c.shared.writeSlots
+	slots <- struct{}{}
 	u.wg.Add(1)
 	go func() {
-		defer func() { <-u.s.writeSlots; u.wg.Done() }()
-		results := u.s.Target.Upsert(u.ctx, u.w.owner, batch)
+		defer func() { <-slots; u.wg.Done() }()
+		results := u.c.parts.Target.Upsert(u.ctx, u.w.shard, batch)
 		u.w.mu.Lock()
 		defer u.w.mu.Unlock()
 		for _, res := range results {
 			if res.Err != nil {
 				u.w.report.Failed++
-				u.w.report.Errors = append(u.w.report.Errors, fmt.Sprintf("upsert %s: %v", res.Ref, res.Err))
+				u.w.report.Errors = append(u.w.report.Errors, fmt.Errorf("upsert %s: %w", res.Ref, res.Err))
 				u.log.Error("upsert failed", "entity", res.Ref.String(), "error", res.Err)
 				continue
 			}

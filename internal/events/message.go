@@ -1,12 +1,19 @@
-// Package events implements event-based updates: the message contract of
-// Port's AWS exporter (a JSON body whose region, action and identifier are jq
-// expressions evaluated against the message itself) with this exporter's
-// optional resource_identifier and entity_identifier, the reconcile of the one
-// resource a message names, and the handling of a batch of queue messages
-// with a per-message outcome (ok, transient: retry, permanent: dead-letter).
+// Package events is the message contract of the events queue, and nothing
+// else: pure functions from a message body to a Decision, with no I/O.
 //
-// The same queue also carries the exporter's own shard messages, with which a
-// scheduled Lambda invocation fans a full sync out over many invocations.
+// Event messages follow Port's AWS exporter (a JSON body whose region, action
+// and identifier are jq expressions evaluated against the message itself),
+// with this exporter's optional resource_identifier and entity_identifier.
+// The same queue carries the exporter's own shard messages (a scheduled Lambda
+// invocation fans a full sync out with them), which must carry a signature
+// only the exporter can make (shard.go).
+//
+// Every string in a message may be hostile: EventBridge inserts CloudTrail
+// values into its template unescaped, and CloudTrail records failed calls
+// with the caller's own parameters. So a body with a duplicate key is refused
+// (a well-formed template never produces one; an injected value does), the
+// expressions are bounded before they are parsed, and nothing a message says
+// is ever taken as proof: internal/controller reads AWS before any deletion.
 package events
 
 import (
@@ -21,7 +28,6 @@ import (
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/jq"
 )
 
 // Action is what a message asks for.
@@ -116,6 +122,9 @@ const (
 	ReasonPortRejected        = "port_rejected"
 	ReasonAWSRejected         = "aws_rejected"
 	ReasonBadShardMessage     = "bad_shard_message"
+	ReasonForgedShardMessage  = "forged_shard_message"
+	ReasonDuplicateKey        = "duplicate_key"
+	ReasonTooLarge            = "too_large"
 )
 
 // PermanentError is a failure that retrying cannot fix, with a short
@@ -148,11 +157,28 @@ func ReasonOf(err error) string {
 // third-party Org::Service::Thing); the mapper decides whether the config knows it.
 var resourceTypePattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
 
-// ParseMessage parses a queue message body. It checks the shape only; the jq
-// expressions are evaluated by Evaluate. Every error is permanent.
-func ParseMessage(body []byte) (Message, error) {
+// MaxBodyBytes bounds a message body: SQS's own limit is 256 KiB, and an
+// event message is a few hundred bytes (EventBridge's template is at most
+// 8,192 characters before the values are inserted).
+const MaxBodyBytes = 256 << 10
+
+// ParseMessage parses an event message body; a shard message is refused as
+// forged, since it carries no signature here. Use Parse for queue messages.
+func ParseMessage(body []byte) (Message, error) { return Parse(body, nil, nil) }
+
+// Parse parses a queue message body with its SQS message attributes. It
+// checks the shape only; the jq expressions are evaluated by Evaluate. A
+// shard message must carry a valid signature under key (nil: this runtime
+// takes no shard messages). Every error is permanent.
+func Parse(body []byte, attributes map[string]string, key *ShardKey) (Message, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Message{}, permanent(ReasonMalformedJSON, "message body is empty")
+	}
+	if len(body) > MaxBodyBytes {
+		return Message{}, permanent(ReasonTooLarge, "message body is %d bytes, more than the %d an event message can be", len(body), MaxBodyBytes)
+	}
+	if err := checkKeys(body); err != nil {
+		return Message{}, err
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -162,6 +188,9 @@ func ParseMessage(body []byte) (Message, error) {
 		return Message{}, permanent(ReasonMalformedJSON, "message body is null, want a JSON object")
 	}
 	if raw, ok := doc[shardEnvelopeKey]; ok {
+		if err := key.verify(body, attributes); err != nil {
+			return Message{}, err
+		}
 		shard, err := parseShardRequest(raw)
 		if err != nil {
 			return Message{}, err
@@ -347,7 +376,10 @@ func evaluateExtension(ctx context.Context, msg Message, d *Decision) error {
 // evalString evaluates one expression, which must yield exactly one string
 // (a number is accepted and formatted, as some identifiers are numeric).
 func evalString(ctx context.Context, msg Message, field, expr string) (string, error) {
-	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
+	if err := checkExpressionBounds(expr); err != nil {
+		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
+	}
+	q, err := compileExpression(expr)
 	if err != nil {
 		if bareLiteral.MatchString(expr) {
 			err = fmt.Errorf("%w; region, action and the identifiers are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)

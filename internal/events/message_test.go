@@ -13,6 +13,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 type messageCase struct {
@@ -48,7 +49,11 @@ func parseAndEvaluate(ctx context.Context, body []byte) (events.Decision, error)
 }
 
 func TestMessages(t *testing.T) {
-	for _, c := range loadMessageCases(t) {
+	cases := loadMessageCases(t)
+	if len(cases) < 50 {
+		t.Fatalf("testdata/messages.yaml has %d cases, want at least 50", len(cases))
+	}
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			if (c.Want == nil) == (c.Reason == "") {
 				t.Fatal("a case needs exactly one of want and reason")
@@ -96,13 +101,17 @@ func TestEvaluateCancelledIsNotPermanent(t *testing.T) {
 }
 
 func TestShardMessageRoundTrip(t *testing.T) {
-	req := events.ShardRequest{AccountID: "123456789012", Region: "eu-west-1", Kind: "AWS::ECS::Service",
-		ResourceModels: []string{`{"Cluster":"prod"}`}, RequestedAt: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	body, err := events.ShardMessageBody(req)
+	key, err := events.NewShardKey("a-port-client-secret-of-some-length")
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := events.ParseMessage(body)
+	req := events.ShardRequest{Shard: source.Shard{AccountID: "123456789012", Region: "eu-west-1", Kind: "AWS::ECS::Service"},
+		RequestedAt: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	body, attrs, err := key.ShardMessage(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.Parse(body, attrs, key)
 	if err != nil {
 		t.Fatalf("parse %s: %v", body, err)
 	}
@@ -110,12 +119,68 @@ func TestShardMessageRoundTrip(t *testing.T) {
 		t.Fatalf("%s parsed as an event message", body)
 	}
 	got := *msg.Shard
-	if got.AccountID != req.AccountID || got.Region != req.Region || got.Kind != req.Kind ||
-		len(got.ResourceModels) != 1 || got.ResourceModels[0] != req.ResourceModels[0] || !got.RequestedAt.Equal(req.RequestedAt) {
+	if got.Shard.String() != req.Shard.String() || !got.RequestedAt.Equal(req.RequestedAt) {
 		t.Fatalf("round trip gave %+v, want %+v", got, req)
 	}
 	if _, err := events.Evaluate(context.Background(), msg); !errors.Is(err, events.ErrPermanent) {
 		t.Fatalf("evaluating a shard message as an event: %v, want a permanent error", err)
+	}
+
+	// Every way of getting the signature wrong is forged_shard_message.
+	other, _ := events.NewShardKey("another-secret-of-enough-length")
+	_, otherAttrs, _ := other.ShardMessage(req)
+	tampered := []byte(strings.Replace(string(body), "eu-west-1", "us-east-1", 1))
+	cases := []struct {
+		name  string
+		body  []byte
+		attrs map[string]string
+		key   *events.ShardKey
+	}{
+		{"no attribute", body, nil, key},
+		{"signed by another key", body, otherAttrs, key},
+		{"body changed after signing", tampered, attrs, key},
+		{"runtime without a key", body, attrs, nil},
+		{"empty signature", body, map[string]string{events.SignatureAttribute: ""}, key},
+	}
+	if len(cases) < 5 {
+		t.Fatal("cases lost")
+	}
+	for _, c := range cases {
+		_, err := events.Parse(c.body, c.attrs, c.key)
+		if events.ReasonOf(err) != events.ReasonForgedShardMessage {
+			t.Errorf("%s: %v, want %s", c.name, err, events.ReasonForgedShardMessage)
+		}
+	}
+}
+
+func TestShardKeyNeedsASecret(t *testing.T) {
+	if _, err := events.NewShardKey("short"); err == nil {
+		t.Fatal("a 5-byte secret made a key")
+	}
+}
+
+// TestHostileExpressionIsCheap: a 120 KB expression of nested brackets is
+// refused before gojq parses it, in well under a millisecond per message.
+func TestHostileExpressionIsCheap(t *testing.T) {
+	nested := strings.Repeat("[", 60_000) + strings.Repeat("]", 60_000)
+	body, _ := json.Marshal(map[string]string{"resource_type": "AWS::Lambda::Function", "region": `"eu-west-1"`, "identifier": nested})
+	start := time.Now()
+	allocs := testing.AllocsPerRun(5, func() {
+		msg, err := events.ParseMessage(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := events.Evaluate(context.Background(), msg); events.ReasonOf(err) != events.ReasonJQError {
+			t.Fatalf("hostile expression: %v, want jq_error", err)
+		}
+	})
+	if took := time.Since(start) / 6; took > 50*time.Millisecond {
+		t.Errorf("a hostile message took %v", took)
+	}
+	// Parsing the body itself allocates; the expression must add nothing
+	// near the hundreds of megabytes gojq spent on it.
+	if allocs > 20_000 {
+		t.Errorf("%v allocations per hostile message", allocs)
 	}
 }
 
@@ -130,6 +195,7 @@ func FuzzParseAndEvaluate(f *testing.F) {
 		events.ReasonMalformedJSON: true, events.ReasonMissingField: true, events.ReasonInvalidField: true,
 		events.ReasonJQError: true, events.ReasonBadAction: true, events.ReasonBadRegion: true,
 		events.ReasonBadIdentifier: true, events.ReasonBadShardMessage: true, events.ReasonIdentifierMismatch: true,
+		events.ReasonForgedShardMessage: true, events.ReasonDuplicateKey: true, events.ReasonTooLarge: true,
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msg, err := events.ParseMessage(body)
@@ -140,10 +206,7 @@ func FuzzParseAndEvaluate(f *testing.F) {
 			return
 		}
 		if msg.Shard != nil {
-			if msg.Shard.Kind == "" || msg.Shard.Region == "" || msg.Shard.AccountID == "" {
-				t.Fatalf("shard message accepted without its fields: %+v", msg.Shard)
-			}
-			return
+			t.Fatalf("an unsigned body became a shard request: %q", body)
 		}
 		d, err := events.Evaluate(context.Background(), msg)
 		if err != nil {

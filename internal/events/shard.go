@@ -1,9 +1,15 @@
 package events
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Shard messages let a scheduled Lambda invocation fan a full sync out: it
@@ -11,55 +17,103 @@ import (
 // each is then synced by its own invocation, well within Lambda's 15 minutes.
 // A shard that fails transiently is redelivered by SQS like any message.
 //
-// The body is versioned and namespaced so that no event rule's message can be
-// mistaken for one:
-//
-//	{"port_aws_exporter": {"version": 1, "sync_shard": {"account_id": "123456789012",
-//	  "region": "eu-west-1", "kind": "AWS::Lambda::Function", "resource_models": []},
+//	{"port_aws_exporter": {"version": 2, "sync_shard": {"account_id": "123456789012",
+//	  "region": "eu-west-1", "kind": "AWS::Lambda::Function"},
 //	  "requested_at": "2026-11-25T18:00:00Z"}}
+//
+// A shard message makes the exporter list and delete, so only the exporter
+// may write one. EventBridge's SQS targets cannot set message attributes, and
+// the body could be forged through an injected template value, so each shard
+// message carries the attribute SignatureAttribute: an HMAC-SHA256 of the body
+// under a key derived from a secret the exporter holds (the Port client
+// secret). A body without a valid signature is dead-lettered as
+// forged_shard_message. The message names the shard only: what to list (the
+// resource models of child types) is taken from the config, never from it.
 const shardEnvelopeKey = "port_aws_exporter"
 
 // ShardMessageVersion is the version of the shard message format this binary
-// writes and reads. A reader refuses other versions (permanent failure) rather
-// than guess at a format it does not know.
-const ShardMessageVersion = 1
+// writes and reads. Version 1 carried resource_models and no signature; it is
+// refused like any other version.
+const ShardMessageVersion = 2
+
+// SignatureAttribute is the SQS message attribute holding a shard message's signature.
+const SignatureAttribute = "port-aws-exporter-signature"
+
+// ShardKey signs and verifies shard messages.
+type ShardKey struct{ key []byte }
+
+// NewShardKey derives the shard-message key from secret. The derivation
+// binds the key to this use, so the secret itself never signs anything.
+func NewShardKey(secret string) (*ShardKey, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("shard message key: the secret is too short to derive a key from")
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("port-aws-exporter shard message key v2"))
+	return &ShardKey{key: mac.Sum(nil)}, nil
+}
+
+func (k *ShardKey) sign(body []byte) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// verify checks a shard message's signature.
+func (k *ShardKey) verify(body []byte, attributes map[string]string) error {
+	if k == nil {
+		return permanent(ReasonForgedShardMessage, "a shard message arrived where this runtime takes none (no shard key)")
+	}
+	got, ok := attributes[SignatureAttribute]
+	if !ok {
+		return permanent(ReasonForgedShardMessage, "shard message without the %s attribute: only the exporter writes shard messages", SignatureAttribute)
+	}
+	want := k.sign(body)
+	if !hmac.Equal([]byte(got), []byte(want)) {
+		return permanent(ReasonForgedShardMessage, "shard message whose %s attribute does not match its body", SignatureAttribute)
+	}
+	return nil
+}
 
 // ShardRequest asks for a full sync of one shard.
 type ShardRequest struct {
-	AccountID      string   `json:"account_id"`
-	Region         string   `json:"region"`
-	Kind           string   `json:"kind"`
-	ResourceModels []string `json:"resource_models,omitempty"`
+	Shard source.Shard
 	// RequestedAt is when the fan-out asked for it, for logs and message age.
-	RequestedAt time.Time `json:"-"`
+	RequestedAt time.Time
 }
 
 // Key names the shard: shard messages with equal keys in one batch run once.
-func (s ShardRequest) Key() string {
-	return "shard\x00" + s.AccountID + "\x00" + s.Region + "\x00" + s.Kind
-}
+func (s ShardRequest) Key() string { return "shard\x00" + s.Shard.String() }
 
-func (s ShardRequest) String() string { return s.AccountID + "/" + s.Region + "/" + s.Kind }
+func (s ShardRequest) String() string { return s.Shard.String() }
+
+type shardFields struct {
+	AccountID string `json:"account_id"`
+	Region    string `json:"region"`
+	Kind      string `json:"kind"`
+}
 
 type shardEnvelope struct {
-	Version     int           `json:"version"`
-	SyncShard   *ShardRequest `json:"sync_shard"`
-	RequestedAt time.Time     `json:"requested_at,omitzero"`
+	Version     int          `json:"version"`
+	SyncShard   *shardFields `json:"sync_shard"`
+	RequestedAt time.Time    `json:"requested_at,omitzero"`
 }
 
-// ShardMessageBody encodes a shard request as a queue message body.
-func ShardMessageBody(req ShardRequest) ([]byte, error) {
+// ShardMessage encodes a shard request as a queue message body and the
+// message attributes to send it with.
+func (k *ShardKey) ShardMessage(req ShardRequest) (body []byte, attributes map[string]string, err error) {
 	at := req.RequestedAt
 	if at.IsZero() {
 		at = time.Now().UTC()
 	}
-	body, err := json.Marshal(map[string]shardEnvelope{
-		shardEnvelopeKey: {Version: ShardMessageVersion, SyncShard: &req, RequestedAt: at.Truncate(time.Second)},
+	body, err = json.Marshal(map[string]shardEnvelope{
+		shardEnvelopeKey: {Version: ShardMessageVersion, RequestedAt: at.Truncate(time.Second),
+			SyncShard: &shardFields{AccountID: req.Shard.AccountID, Region: req.Shard.Region, Kind: req.Shard.Kind}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("encode shard message for %s: %w", req, err)
+		return nil, nil, fmt.Errorf("encode shard message for %s: %w", req, err)
 	}
-	return body, nil
+	return body, map[string]string{SignatureAttribute: k.sign(body)}, nil
 }
 
 func parseShardRequest(raw any) (ShardRequest, error) {
@@ -85,6 +139,5 @@ func parseShardRequest(raw any) (ShardRequest, error) {
 	if !resourceTypePattern.MatchString(s.Kind) {
 		return ShardRequest{}, permanent(ReasonBadShardMessage, "shard kind %q is not a CloudFormation type name", s.Kind)
 	}
-	s.RequestedAt = env.RequestedAt
-	return s, nil
+	return ShardRequest{Shard: source.Shard{AccountID: s.AccountID, Region: s.Region, Kind: s.Kind}, RequestedAt: env.RequestedAt}, nil
 }

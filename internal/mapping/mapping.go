@@ -447,3 +447,80 @@ func describe(v any, found bool) string {
 	}
 	return kind + " " + s
 }
+
+// MappingIdentity is what a deletion proof needs to know about one mapping
+// of an entry: the blueprint it writes to ("" when computed per resource),
+// its identifier expression as written, and whether it maps items.
+type MappingIdentity struct {
+	Blueprint  string
+	Identifier string
+	Items      bool
+}
+
+// Identities describes the entry's mappings, in order.
+func (r *Resource) Identities() []MappingIdentity {
+	out := make([]MappingIdentity, len(r.compiled.Mappings))
+	for i, cm := range r.compiled.Mappings {
+		out[i] = MappingIdentity{Blueprint: cm.Blueprint.Name, Items: cm.ItemsToParse != nil}
+		if i < len(r.compiled.Resource.Port.Entity.Mappings) {
+			out[i].Identifier = r.compiled.Resource.Port.Entity.Mappings[i].Identifier
+		}
+	}
+	return out
+}
+
+// Identify returns the entities the entry would produce from res if its
+// selector accepted it: the identifiers and blueprints only. When the selector
+// now rejects a resource, these are the entities it used to produce, read
+// from AWS's document rather than from a message.
+func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.Ref, error) {
+	input := res.Properties
+	if input == nil {
+		input = map[string]any{}
+	}
+	var refs []entity.Ref
+	var errs []error
+	for i := range r.compiled.Mappings {
+		cm := &r.compiled.Mappings[i]
+		inputs := []any{input}
+		if cm.ItemsToParse != nil {
+			items, _, err := cm.ItemsToParse.First(ctx, input)
+			if err != nil {
+				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
+				continue
+			}
+			list, _ := items.([]any)
+			inputs = inputs[:0]
+			for _, item := range list {
+				withItem := make(map[string]any, len(input)+1)
+				for k, v := range input {
+					withItem[k] = v
+				}
+				withItem["item"] = item
+				inputs = append(inputs, withItem)
+			}
+		}
+		for j, in := range inputs {
+			item := -1
+			if cm.ItemsToParse != nil {
+				item = j
+			}
+			bp, err := blueprint(ctx, cm, in)
+			if err != nil {
+				errs = append(errs, wrap(err, res, item))
+				continue
+			}
+			v, found, err := cm.Identifier.First(ctx, in)
+			if err != nil {
+				errs = append(errs, &Error{Path: cm.Path + ".identifier", Resource: res, Item: item, Err: err})
+				continue
+			}
+			id, err := stringify(v)
+			if err != nil || !found || id == "" {
+				continue // such a mapping produces no entity either
+			}
+			refs = append(refs, entity.Ref{Blueprint: bp, Identifier: id})
+		}
+	}
+	return refs, errors.Join(errs...)
+}

@@ -1,6 +1,12 @@
-// Package plan compares what a shard should have in Port (desired) with what
-// the exporter owns there, and decides upserts and deletes. It does no I/O, so
-// every safety rule about deletion is testable without servers.
+// Package plan compares what a scope of a shard should have in Port (desired)
+// with what the exporter owns there, and decides what to delete. It does no
+// I/O, so every safety rule about deletion is testable without servers.
+//
+// The same plan serves the full sync (the scope is the whole shard, and the
+// listing is the proof that an owned entity is gone) and the events (the scope
+// is narrowed to the few entities a message names, and each deletion needs its
+// own proof from AWS). A message never decides a deletion: it only narrows
+// where the controller looks.
 package plan
 
 import (
@@ -12,15 +18,28 @@ import (
 
 // Input is everything a plan is computed from.
 type Input struct {
-	// Desired is what the shard's resources mapped to in this run. Only
+	// Desired is what the scope's resources mapped to in this run. Only
 	// references: the entities themselves are upserted as they are mapped, so
 	// memory does not grow with their content.
 	Desired []entity.Ref
-	// Owned is what the registry says the shard owns in Port now.
+	// Owned is what the registry says the shard owns in Port now, within the
+	// scope (all of the shard's entities for a full scope, or those among
+	// Candidates for a narrowed one).
 	Owned []entity.Ref
-	// Problems are the shard's errors in this run (listing, mapping, ...).
-	// Any problem means the desired set may be incomplete.
-	Problems []string
+	// Candidates are, for a narrowed scope, the entities the scope is about
+	// whether or not this exporter wrote them; only the sync-unowned policy
+	// looks at them. Nil for a full scope.
+	Candidates []entity.Ref
+	// Narrowed is true when the scope is a few resources of the shard rather
+	// than the whole listing (an event).
+	Narrowed bool
+	// Problems are the scope's errors in this run (listing, reading, mapping,
+	// ...). Any problem means the desired set may be incomplete.
+	Problems []error
+	// Proven reports whether AWS has shown that no resource of the shard maps
+	// to the entity now (a complete listing, or a definite not-found of the
+	// one resource that could). Nil means nothing is proven.
+	Proven func(entity.Ref) bool
 	// Protected reports entities desired by another shard in the same run
 	// (an S3 bucket listed from two regions, say); they are never deleted.
 	Protected func(entity.Ref) bool
@@ -32,7 +51,7 @@ type Withheld struct {
 	Reason string
 }
 
-// Plan is the set of deletions for one shard. Upserts are not planned: every
+// Plan is the set of deletions for one scope. Upserts are not planned: every
 // desired entity is upserted (idempotent, and Port's merge keeps the fields
 // the exporter does not map).
 type Plan struct {
@@ -41,10 +60,10 @@ type Plan struct {
 	Withheld []Withheld
 }
 
-// Policy decides which kinds of change a plan may contain, like external-dns's
-// sync / upsert-only policies.
+// Policy chooses the deletions a plan starts from, like external-dns's sync /
+// upsert-only policies: which stale entities may go at all.
 type Policy interface {
-	Apply(p *Plan)
+	Stale(in Input) Plan
 }
 
 // Guard withholds deletions that are not safe to make.
@@ -52,29 +71,11 @@ type Guard interface {
 	Check(in Input, p *Plan)
 }
 
-// Calculate computes the plan for one shard: every owned entity that is no
-// longer desired is deleted unless the policy or a guard withholds it.
+// Calculate computes the plan for one scope: the policy picks the stale
+// entities, then every guard may withhold some. Guards run in order; a guard
+// sees only what the ones before it let through.
 func Calculate(in Input, policy Policy, guards ...Guard) Plan {
-	var p Plan
-	desired := make(map[entity.Ref]bool, len(in.Desired))
-	for _, ref := range in.Desired {
-		desired[ref] = true
-	}
-	seenOwned := make(map[entity.Ref]bool, len(in.Owned))
-	for _, ref := range in.Owned {
-		if desired[ref] || seenOwned[ref] {
-			continue
-		}
-		seenOwned[ref] = true
-		if in.Protected != nil && in.Protected(ref) {
-			p.Withheld = append(p.Withheld, Withheld{Ref: ref, Reason: "produced by another shard in this run"})
-			continue
-		}
-		p.Deletes = append(p.Deletes, ref)
-	}
-	if policy != nil {
-		policy.Apply(&p)
-	}
+	p := policy.Stale(in)
 	for _, g := range guards {
 		if len(p.Deletes) == 0 {
 			break
@@ -85,12 +86,45 @@ func Calculate(in Input, policy Policy, guards ...Guard) Plan {
 	return p
 }
 
-// withholdAll moves every pending delete to Withheld with the reason.
-func (p *Plan) withholdAll(reason string) {
-	for _, ref := range p.Deletes {
-		p.Withheld = append(p.Withheld, Withheld{Ref: ref, Reason: reason})
+// stale returns the refs that are not desired, once each, in input order;
+// those another shard of the run produced are withheld.
+func stale(in Input, refs []entity.Ref) Plan {
+	var p Plan
+	desired := make(map[entity.Ref]bool, len(in.Desired))
+	for _, ref := range in.Desired {
+		desired[ref] = true
 	}
-	p.Deletes = nil
+	seen := make(map[entity.Ref]bool, len(refs))
+	for _, ref := range refs {
+		if desired[ref] || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if in.Protected != nil && in.Protected(ref) {
+			p.Withheld = append(p.Withheld, Withheld{Ref: ref, Reason: "produced by another shard in this run"})
+			continue
+		}
+		p.Deletes = append(p.Deletes, ref)
+	}
+	return p
+}
+
+// withhold moves the pending deletes for which keep is true to Withheld with
+// the reason.
+func (p *Plan) withhold(reason func(entity.Ref) string) {
+	kept := p.Deletes[:0]
+	for _, ref := range p.Deletes {
+		if why := reason(ref); why != "" {
+			p.Withheld = append(p.Withheld, Withheld{Ref: ref, Reason: why})
+			continue
+		}
+		kept = append(kept, ref)
+	}
+	p.Deletes = kept
+}
+
+func (p *Plan) withholdAll(reason string) {
+	p.withhold(func(entity.Ref) string { return reason })
 }
 
 // DeletesByBlueprint groups deleted identifiers by blueprint.
@@ -111,20 +145,37 @@ func sortRefs(refs []entity.Ref) {
 	})
 }
 
-// Sync allows upserts and deletes.
+// Sync deletes stale entities the exporter owns.
 type Sync struct{}
 
-func (Sync) Apply(*Plan) {}
+func (Sync) Stale(in Input) Plan { return stale(in, in.Owned) }
 
 // UpsertOnly never deletes.
 type UpsertOnly struct{}
 
-func (UpsertOnly) Apply(p *Plan) { p.withholdAll("policy upsert-only") }
+func (UpsertOnly) Stale(in Input) Plan {
+	p := stale(in, in.Owned)
+	p.withholdAll("policy upsert-only")
+	return p
+}
+
+// SyncUnowned is Port's original exporter's behaviour for events: a proven
+// deletion removes the entity with that identifier whoever wrote it (by hand,
+// another integration, the earlier exporter). Opt-in only: an event then
+// deletes what the full sync would never touch. The proof from AWS is still
+// required; only the ownership check is dropped.
+type SyncUnowned struct{}
+
+func (SyncUnowned) Stale(in Input) Plan {
+	refs := append(append([]entity.Ref(nil), in.Owned...), in.Candidates...)
+	return stale(in, refs)
+}
 
 // Policies by the name the CLI and config use.
 var Policies = map[string]Policy{
-	"sync":        Sync{},
-	"upsert-only": UpsertOnly{},
+	"sync":         Sync{},
+	"upsert-only":  UpsertOnly{},
+	"sync-unowned": SyncUnowned{},
 }
 
 // PolicyNames lists the policy names, sorted, for help texts.
@@ -137,31 +188,50 @@ func PolicyNames() []string {
 	return names
 }
 
-// HealthyShard withholds every deletion of a shard that had any problem: a
-// partial listing looks exactly like deleted resources.
+// HealthyShard withholds every deletion of a scope that had any problem: a
+// partial listing looks exactly like deleted resources, and an error (access
+// denied, throttling, a timeout) is never evidence that a resource is gone.
 type HealthyShard struct{}
 
 func (HealthyShard) Check(in Input, p *Plan) {
 	if len(in.Problems) > 0 {
-		p.withholdAll(fmt.Sprintf("shard had %d error(s) in this run, first: %s", len(in.Problems), in.Problems[0]))
+		p.withholdAll(fmt.Sprintf("shard had %d error(s) in this run, first: %v", len(in.Problems), in.Problems[0]))
 	}
 }
 
-// MaxDeleteShare withholds all of a shard's deletions when they would remove
-// more than Share of the entities it owns once this run's upserts are in
-// (owned ∪ desired): the share is of the shard as it stands after the sync, so
-// it does not depend on whether the ownership search ran before or after the
-// upserts. A sudden mass deletion is far more often a lost permission, a
-// changed selector or an API answering empty than a real mass deletion, and a
-// wrong deletion loses what people added in Port.
+// RequireProof withholds every deletion AWS has not proven: the entity is
+// deleted only when no resource of the shard maps to it now. For a full
+// scope the complete listing proves every stale entity; for an event only a
+// definite not-found (or a fresh listing) does, never the message's word.
+type RequireProof struct{}
+
+func (RequireProof) Check(in Input, p *Plan) {
+	p.withhold(func(ref entity.Ref) string {
+		if in.Proven != nil && in.Proven(ref) {
+			return ""
+		}
+		return "AWS has not shown that the resource is gone"
+	})
+}
+
+// MaxDeleteShare withholds all of a full scope's deletions when they would
+// remove more than Share of the entities it owns once this run's upserts are
+// in (owned ∪ desired): the share is of the shard as it stands after the
+// sync, so it does not depend on whether the ownership search ran before or
+// after the upserts. A sudden mass deletion is far more often a lost
+// permission, a changed selector or an API answering empty than a real mass
+// deletion, and a wrong deletion loses what people added in Port. A share of
+// 0 withholds every stale deletion of a full sync. Narrowed scopes (events)
+// delete at most the few entities each proven gone, so the share does not
+// apply to them.
 type MaxDeleteShare struct {
 	Share float64
 }
 
-// DefaultMaxDeleteShare is the share of a shard's owned entities one sync may delete.
-const DefaultMaxDeleteShare = 0.5
-
 func (g MaxDeleteShare) Check(in Input, p *Plan) {
+	if in.Narrowed {
+		return
+	}
 	owned := map[entity.Ref]bool{}
 	for _, r := range in.Owned {
 		owned[r] = true
@@ -176,4 +246,9 @@ func (g MaxDeleteShare) Check(in Input, p *Plan) {
 		p.withholdAll(fmt.Sprintf("would delete %d of the shard's %d entities (%.0f%%), more than the allowed %.0f%% (--max-delete-share)",
 			len(p.Deletes), len(owned), 100*float64(len(p.Deletes))/float64(len(owned)), 100*g.Share))
 	}
+}
+
+// Guards returns the deletion guards every reconcile runs, in order.
+func Guards(maxDeleteShare float64) []Guard {
+	return []Guard{HealthyShard{}, RequireProof{}, MaxDeleteShare{Share: maxDeleteShare}}
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -12,11 +13,15 @@ import (
 )
 
 type planCase struct {
-	Name           string   `json:"name"`
-	Desired        []string `json:"desired"`
-	Owned          []string `json:"owned"`
-	Problems       []string `json:"problems"`
-	Protected      []string `json:"protected"`
+	Name       string   `json:"name"`
+	Desired    []string `json:"desired"`
+	Owned      []string `json:"owned"`
+	Problems   []string `json:"problems"`
+	Protected  []string `json:"protected"`
+	Candidates []string `json:"candidates"`
+	Narrowed   bool     `json:"narrowed"`
+	// Proven lists the refs AWS has shown gone; nil means all (a full listing).
+	Proven         []string `json:"proven"`
 	Policy         string   `json:"policy"`
 	MaxDeleteShare *float64 `json:"max_delete_share"`
 	WantDeletes    []string `json:"want_deletes"`
@@ -45,9 +50,24 @@ func TestCalculate(t *testing.T) {
 	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
 		t.Fatalf("testdata/plans.yaml: %v", err)
 	}
+	// An emptied or truncated table must fail, not pass.
+	if len(cases) < 22 {
+		t.Fatalf("testdata/plans.yaml has %d cases, want at least 22", len(cases))
+	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			in := Input{Problems: c.Problems}
+			in := Input{Narrowed: c.Narrowed}
+			for _, p := range c.Problems {
+				in.Problems = append(in.Problems, errors.New(p))
+			}
+			for _, d := range c.Candidates {
+				in.Candidates = append(in.Candidates, ref(d))
+			}
+			proven := map[entity.Ref]bool{}
+			for _, p := range c.Proven {
+				proven[ref(p)] = true
+			}
+			in.Proven = func(r entity.Ref) bool { return c.Proven == nil || proven[r] }
 			for _, d := range c.Desired {
 				in.Desired = append(in.Desired, ref(d))
 			}
@@ -63,11 +83,11 @@ func TestCalculate(t *testing.T) {
 			if c.Policy != "" {
 				policy = Policies[c.Policy]
 			}
-			share := DefaultMaxDeleteShare
+			share := 0.5 // the table's default, the CLI's too
 			if c.MaxDeleteShare != nil {
 				share = *c.MaxDeleteShare
 			}
-			p := Calculate(in, policy, HealthyShard{}, MaxDeleteShare{Share: share})
+			p := Calculate(in, policy, Guards(share)...)
 
 			var withheld []entity.Ref
 			for _, w := range p.Withheld {
@@ -94,7 +114,7 @@ func check(t *testing.T, what string, got, want []string) {
 }
 
 func TestWithheldReasonsNameTheCause(t *testing.T) {
-	in := Input{Owned: []entity.Ref{{Blueprint: "b", Identifier: "x"}}, Problems: []string{"AccessDenied in eu-west-1"}}
+	in := Input{Owned: []entity.Ref{{Blueprint: "b", Identifier: "x"}}, Problems: []error{errors.New("AccessDenied in eu-west-1")}}
 	p := Calculate(in, Sync{}, HealthyShard{})
 	if len(p.Withheld) != 1 || !strings.Contains(p.Withheld[0].Reason, "AccessDenied in eu-west-1") {
 		t.Fatalf("withheld = %+v", p.Withheld)

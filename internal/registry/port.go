@@ -6,6 +6,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Searcher is the part of the Port client the registry needs.
@@ -20,7 +21,7 @@ type Port struct {
 
 // Owned returns the entities of the blueprints whose $datasource carries the
 // owner's token. A blueprint that does not exist owns nothing.
-func (p Port) Owned(ctx context.Context, owner Owner, blueprints []string) ([]entity.Ref, error) {
+func (p Port) Owned(ctx context.Context, owner source.Shard, blueprints []string) ([]entity.Ref, error) {
 	var refs []entity.Ref
 	for _, bp := range blueprints {
 		ents, err := p.Client.SearchEntities(ctx, bp, OwnedQuery(owner))
@@ -38,10 +39,40 @@ func (p Port) Owned(ctx context.Context, owner Owner, blueprints []string) ([]en
 }
 
 // OwnedQuery is the search for an owner's entities in one blueprint.
-func OwnedQuery(owner Owner) port.Query {
+func OwnedQuery(owner source.Shard) port.Query {
 	return port.Query{
 		Combinator: "and",
-		Rules:      []port.Rule{{Property: "$datasource", Operator: "contains", Value: owner.Token()}},
+		Rules:      []port.Rule{{Property: "$datasource", Operator: "contains", Value: Token(owner)}},
 		Include:    []string{"$identifier"},
 	}
+}
+
+// OwnedAmong returns those of refs whose $datasource carries the shard's
+// token: one search per blueprint, on the identifiers and the token together,
+// so the answer never depends on anything but Port's record of who wrote them.
+func (p Port) OwnedAmong(ctx context.Context, owner source.Shard, refs []entity.Ref) ([]entity.Ref, error) {
+	byBlueprint := map[string][]any{}
+	var order []string
+	for _, r := range refs {
+		if _, seen := byBlueprint[r.Blueprint]; !seen {
+			order = append(order, r.Blueprint)
+		}
+		byBlueprint[r.Blueprint] = append(byBlueprint[r.Blueprint], r.Identifier)
+	}
+	var out []entity.Ref
+	for _, bp := range order {
+		q := OwnedQuery(owner)
+		q.Rules = append(q.Rules, port.Rule{Property: "$identifier", Operator: "in", Value: byBlueprint[bp]})
+		ents, err := p.Client.SearchEntities(ctx, bp, q)
+		if err != nil {
+			if port.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("check which of %d entities in blueprint %s are owned by %s: %w", len(byBlueprint[bp]), bp, owner, err)
+		}
+		for _, e := range ents {
+			out = append(out, entity.Ref{Blueprint: bp, Identifier: e.Identifier})
+		}
+	}
+	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"regexp"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Product is the first word of every User-Agent the exporter sends to Port.
@@ -30,38 +31,35 @@ const Product = "port-aws-exporter"
 // token format would orphan every entity written before, so it changes rarely.
 const SchemeVersion = "2"
 
-// Owner is the shard that wrote an entity.
-type Owner struct {
-	AccountID string
-	Region    string
-	Kind      string
+// Token is the part of $datasource that proves ownership by the shard (its
+// resource models do not take part: they are how the shard is listed, not who
+// it is).
+func Token(s source.Shard) string {
+	return fmt.Sprintf("(accountid/%s region/%s kind/%s)", s.AccountID, s.Region, s.Kind)
 }
 
-// Token is the part of $datasource that proves ownership by this shard.
-func (o Owner) Token() string {
-	return fmt.Sprintf("(accountid/%s region/%s kind/%s)", o.AccountID, o.Region, o.Kind)
+// UserAgent is the User-Agent for every Port write made on behalf of the shard.
+func UserAgent(s source.Shard) string {
+	return Product + "/" + SchemeVersion + " " + Token(s)
 }
-
-// UserAgent is the User-Agent for every Port write made on behalf of this shard.
-func (o Owner) UserAgent() string {
-	return Product + "/" + SchemeVersion + " " + o.Token()
-}
-
-func (o Owner) String() string { return o.AccountID + "/" + o.Region + "/" + o.Kind }
 
 var datasourcePattern = regexp.MustCompile(`^port-aws-exporter/2 \(accountid/([^ ()]+) region/([^ ()]+) kind/([^ ()]+)\)$`)
 
-// ParseDatasource returns the owner recorded in a $datasource value, and false
+// ParseDatasource returns the shard recorded in a $datasource value, and false
 // when the value was not written under this scheme.
-func ParseDatasource(ds string) (Owner, bool) {
+func ParseDatasource(ds string) (source.Shard, bool) {
 	m := datasourcePattern.FindStringSubmatch(ds)
 	if m == nil {
-		return Owner{}, false
+		return source.Shard{}, false
 	}
-	return Owner{AccountID: m[1], Region: m[2], Kind: m[3]}, true
+	return source.Shard{AccountID: m[1], Region: m[2], Kind: m[3]}, true
 }
 
-// Registry lists the entities a shard owns in the given blueprints.
+// Registry finds the entities a shard owns.
 type Registry interface {
-	Owned(ctx context.Context, owner Owner, blueprints []string) ([]entity.Ref, error)
+	// Owned lists the entities the shard owns in the blueprints.
+	Owned(ctx context.Context, shard source.Shard, blueprints []string) ([]entity.Ref, error)
+	// OwnedAmong lists which of refs the shard owns: the narrowed question
+	// of an event, answered without listing the whole shard.
+	OwnedAmong(ctx context.Context, shard source.Shard, refs []entity.Ref) ([]entity.Ref, error)
 }

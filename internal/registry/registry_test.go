@@ -3,16 +3,18 @@ package registry
 import (
 	"strings"
 	"testing"
+
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 func TestUserAgentRoundTrip(t *testing.T) {
-	o := Owner{AccountID: "123456789012", Region: "eu-west-1", Kind: "AWS::ECS::Service"}
-	ua := o.UserAgent()
+	o := source.Shard{AccountID: "123456789012", Region: "eu-west-1", Kind: "AWS::ECS::Service"}
+	ua := UserAgent(o)
 	if ua != "port-aws-exporter/2 (accountid/123456789012 region/eu-west-1 kind/AWS::ECS::Service)" {
 		t.Fatalf("UserAgent() = %q", ua)
 	}
 	got, ok := ParseDatasource(ua)
-	if !ok || got != o {
+	if !ok || got.String() != o.String() {
 		t.Fatalf("ParseDatasource(%q) = %+v, %v", ua, got, ok)
 	}
 }
@@ -32,8 +34,8 @@ func TestParseDatasourceRejectsOthers(t *testing.T) {
 }
 
 func TestTokensDoNotOverlap(t *testing.T) {
-	vpc := Owner{"1", "us-east-1", "AWS::EC2::VPC"}.Token()
-	endpoint := Owner{"1", "us-east-1", "AWS::EC2::VPCEndpoint"}.UserAgent()
+	vpc := Token(source.Shard{AccountID: "1", Region: "us-east-1", Kind: "AWS::EC2::VPC"})
+	endpoint := UserAgent(source.Shard{AccountID: "1", Region: "us-east-1", Kind: "AWS::EC2::VPCEndpoint"})
 	if strings.Contains(endpoint, vpc) {
 		t.Fatalf("token %q is contained in %q", vpc, endpoint)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/registry"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Port writes to Port, each shard with its own User-Agent so that Port records
@@ -23,12 +24,16 @@ func NewPort(client *port.Client, upsert port.UpsertOptions, del port.DeleteOpti
 	return &Port{Client: client, Registry: registry.Port{Client: client}, UpsertOptions: upsert, DeleteOptions: del}
 }
 
-func (p *Port) Owned(ctx context.Context, owner registry.Owner, blueprints []string) ([]entity.Ref, error) {
+func (p *Port) Owned(ctx context.Context, owner source.Shard, blueprints []string) ([]entity.Ref, error) {
 	return p.Registry.Owned(ctx, owner, blueprints)
 }
 
-func (p *Port) Upsert(ctx context.Context, owner registry.Owner, ents []entity.Entity) []controller.WriteResult {
-	client := p.Client.WithUserAgent(owner.UserAgent())
+func (p *Port) OwnedAmong(ctx context.Context, owner source.Shard, refs []entity.Ref) ([]entity.Ref, error) {
+	return p.Registry.OwnedAmong(ctx, owner, refs)
+}
+
+func (p *Port) Upsert(ctx context.Context, owner source.Shard, ents []entity.Entity) []controller.WriteResult {
+	client := p.Client.WithUserAgent(registry.UserAgent(owner))
 	out := make([]controller.WriteResult, 0, len(ents))
 	for _, group := range groupByBlueprint(ents) {
 		for _, r := range client.UpsertEntities(ctx, group.blueprint, group.entities, p.UpsertOptions) {
@@ -38,8 +43,8 @@ func (p *Port) Upsert(ctx context.Context, owner registry.Owner, ents []entity.E
 	return out
 }
 
-func (p *Port) Delete(ctx context.Context, owner registry.Owner, refs []entity.Ref) []controller.WriteResult {
-	client := p.Client.WithUserAgent(owner.UserAgent())
+func (p *Port) Delete(ctx context.Context, owner source.Shard, refs []entity.Ref) []controller.WriteResult {
+	client := p.Client.WithUserAgent(registry.UserAgent(owner))
 	ids := map[string][]string{}
 	var order []string
 	for _, r := range refs {

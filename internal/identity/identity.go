@@ -1,0 +1,112 @@
+// Package identity knows, per Cloud Control kind, how an entity identifier
+// leads back to the one resource that could have produced it. That is what
+// lets an event prove a deletion with a single read: when a mapping names
+// entities by the Cloud Control identifier (or by an ARN that embeds it), a
+// definite not-found for that identifier shows that no resource of the shard
+// maps to the entity now. Anything this package cannot vouch for is proven by
+// a listing of the shard instead (internal/controller), never by the message.
+package identity
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed kinds.yaml
+var kindsYAML []byte
+
+type arnSpec struct {
+	Property string `json:"property"`
+	Pattern  string `json:"pattern"`
+	re       *regexp.Regexp
+}
+
+type kindSpec struct {
+	PrimaryIdentifier string   `json:"primaryIdentifier"`
+	ARN               *arnSpec `json:"arn,omitempty"`
+}
+
+var kinds = mustLoad(kindsYAML)
+
+func mustLoad(raw []byte) map[string]kindSpec {
+	var out map[string]kindSpec
+	if err := yaml.UnmarshalStrict(raw, &out); err != nil {
+		panic(fmt.Sprintf("identity: kinds.yaml: %v", err)) // embedded: a build-time mistake
+	}
+	for kind, spec := range out {
+		if spec.PrimaryIdentifier == "" {
+			panic("identity: kinds.yaml: " + kind + " has no primaryIdentifier")
+		}
+		if spec.ARN != nil {
+			spec.ARN.re = regexp.MustCompile(spec.ARN.Pattern)
+			if spec.ARN.re.NumSubexp() != 4 {
+				panic("identity: kinds.yaml: " + kind + ": the ARN pattern needs 4 groups (partition, region, account, identifier)")
+			}
+		}
+		out[kind] = spec
+	}
+	return out
+}
+
+// Deriver turns an entity identifier into the Cloud Control identifier of the
+// only resource of a shard that could map to it.
+type Deriver interface {
+	// CloudControlID returns that identifier, and false when the entity
+	// identifier cannot be one this mapping produces in the shard's region
+	// and account (then only a listing proves anything).
+	CloudControlID(entityID, region, accountID string) (string, bool)
+}
+
+// sameID: the entity is named by the Cloud Control identifier itself.
+type sameID struct{}
+
+func (sameID) CloudControlID(id, _, _ string) (string, bool) { return id, id != "" }
+
+// fromARN: the entity is named by an ARN whose last part is the identifier.
+type fromARN struct{ re *regexp.Regexp }
+
+func (d fromARN) CloudControlID(id, region, account string) (string, bool) {
+	m := d.re.FindStringSubmatch(id)
+	if m == nil || m[2] != region || m[3] != account {
+		return "", false
+	}
+	return m[4], true
+}
+
+// Direct returns the Deriver for a mapping of kind whose identifier is the jq
+// expression expr, and false when expr is not a form this package can
+// vouch for (any computation beyond reading the one property).
+func Direct(kind, expr string) (Deriver, bool) {
+	spec, ok := kinds[kind]
+	if !ok {
+		return nil, false
+	}
+	switch prop, isPath := simplePath(expr); {
+	case !isPath:
+		return nil, false
+	case prop == spec.PrimaryIdentifier:
+		return sameID{}, true
+	case spec.ARN != nil && prop == spec.ARN.Property:
+		return fromARN{re: spec.ARN.re}, true
+	}
+	return nil, false
+}
+
+// identPath is a jq path of one object key: .Name
+var identPath = regexp.MustCompile(`^\.([A-Za-z_][A-Za-z0-9_]*)$`)
+
+func simplePath(expr string) (string, bool) {
+	m := identPath.FindStringSubmatch(strings.TrimSpace(expr))
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// PrimaryIdentifier returns the single primary identifier property of kind
+// as this package knows it ("" for kinds it does not know).
+func PrimaryIdentifier(kind string) string { return kinds[kind].PrimaryIdentifier }

@@ -1,0 +1,75 @@
+package identity
+
+import (
+	"testing"
+
+	"github.com/port-labs/port-aws-exporter/internal/rules/library"
+)
+
+func TestPrimaryIdentifiersAgreeWithTheLibrary(t *testing.T) {
+	all, err := library.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, k := range all {
+		if len(k.PrimaryIdentifier) != 1 {
+			if got := PrimaryIdentifier(k.Type); got != "" {
+				t.Errorf("%s: compound primary identifier %v in the library, %q here", k.Type, k.PrimaryIdentifier, got)
+			}
+			continue
+		}
+		n++
+		if got := PrimaryIdentifier(k.Type); got != k.PrimaryIdentifier[0] {
+			t.Errorf("%s: primary identifier %q here, %q in the library", k.Type, got, k.PrimaryIdentifier[0])
+		}
+	}
+	if n < 25 {
+		t.Fatalf("checked %d kinds, want at least 25", n)
+	}
+}
+
+func TestDirect(t *testing.T) {
+	const acct, region = "123456789012", "eu-west-1"
+	cases := []struct {
+		kind, expr, entity string
+		direct             bool
+		want               string
+		ok                 bool
+	}{
+		{"AWS::Lambda::Function", ".FunctionName", "my-fn", true, "my-fn", true},
+		{"AWS::Lambda::Function", " .FunctionName ", "my-fn", true, "my-fn", true},
+		{"AWS::Lambda::Function", ".Arn", "arn:aws:lambda:eu-west-1:123456789012:function:my-fn", true, "my-fn", true},
+		// Another region's or account's ARN is not this shard's resource: no direct proof.
+		{"AWS::Lambda::Function", ".Arn", "arn:aws:lambda:us-east-1:123456789012:function:my-fn", true, "", false},
+		{"AWS::Lambda::Function", ".Arn", "arn:aws:lambda:eu-west-1:999999999999:function:my-fn", true, "", false},
+		// A qualified ARN is not what .Arn yields.
+		{"AWS::Lambda::Function", ".Arn", "arn:aws:lambda:eu-west-1:123456789012:function:my-fn:1", true, "", false},
+		{"AWS::Lambda::Function", ".Arn", `arn:aws:lambda:eu-west-1:123456789012:function:x","y":"`, true, "", false},
+		{"AWS::Lambda::Function", ".FunctionName | ascii_downcase", "", false, "", false},
+		{"AWS::Lambda::Function", ".Description", "", false, "", false},
+		{"AWS::SQS::Queue", ".QueueName", "", false, "", false},
+		{"AWS::SQS::Queue", ".QueueUrl", "https://sqs.eu-west-1.amazonaws.com/123456789012/q", true, "https://sqs.eu-west-1.amazonaws.com/123456789012/q", true},
+		{"AWS::RDS::DBInstance", ".DBInstanceArn", "arn:aws:rds:eu-west-1:123456789012:db:main", true, "main", true},
+		{"AWS::DynamoDB::Table", ".Arn", "arn:aws-cn:dynamodb:eu-west-1:123456789012:table/orders", true, "orders", true},
+		{"AWS::ECS::Service", ".ServiceArn", "", false, "", false},
+		{"Custom::Thing::Kind", ".Id", "", false, "", false},
+	}
+	if len(cases) < 15 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, c := range cases {
+		d, ok := Direct(c.kind, c.expr)
+		if ok != c.direct {
+			t.Errorf("Direct(%s, %q) ok = %v, want %v", c.kind, c.expr, ok, c.direct)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		got, ok := d.CloudControlID(c.entity, region, acct)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s %q: CloudControlID(%q) = %q, %v; want %q, %v", c.kind, c.expr, c.entity, got, ok, c.want, c.ok)
+		}
+	}
+}
