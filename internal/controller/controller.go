@@ -689,3 +689,6 @@ func (w *shardWork) note(s string) {
 
 // ErrFailed is returned by callers that turn a report with errors into an exit code.
 var ErrFailed = errors.New("sync finished with errors")
+
+// Target is where the controller writes.
+func (c *Controller) Target() Target { return c.parts.Target }

@@ -77,7 +77,11 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 		if owned, err = c.parts.Target.OwnedAmong(ctx, shard, stale); err != nil {
 			w.fail(fmt.Errorf("check ownership: %w", err))
 		}
-		for _, ref := range stale {
+		// Only what the policy would delete needs a proof: a candidate that
+		// is not ours (the seed's guess of an entity name, say) costs no read
+		// and no listing.
+		would := plan.Calculate(plan.Input{Desired: nil, Owned: owned, Candidates: stale, Narrowed: true}, c.settings.Policy)
+		for _, ref := range would.Deletes {
 			ok, why := n.prove(ref, proofs)
 			proven[ref] = ok
 			if why != "" {

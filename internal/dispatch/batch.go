@@ -1,4 +1,9 @@
-package events
+// Package dispatch takes batches of queue messages to the one reconcile path:
+// each message is parsed and evaluated (internal/events), becomes a scope
+// (internal/controller), and its outcome says what the queue does with it
+// (delete, redeliver, dead-letter). It is the one place that dedupes,
+// bounds concurrency and shares bulk upserts, for `serve` and the Lambda alike.
+package dispatch
 
 import (
 	"context"
@@ -7,19 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
-
-// ResourceReconciler brings one resource's entities in line with AWS (*Reconciler).
-type ResourceReconciler interface {
-	Reconcile(ctx context.Context, d Decision) (*Report, error)
-}
-
-// ShardSyncer runs the full sync of one shard (the controller, adapted).
-// A returned error is transient unless it matches ErrPermanent.
-type ShardSyncer interface {
-	SyncShard(ctx context.Context, shard ShardRequest) (ShardSummary, error)
-}
 
 // DefaultConcurrency bounds how many resources of one batch are reconciled at
 // once. It covers a whole SQS receive (10 messages), so that a batch's
@@ -32,26 +29,52 @@ const DefaultConcurrency = 16
 
 // Handler handles batches of queue messages.
 type Handler struct {
-	Reconciler ResourceReconciler
-	// Shards syncs shard messages; when nil they fail permanently.
-	Shards      ShardSyncer
+	controller *controller.Controller
+	// shardKey verifies shard messages; nil refuses them (forged_shard_message).
+	shardKey    *events.ShardKey
+	concurrency int
+	metrics     *metrics.Metrics
+	log         *slog.Logger
+	// dryRun marks reports: the controller's target records instead of writing.
+	dryRun bool
+}
+
+// Options are a Handler's built settings.
+type Options struct {
+	// ShardKey verifies shard messages; nil refuses them.
+	ShardKey *events.ShardKey
+	// Concurrency bounds the resources of one batch reconciled at once (≥ 1).
 	Concurrency int
 	Metrics     *metrics.Metrics
 	Logger      *slog.Logger
+	// DryRun says the controller's target is a dry-run recorder.
+	DryRun bool
 }
 
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
+// New builds a Handler over the controller.
+func New(c *controller.Controller, opts Options) (*Handler, error) {
+	if c == nil {
+		return nil, fmt.Errorf("dispatch: no controller")
 	}
-	return slog.Default()
+	if opts.Concurrency < 1 {
+		return nil, fmt.Errorf("dispatch: concurrency %d: want at least 1", opts.Concurrency)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{controller: c, shardKey: opts.ShardKey, concurrency: opts.Concurrency, metrics: opts.Metrics, log: log, dryRun: opts.DryRun}, nil
 }
+
+func (h *Handler) logger() *slog.Logger { return h.log }
 
 // work is one unit of a batch: a resource or a shard, with the messages about it.
 type work struct {
 	key      string
-	decision *Decision
-	shard    *ShardRequest
+	decision *events.Decision
+	shard    *events.ShardRequest
+	// notBefore is the arrival of the latest message of the unit.
+	notBefore time.Time
 	// items are the indexes of the batch's messages about this unit; the last
 	// one is handled, the others share its outcome.
 	items []int
@@ -67,24 +90,29 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 	out := make([]Outcome, len(items))
 	var units []*work
 	byKey := map[string]*work{}
+	batchStart := time.Now()
 	for i, it := range items {
-		msg, err := ParseMessage(it.Body)
+		msg, err := events.Parse(it.Body, it.Attributes, h.shardKey)
 		var unit work
+		arrived := it.ReceivedAt
+		if arrived.IsZero() {
+			arrived = batchStart
+		}
 		switch {
 		case err != nil:
 			out[i] = outcomeOf(it.ID, err)
 			h.finished(it.ID, "", "", out[i], 0)
 			continue
 		case msg.Shard != nil:
-			unit = work{key: msg.Shard.Key(), shard: msg.Shard}
+			unit = work{key: msg.Shard.Key(), shard: msg.Shard, notBefore: arrived}
 		default:
-			d, err := Evaluate(ctx, msg)
+			d, err := events.Evaluate(ctx, msg)
 			if err != nil {
 				out[i] = outcomeOf(it.ID, err)
 				h.finished(it.ID, msg.ResourceType, "", out[i], 0)
 				continue
 			}
-			unit = work{key: d.Key(), decision: &d}
+			unit = work{key: d.Key(), decision: &d, notBefore: arrived}
 		}
 		if w, ok := byKey[unit.key]; ok {
 			// The later message wins: its decision (upsert or delete) is the newer intent.
@@ -92,6 +120,9 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 				inheritEntityIdentifier(unit.decision, *w.decision)
 			}
 			w.decision, w.shard = unit.decision, unit.shard
+			if unit.notBefore.After(w.notBefore) {
+				w.notBefore = unit.notBefore
+			}
 			w.items = append(w.items, i)
 			continue
 		}
@@ -100,11 +131,8 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 		units = append(units, &unit)
 	}
 
-	reconciler, bulk := h.batchReconciler()
-	concurrency := h.Concurrency
-	if concurrency <= 0 {
-		concurrency = DefaultConcurrency
-	}
+	reconciler, bulk := h.batchController()
+	concurrency := h.concurrency
 	chains := chainBySharedIdentifier(units)
 	next := make(chan []*work, len(chains))
 	for _, chain := range chains {
@@ -145,7 +173,7 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 
 // handleChain handles a chain's units in order; each unit's outcome is also
 // that of the messages it stands for.
-func (h *Handler) handleChain(ctx context.Context, reconciler ResourceReconciler, items []Item, out []Outcome, chain []*work) {
+func (h *Handler) handleChain(ctx context.Context, reconciler *controller.Controller, items []Item, out []Outcome, chain []*work) {
 	for _, w := range chain {
 		handled := w.items[len(w.items)-1]
 		o := h.handleUnit(ctx, reconciler, items[handled].ID, w)
@@ -164,14 +192,14 @@ func (h *Handler) handleChain(ctx context.Context, reconciler ResourceReconciler
 // delete the right entity when it finds the resource gone: an earlier message
 // about the same resource that named the entity (a delete's identifier, or
 // entity_identifier) says which one it is.
-func inheritEntityIdentifier(winner *Decision, earlier Decision) {
-	if winner.Action != ActionUpsert || winner.EntityIdentifier != "" {
+func inheritEntityIdentifier(winner *events.Decision, earlier events.Decision) {
+	if winner.Action != events.ActionUpsert || winner.EntityIdentifier != "" {
 		return
 	}
 	switch {
 	case earlier.EntityIdentifier != "":
 		winner.EntityIdentifier = earlier.EntityIdentifier
-	case earlier.Action == ActionDelete && earlier.ResourceIdentifier != "":
+	case earlier.Action == events.ActionDelete && earlier.ResourceIdentifier != "":
 		// Only a delete that also names the resource is known to be about it by
 		// entity; without resource_identifier its key was the identifier itself.
 		winner.EntityIdentifier = earlier.Identifier
@@ -203,60 +231,97 @@ func chainBySharedIdentifier(units []*work) [][]*work {
 	return chains
 }
 
-// batchReconciler returns the reconciler for one batch: when h.Reconciler is
-// a *Reconciler that writes, a copy whose upserts share bulk requests through
-// the returned bulkUpserter; otherwise h.Reconciler itself and nil.
-func (h *Handler) batchReconciler() (ResourceReconciler, *bulkUpserter) {
-	rec, ok := h.Reconciler.(*Reconciler)
-	if !ok || rec == nil || rec.Target == nil || rec.DryRun {
-		return h.Reconciler, nil
+// batchController returns the controller view for one batch: one whose
+// upserts share bulk requests through the returned bulkUpserter, or the
+// controller itself in a dry run (nothing is sent, nothing to share).
+func (h *Handler) batchController() (*controller.Controller, *bulkUpserter) {
+	if h.dryRun {
+		return h.controller, nil
 	}
-	bulk := newBulkUpserter(rec.Target)
-	shared := *rec
-	shared.Target = bulk
-	return &shared, bulk
+	bulk := newBulkUpserter(h.controller.Target())
+	return h.controller.WithTarget(bulk), bulk
 }
 
-func (h *Handler) handleUnit(ctx context.Context, reconciler ResourceReconciler, id string, w *work) Outcome {
+func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, id string, w *work) Outcome {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		// Too late to start: the message goes back to the queue untouched.
 		return Outcome{ID: id, Status: StatusRetry, Err: fmt.Errorf("not started: %w", context.Cause(ctx))}
 	}
 	if w.shard != nil {
-		o := h.syncShard(ctx, id, *w.shard)
-		h.finished(id, w.shard.Kind, "sync_shard", o, time.Since(start))
+		o := h.syncShard(ctx, c, id, *w.shard)
+		h.finished(id, w.shard.Shard.Kind, "sync_shard", o, time.Since(start))
 		return o
 	}
-	report, err := reconciler.Reconcile(ctx, *w.decision)
-	o := outcomeOf(id, err)
+	d := *w.decision
+	if len(c.Mapper().ForKind(d.ResourceType)) == 0 {
+		o := Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonUnknownResourceType, Report: &Report{Decision: &d, DryRun: h.dryRun},
+			Err: fmt.Errorf("no config entry has kind %s", d.ResourceType)}
+		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
+		return o
+	}
+	sr := c.Reconcile(ctx, ScopeOf(c, d, w.notBefore))
+	report := reportOf(&d, sr, h.dryRun)
+	o := outcomeOf(id, classify(sr.Errors))
 	o.Report = report
-	h.finished(id, w.decision.ResourceType, string(w.decision.Action), o, time.Since(start))
+	h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
 	for range len(w.items) - 1 {
-		h.Metrics.Event(w.decision.ResourceType, string(w.decision.Action), metrics.OutcomeDuplicate, 0)
+		h.metrics.Event(d.ResourceType, string(d.Action), metrics.OutcomeDuplicate, 0)
 	}
 	return o
 }
 
-func (h *Handler) syncShard(ctx context.Context, id string, shard ShardRequest) Outcome {
-	report := &Report{Shard: &shard}
-	if h.Shards == nil {
-		return Outcome{ID: id, Status: StatusDeadLetter, Reason: ReasonBadShardMessage,
-			Err: fmt.Errorf("shard %s: this runtime does not sync shards", shard), Report: report}
+// ScopeOf turns a decision into the narrowed scope it asks for. The message
+// only says where to look: the resource to read (and upsert) and the entity
+// that may be gone. Whether anything is deleted is the plan's decision, on
+// AWS's answers; the action is no more than a hint of which identifier names
+// what, and a delete reads AWS like an upsert does.
+func ScopeOf(c *controller.Controller, d events.Decision, notBefore time.Time) controller.Scope {
+	scope := controller.Scope{
+		Shard:     source.Shard{AccountID: c.AccountID(), Region: d.Region, Kind: d.ResourceType},
+		Entities:  []string{d.DeleteIdentifier()},
+		NotBefore: notBefore,
 	}
-	summary, err := h.Shards.SyncShard(ctx, shard)
-	report.ShardSummary = &summary
+	switch {
+	case d.ResourceIdentifier != "":
+		scope.Resources = []string{d.ResourceIdentifier}
+	case d.Action == events.ActionUpsert:
+		scope.Resources = []string{d.Identifier}
+	}
+	// A delete without resource_identifier names the entity only: the proof
+	// reads the resource the entity can come from (internal/identity), or
+	// lists the shard, instead of asking Cloud Control for an identifier
+	// that may not be one.
+	return scope
+}
+
+func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id string, req events.ShardRequest) Outcome {
+	report := &Report{Shard: &req.Shard, DryRun: h.dryRun}
+	// The message names the shard; what to list comes from the config.
+	shard, ok := c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
+	if !ok {
+		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
+			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, c.AccountID())}
+	}
+	sr := c.Reconcile(ctx, controller.Scope{Shard: shard})
+	report.ShardSummary = &ShardSummary{Listed: sr.Listed, Mapped: sr.Mapped, Upserted: sr.Upserted, Deleted: sr.Deleted, Failed: sr.Failed, Errors: errorStrings(sr.Errors)}
+	var err error
+	if !sr.OK() {
+		// A shard with errors is retried by SQS, whose redrive policy bounds
+		// how often, unless every error is one retrying cannot fix.
+		err = classify(sr.Errors)
+	}
 	o := outcomeOf(id, err)
 	o.Report = report
 	return o
 }
-
 // finished logs and counts one handled unit.
 func (h *Handler) finished(id, resourceType, action string, o Outcome, took time.Duration) {
-	h.Metrics.Event(resourceType, action, o.Status.String(), took)
+	h.metrics.Event(resourceType, action, o.Status.String(), took)
 	log := h.logger().With("message_id", id, "outcome", o.Status.String())
 	if o.Report != nil && o.Report.Decision != nil {
 		d := o.Report.Decision
+		log = log.With("account", h.controller.AccountID())
 		log = log.With("resource_type", d.ResourceType, "region", d.Region, "action", string(d.Action), "identifier", d.Identifier)
 		if d.ResourceIdentifier != "" {
 			log = log.With("resource_identifier", d.ResourceIdentifier)

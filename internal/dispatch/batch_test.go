@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
@@ -17,20 +19,20 @@ import (
 // TestBatchOfTenWithMalformedAndFailingWrite is issue 3's batch: 10 messages,
 // 2 malformed, 1 whose Port write fails with 503; the rest land.
 func TestBatchOfTenWithMalformedAndFailingWrite(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{PortMiddleware: eventstest.FailBlueprint("bucket", func() bool { return true })})
-	var items []events.Item
+	s := dispatchtest.New(t, dispatchtest.Options{PortMiddleware: dispatchtest.FailBlueprint("bucket", func() bool { return true })})
+	var items []dispatch.Item
 	for i := range 7 {
 		name := fmt.Sprintf("fn-%d", i)
 		s.PutFunction(t, "eu-west-1", name, 128+i)
-		items = append(items, events.Item{ID: "ok-" + name, Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
+		items = append(items, dispatch.Item{ID: "ok-" + name, Body: dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
 	}
 	if err := s.CC.Put("us-east-1", "AWS::S3::Bucket", "logs", map[string]any{"BucketName": "logs", "Arn": "arn:aws:s3:::logs"}); err != nil {
 		t.Fatal(err)
 	}
 	items = append(items,
-		events.Item{ID: "bad-json", Body: []byte(`{"resource_type": "AWS::Lambda::Function",`)},
-		events.Item{ID: "bucket-503", Body: []byte(`{"resource_type":"AWS::S3::Bucket","region":"\"us-east-1\"","identifier":"\"logs\""}`)},
-		events.Item{ID: "no-identifier", Body: []byte(`{"resource_type":"AWS::Lambda::Function","region":"\"eu-west-1\""}`)},
+		dispatch.Item{ID: "bad-json", Body: []byte(`{"resource_type": "AWS::Lambda::Function",`)},
+		dispatch.Item{ID: "bucket-503", Body: []byte(`{"resource_type":"AWS::S3::Bucket","region":"\"us-east-1\"","identifier":"\"logs\""}`)},
+		dispatch.Item{ID: "no-identifier", Body: []byte(`{"resource_type":"AWS::Lambda::Function","region":"\"eu-west-1\""}`)},
 	)
 
 	out := s.Handler.HandleBatch(context.Background(), items)
@@ -41,12 +43,12 @@ func TestBatchOfTenWithMalformedAndFailingWrite(t *testing.T) {
 		if o.ID != items[i].ID {
 			t.Fatalf("outcome %d is for %s, want %s (outcomes must keep the batch order)", i, o.ID, items[i].ID)
 		}
-		want := events.StatusOK
+		want := dispatch.StatusOK
 		switch o.ID {
 		case "bad-json", "no-identifier":
-			want = events.StatusDeadLetter
+			want = dispatch.StatusDeadLetter
 		case "bucket-503":
-			want = events.StatusRetry
+			want = dispatch.StatusRetry
 		}
 		if o.Status != want {
 			t.Errorf("%s: %s (%v), want %s", o.ID, o.Status, o.Err, want)
@@ -61,20 +63,20 @@ func TestBatchOfTenWithMalformedAndFailingWrite(t *testing.T) {
 }
 
 func TestBatchDeduplicatesMessagesAboutOneResource(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	s.PutFunction(t, "eu-west-1", "busy", 256)
 	s.PutFunction(t, "eu-west-1", "other", 128)
-	items := []events.Item{
-		{ID: "create", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "busy")},
-		{ID: "update", Body: eventstest.FunctionMessage("eu-west-1", "UpdateFunctionConfiguration20150331v2", "busy")},
-		{ID: "other", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "other")},
-		{ID: "delete-failed", Body: eventstest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "busy")},
+	items := []dispatch.Item{
+		{ID: "create", Body: dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "busy")},
+		{ID: "update", Body: dispatchtest.FunctionMessage("eu-west-1", "UpdateFunctionConfiguration20150331v2", "busy")},
+		{ID: "other", Body: dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "other")},
+		{ID: "delete-failed", Body: dispatchtest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "busy")},
 		// Same function name in another region: another resource.
-		{ID: "us", Body: eventstest.FunctionMessage("us-east-1", "CreateFunction20150331", "busy")},
+		{ID: "us", Body: dispatchtest.FunctionMessage("us-east-1", "CreateFunction20150331", "busy")},
 	}
 	out := s.Handler.HandleBatch(context.Background(), items)
 	for _, o := range out {
-		if o.Status != events.StatusOK {
+		if o.Status != dispatch.StatusOK {
 			t.Errorf("%s: %s (%v)", o.ID, o.Status, o.Err)
 		}
 	}
@@ -99,17 +101,17 @@ func TestBatchDeduplicatesMessagesAboutOneResource(t *testing.T) {
 }
 
 func TestBatchConcurrencyIsBounded(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{Concurrency: 3})
+	s := dispatchtest.New(t, dispatchtest.Options{Concurrency: 3})
 	s.Port.SetLatency(30 * time.Millisecond)
 	s.CC.SetLatency(5 * time.Millisecond)
-	var items []events.Item
+	var items []dispatch.Item
 	for i := range 12 {
 		name := fmt.Sprintf("fn-%02d", i)
 		s.PutFunction(t, "eu-west-1", name, 128)
-		items = append(items, events.Item{ID: name, Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
+		items = append(items, dispatch.Item{ID: name, Body: dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", name)})
 	}
 	for _, o := range s.Handler.HandleBatch(context.Background(), items) {
-		if o.Status != events.StatusOK {
+		if o.Status != dispatch.StatusOK {
 			t.Fatalf("%s: %s (%v)", o.ID, o.Status, o.Err)
 		}
 	}
@@ -125,18 +127,18 @@ func TestBatchConcurrencyIsBounded(t *testing.T) {
 }
 
 func TestBatchAfterDeadlineStartsNothing(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	s.PutFunction(t, "eu-west-1", "late", 128)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	out := s.Handler.HandleBatch(ctx, []events.Item{
-		{ID: "a", Body: eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "late")},
+	out := s.Handler.HandleBatch(ctx, []dispatch.Item{
+		{ID: "a", Body: dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "late")},
 		{ID: "b", Body: []byte("not json")},
 	})
-	if out[0].Status != events.StatusRetry {
+	if out[0].Status != dispatch.StatusRetry {
 		t.Errorf("work after the deadline: %s (%v), want transient so SQS redelivers it", out[0].Status, out[0].Err)
 	}
-	if out[1].Status != events.StatusDeadLetter {
+	if out[1].Status != dispatch.StatusDeadLetter {
 		t.Errorf("a malformed message is permanent whatever the deadline, got %s", out[1].Status)
 	}
 	if n := s.CC.TotalCounts().Calls; n != 0 {
@@ -145,7 +147,7 @@ func TestBatchAfterDeadlineStartsNothing(t *testing.T) {
 }
 
 func TestBatchRoutesShardMessages(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	s.PutFunction(t, "eu-west-1", "listed", 128)
 	s.PutFunction(t, "us-east-1", "listed-too", 128)
 	// A stale entity this exporter owns for the eu-west-1 Lambda shard: the shard sync deletes it.
@@ -153,33 +155,33 @@ func TestBatchRoutesShardMessages(t *testing.T) {
 	s.Port.Put(owner, entity.Entity{Blueprint: "lambda", Identifier: "stale", Properties: map[string]any{}})
 	s.CC.SetFault(cloudcontrol.Scope{Region: "us-east-1"}, cloudcontrol.InternalError)
 
-	shards, err := events.SyncerShards{Syncer: s.Syncer}.ShardRequests(context.Background())
+	shards, err := dispatch.ShardRequests(s.Controller)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kinds []string
 	for _, sh := range shards {
-		kinds = append(kinds, sh.Region+" "+sh.Kind)
+		kinds = append(kinds, sh.Shard.Region+" "+sh.Shard.Kind)
 	}
 	if want := []string{"eu-west-1 AWS::Lambda::Function", "us-east-1 AWS::Lambda::Function", "us-east-1 AWS::S3::Bucket"}; !slices.Equal(kinds, want) {
 		t.Fatalf("shards %v, want %v", kinds, want)
 	}
-	body := func(region, kind string) []byte {
-		b, err := events.ShardMessageBody(events.ShardRequest{AccountID: eventstest.AccountID, Region: region, Kind: kind})
+	item := func(id, account, region, kind string) dispatch.Item {
+		b, attrs, err := s.ShardKey.ShardMessage(events.ShardRequest{Shard: source.Shard{AccountID: account, Region: region, Kind: kind}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		return dispatch.Item{ID: id, Body: b, Attributes: attrs}
 	}
-	out := s.Handler.HandleBatch(context.Background(), []events.Item{
-		{ID: "eu", Body: body("eu-west-1", "AWS::Lambda::Function")},
-		{ID: "eu-again", Body: body("eu-west-1", "AWS::Lambda::Function")},
-		{ID: "us", Body: body("us-east-1", "AWS::Lambda::Function")},
+	out := s.Handler.HandleBatch(context.Background(), []dispatch.Item{
+		item("eu", dispatchtest.AccountID, "eu-west-1", "AWS::Lambda::Function"),
+		item("eu-again", dispatchtest.AccountID, "eu-west-1", "AWS::Lambda::Function"),
+		item("us", dispatchtest.AccountID, "us-east-1", "AWS::Lambda::Function"),
 	})
-	if out[0].Status != events.StatusOK || out[1].Status != events.StatusOK || out[0].DuplicateOf != "eu-again" {
+	if out[0].Status != dispatch.StatusOK || out[1].Status != dispatch.StatusOK || out[0].DuplicateOf != "eu-again" {
 		t.Errorf("eu-west-1 shard outcomes %+v / %+v, want ok, handled once", out[0], out[1])
 	}
-	if out[2].Status != events.StatusRetry {
+	if out[2].Status != dispatch.StatusRetry {
 		t.Errorf("a shard whose listing failed: %s (%v), want transient so SQS retries it", out[2].Status, out[2].Err)
 	}
 	if got := s.IDs("lambda"); !slices.Equal(got, []string{"listed"}) {
@@ -192,9 +194,8 @@ func TestBatchRoutesShardMessages(t *testing.T) {
 		t.Errorf("%d ListResources calls in eu-west-1, want 1 (the duplicate shard message runs once)", n)
 	}
 
-	other, _ := events.ShardMessageBody(events.ShardRequest{AccountID: "999999999999", Region: "eu-west-1", Kind: "AWS::Lambda::Function"})
-	o := s.Handler.HandleBatch(context.Background(), []events.Item{{ID: "other", Body: other}})[0]
-	if o.Status != events.StatusDeadLetter || o.Reason != events.ReasonBadShardMessage {
+	o := s.Handler.HandleBatch(context.Background(), []dispatch.Item{item("other", "999999999999", "eu-west-1", "AWS::Lambda::Function")})[0]
+	if o.Status != dispatch.StatusDeadLetter || o.Reason != events.ReasonBadShardMessage {
 		t.Errorf("a shard of another account: %s/%s, want dead-lettered", o.Status, o.Reason)
 	}
 }

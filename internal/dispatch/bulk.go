@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/registry"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // errNoWriteResult fails an entity the target returned no result for: the
@@ -29,7 +29,7 @@ var errNoWriteResult = errors.New("the target returned no result for this entity
 // of units, or waiting, which ends when every worker waits. Deletes and
 // searches pass straight through: deletes stay per message.
 type bulkUpserter struct {
-	next Target
+	next controller.Target
 
 	mu sync.Mutex
 	// running counts the workers registered and not finished, less those
@@ -42,13 +42,13 @@ type bulkUpserter struct {
 // upsertRequest is one unit's Upsert call, answered through done.
 type upsertRequest struct {
 	ctx     context.Context
-	owner   registry.Owner
+	owner   source.Shard
 	ents    []entity.Entity
 	results []controller.WriteResult
 	done    chan struct{}
 }
 
-func newBulkUpserter(next Target) *bulkUpserter {
+func newBulkUpserter(next controller.Target) *bulkUpserter {
 	return &bulkUpserter{next: next}
 }
 
@@ -74,7 +74,7 @@ func (b *bulkUpserter) finish() {
 
 // Upsert queues ents with the batch's other upserts and returns their results
 // (one per entity, as the target reports them) once the shared write is done.
-func (b *bulkUpserter) Upsert(ctx context.Context, owner registry.Owner, ents []entity.Entity) []controller.WriteResult {
+func (b *bulkUpserter) Upsert(ctx context.Context, owner source.Shard, ents []entity.Entity) []controller.WriteResult {
 	if len(ents) == 0 {
 		return nil
 	}
@@ -93,9 +93,17 @@ func (b *bulkUpserter) Upsert(ctx context.Context, owner registry.Owner, ents []
 	return req.results
 }
 
+func (b *bulkUpserter) Owned(ctx context.Context, shard source.Shard, blueprints []string) ([]entity.Ref, error) {
+	return b.next.Owned(ctx, shard, blueprints)
+}
+
+func (b *bulkUpserter) OwnedAmong(ctx context.Context, shard source.Shard, refs []entity.Ref) ([]entity.Ref, error) {
+	return b.next.OwnedAmong(ctx, shard, refs)
+}
+
 // Delete is not shared: a delete is preceded by ownership searches of its
 // own, and the outcome of each message's deletes stays its own request's.
-func (b *bulkUpserter) Delete(ctx context.Context, owner registry.Owner, refs []entity.Ref) []controller.WriteResult {
+func (b *bulkUpserter) Delete(ctx context.Context, owner source.Shard, refs []entity.Ref) []controller.WriteResult {
 	return b.next.Delete(ctx, owner, refs)
 }
 
@@ -114,24 +122,25 @@ func (b *bulkUpserter) takeDueLocked() []*upsertRequest {
 // write sends due, one target call per owner (each owner writes with its own
 // User-Agent, hence its own requests), the owners side by side.
 func (b *bulkUpserter) write(due []*upsertRequest) {
-	var owners []registry.Owner
-	byOwner := map[registry.Owner][]*upsertRequest{}
+	var owners []source.Shard
+	byOwner := map[string][]*upsertRequest{}
 	for _, req := range due {
-		if _, ok := byOwner[req.owner]; !ok {
+		key := req.owner.String()
+		if _, ok := byOwner[key]; !ok {
 			owners = append(owners, req.owner)
 		}
-		byOwner[req.owner] = append(byOwner[req.owner], req)
+		byOwner[key] = append(byOwner[key], req)
 	}
 	var wg sync.WaitGroup
 	for _, owner := range owners {
-		wg.Go(func() { b.writeOwner(owner, byOwner[owner]) })
+		wg.Go(func() { b.writeOwner(owner, byOwner[owner.String()]) })
 	}
 	wg.Wait()
 }
 
 // writeOwner writes the entities of reqs (all of one owner) in one target
 // call and hands each request the results of its own entities.
-func (b *bulkUpserter) writeOwner(owner registry.Owner, reqs []*upsertRequest) {
+func (b *bulkUpserter) writeOwner(owner source.Shard, reqs []*upsertRequest) {
 	defer func() {
 		for _, req := range reqs {
 			close(req.done)

@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
 
@@ -51,24 +51,24 @@ func TestBatchSharesBulkUpserts(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			failing := func(next http.Handler) http.Handler { return next }
 			for _, bp := range c.FailBlueprints {
-				inner, fail := failing, eventstest.FailBlueprint(bp, func() bool { return true })
+				inner, fail := failing, dispatchtest.FailBlueprint(bp, func() bool { return true })
 				failing = func(next http.Handler) http.Handler { return fail(inner(next)) }
 			}
 			// Concurrency above the batch size: every message runs at once,
 			// as serve's and Lambda's defaults allow for a batch of 10.
-			s := eventstest.New(t, eventstest.Options{PortMiddleware: failing, Concurrency: 16})
+			s := dispatchtest.New(t, dispatchtest.Options{PortMiddleware: failing, Concurrency: 16})
 			for _, r := range c.AWS {
 				if err := s.CC.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
 					t.Fatal(err)
 				}
 			}
-			var items []events.Item
+			var items []dispatch.Item
 			for _, m := range c.Messages {
 				body := []byte(m.Body)
 				if m.Function != "" {
-					body = eventstest.FunctionMessage(m.Region, "CreateFunction20150331", m.Function)
+					body = dispatchtest.FunctionMessage(m.Region, "CreateFunction20150331", m.Function)
 				}
-				items = append(items, events.Item{ID: m.ID, Body: body})
+				items = append(items, dispatch.Item{ID: m.ID, Body: body})
 			}
 
 			out := s.Handler.HandleBatch(context.Background(), items)

@@ -1,8 +1,11 @@
-package events
+package dispatch
 
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/events"
 )
 
 // Item is one queue message handed to a batch handler.
@@ -10,6 +13,12 @@ type Item struct {
 	// ID is the SQS message id: logs and batchItemFailures name messages by it.
 	ID   string
 	Body []byte
+	// Attributes are the message's SQS message attributes (string values):
+	// shard messages carry their signature there.
+	Attributes map[string]string
+	// ReceivedAt is when the queue handed the message over; a listing that
+	// proves a deletion must have started after it. Zero: when the batch starts.
+	ReceivedAt time.Time
 }
 
 // Status is what the queue should do with a message after handling.
@@ -57,8 +66,8 @@ func outcomeOf(id string, err error) Outcome {
 	switch {
 	case err == nil:
 		return Outcome{ID: id, Status: StatusOK}
-	case errors.Is(err, ErrPermanent) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
-		return Outcome{ID: id, Status: StatusDeadLetter, Reason: ReasonOf(err), Err: err}
+	case errors.Is(err, events.ErrPermanent) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonOf(err), Err: err}
 	default:
 		return Outcome{ID: id, Status: StatusRetry, Err: err}
 	}

@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
@@ -33,8 +34,11 @@ type reconcileCase struct {
 		Properties map[string]any `json:"properties"`
 	} `json:"aws"`
 	Port []entity.Entity `json:"port"`
-	// PortDatasource is the User-Agent the Port entities were written with.
+	// PortDatasource is the User-Agent the Port entities were written with;
+	// empty: the exporter's own for the message's region and kind.
 	PortDatasource string `json:"port_datasource"`
+	// Policy is the controller's policy (default sync).
+	Policy string `json:"policy"`
 	CCFault        *struct {
 		Scope cloudcontrol.Scope     `json:"scope"`
 		Kind  cloudcontrol.FaultKind `json:"kind"`
@@ -75,9 +79,20 @@ func TestReconcile(t *testing.T) {
 	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
 		t.Fatalf("testdata/reconcile.yaml: %v", err)
 	}
+	// An emptied or truncated table must fail, not pass.
+	if len(cases) < 28 {
+		t.Fatalf("testdata/reconcile.yaml has %d cases, want at least 28", len(cases))
+	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			s := eventstest.New(t, setupOptions(t, c.Setup))
+			opts := setupOptions(t, c.Setup)
+			if c.Policy != "" {
+				opts.Policy = plan.Policies[c.Policy]
+				if opts.Policy == nil {
+					t.Fatalf("unknown policy %q", c.Policy)
+				}
+			}
+			s := dispatchtest.New(t, opts)
 			for _, r := range c.AWS {
 				if err := s.CC.Put(r.Region, r.Type, r.Identifier, r.Properties); err != nil {
 					t.Fatal(err)
@@ -85,7 +100,12 @@ func TestReconcile(t *testing.T) {
 			}
 			ds := c.PortDatasource
 			if ds == "" {
-				ds = "some other tool"
+				region, _ := c.Message["region"].(string)
+				if r, ok := c.With["region"].(string); ok {
+					region = r
+				}
+				kind, _ := c.Message["resource_type"].(string)
+				ds = dispatchtest.Datasource(strings.Trim(region, `"`), kind)
 			}
 			s.Port.Put(ds, c.Port...)
 			if c.CCFault != nil {
@@ -94,7 +114,7 @@ func TestReconcile(t *testing.T) {
 			if c.PortFault != nil {
 				s.Port.Fail(portapi.Fault{Status: c.PortFault.Status, Requests: c.PortFault.Requests})
 			}
-			var items []events.Item
+			var items []dispatch.Item
 			for i, with := range append(c.Before, c.With) {
 				msg := maps.Clone(c.Message)
 				maps.Copy(msg, with)
@@ -102,7 +122,7 @@ func TestReconcile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				items = append(items, events.Item{ID: fmt.Sprintf("m-%d", i+1), Body: body})
+				items = append(items, dispatch.Item{ID: fmt.Sprintf("m-%d", i+1), Body: body})
 			}
 
 			out := s.Handler.HandleBatch(context.Background(), items)
@@ -182,10 +202,10 @@ func TestReconcile(t *testing.T) {
 
 // setupOptions reads the config and blueprints of testdata/<setup>/, or
 // keeps the stack's own when setup is "".
-func setupOptions(t *testing.T, setup string) eventstest.Options {
+func setupOptions(t *testing.T, setup string) dispatchtest.Options {
 	t.Helper()
 	if setup == "" {
-		return eventstest.Options{}
+		return dispatchtest.Options{}
 	}
 	cfg, err := os.ReadFile(filepath.Join("testdata", setup, "config.yaml"))
 	if err != nil {
@@ -195,36 +215,33 @@ func setupOptions(t *testing.T, setup string) eventstest.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return eventstest.Options{Config: cfg, Blueprints: bps}
+	return dispatchtest.Options{Config: cfg, Blueprints: bps}
 }
 
-// TestDryRunWritesNothing runs the seed's delete-of-an-existing-function case
-// without writes: the report says what would happen and Port is unchanged.
+// TestDryRunWritesNothing runs a delete of an existing function and a
+// delete of a gone one without writes: the report says what would happen
+// and Port is unchanged.
 func TestDryRunWritesNothing(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{})
-	s.Reconciler.DryRun = true
+	s := dispatchtest.New(t, dispatchtest.Options{DryRun: true})
 	if err := s.CC.Put("eu-west-1", "AWS::Lambda::Function", "keep-me", map[string]any{"FunctionName": "keep-me", "MemorySize": 1024}); err != nil {
 		t.Fatal(err)
 	}
-	s.Port.Put("someone", entity.Entity{Blueprint: "lambda", Identifier: "gone", Properties: map[string]any{}})
-	report, err := s.Reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "keep-me"})
-	if err != nil {
-		t.Fatal(err)
+	s.Port.Put(dispatchtest.Datasource("eu-west-1", "AWS::Lambda::Function"), entity.Entity{Blueprint: "lambda", Identifier: "gone", Properties: map[string]any{}})
+	out := s.Handler.HandleBatch(context.Background(), []dispatch.Item{
+		{ID: "keep", Body: dispatchtest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "keep-me")},
+		{ID: "gone", Body: dispatchtest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "gone")},
+	})
+	keep, gone := out[0].Report, out[1].Report
+	if out[0].Status != dispatch.StatusOK || !keep.DryRun || len(keep.Upserts) != 1 || keep.Upserts[0].Identifier != "keep-me" {
+		t.Fatalf("dry-run report %+v (%v), want one planned upsert of keep-me", keep, out[0].Err)
 	}
-	if !report.DryRun || len(report.Upserts) != 1 || report.Upserts[0].Identifier != "keep-me" {
-		t.Fatalf("dry-run report %+v, want one planned upsert of keep-me", report)
-	}
-	report, err = s.Reconciler.Reconcile(context.Background(), events.Decision{ResourceType: "AWS::Lambda::Function", Region: "eu-west-1", Action: events.ActionDelete, Identifier: "gone"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []entity.Ref{{Blueprint: "lambda", Identifier: "gone"}}; !reflect.DeepEqual(report.Deletes, want) {
-		t.Fatalf("dry-run deletes %v, want %v", report.Deletes, want)
+	if want := []entity.Ref{{Blueprint: "lambda", Identifier: "gone"}}; out[1].Status != dispatch.StatusOK || !reflect.DeepEqual(gone.Deletes, want) {
+		t.Fatalf("dry-run deletes %v (%v), want %v", gone.Deletes, out[1].Err, want)
 	}
 	if got := s.IDs("lambda"); !slices.Equal(got, []string{"gone"}) {
 		t.Fatalf("a dry run changed Port: lambda holds %v", got)
 	}
 	if n := s.CC.TotalCounts().Calls; n != 2 {
-		t.Errorf("%d Cloud Control calls, want the 2 lookups", n)
+		t.Errorf("%d Cloud Control calls, want the 2 reads", n)
 	}
 }

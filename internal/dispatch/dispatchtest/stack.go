@@ -1,13 +1,14 @@
-// Package eventstest assembles the whole event path for tests over real wire
-// protocols: the Cloud Control emulator behind the AWS SDK and the source
-// reader, the Port double behind the Port client and the Port target, and the
-// events Reconciler and Handler on top, with the config in config.yaml and
-// the blueprints in blueprints.json.
-package eventstest
+// Package dispatchtest assembles the whole event path for tests over real
+// wire protocols: the Cloud Control emulator behind the AWS SDK and the
+// source reader, the Port double behind the Port client and the Port target,
+// and the controller and dispatch Handler on top, with the config in
+// config.yaml and the blueprints in blueprints.json.
+package dispatchtest
 
 import (
 	_ "embed"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,9 +17,12 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
 	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
@@ -41,11 +45,12 @@ type Stack struct {
 	Port       *portapi.Server
 	PortURL    string
 	PortClient *port.Client
-	Reconciler *events.Reconciler
-	Handler    *events.Handler
-	// Syncer is the full sync over the same emulator, client and config;
-	// Handler syncs shard messages with it.
-	Syncer *controller.Syncer
+	// Controller is the one reconcile path over the emulator and the double;
+	// Handler dispatches messages to it.
+	Controller *controller.Controller
+	Handler    *dispatch.Handler
+	// ShardKey signs shard messages the Handler accepts.
+	ShardKey *events.ShardKey
 }
 
 // Options shape a Stack.
@@ -55,8 +60,14 @@ type Options struct {
 	// PortMiddleware, when set, wraps the Port double's HTTP handler, e.g. to
 	// fail the requests of one blueprint only.
 	PortMiddleware func(http.Handler) http.Handler
-	// Concurrency is the Handler's (default events.DefaultConcurrency).
+	// Concurrency is the Handler's (default dispatch.DefaultConcurrency).
 	Concurrency int
+	// Policy is the controller's (default plan.Sync).
+	Policy plan.Policy
+	// DryRun makes the target a dry-run recorder over the Port registry.
+	DryRun bool
+	// Logger is the handler's and controller's (default slog.Default()).
+	Logger *slog.Logger
 	// Config, when set, is the exporter config (YAML) instead of config.yaml,
 	// and Blueprints the JSON array of blueprints instead of blueprints.json:
 	// for tests of kinds the shared config does not hold, which would change
@@ -124,13 +135,40 @@ func New(t testing.TB, opts Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt := target.NewPort(client, port.UpsertOptions{}, port.DeleteOptions{})
-	rec := &events.Reconciler{Mapper: mapper, Source: reader, Target: tgt, Search: client, AccountID: AccountID, DefaultRegion: "eu-west-1"}
-	syncer := &controller.Syncer{Mapper: mapper, Source: reader, Target: tgt, AccountID: AccountID, DefaultRegion: "eu-west-1", Concurrency: 2}
-	return &Stack{
-		CC: cc, CCURL: ccSrv.URL, Port: double, PortURL: portSrv.URL, PortClient: client, Reconciler: rec, Syncer: syncer,
-		Handler: &events.Handler{Reconciler: rec, Shards: events.SyncerShards{Syncer: syncer}, Concurrency: opts.Concurrency},
+	var tgt controller.Target = target.NewPort(client, port.UpsertOptions{}, port.DeleteOptions{})
+	if opts.DryRun {
+		tgt = &target.DryRun{Registry: registry.Port{Client: client}}
 	}
+	policy := opts.Policy
+	if policy == nil {
+		policy = plan.Sync{}
+	}
+	ctl, err := controller.New(controller.Parts{Mapper: mapper, Source: reader, Target: tgt, AccountID: AccountID, DefaultRegion: "eu-west-1", Logger: opts.Logger},
+		controller.Settings{Concurrency: 2, WriteConcurrency: 16, Policy: policy, MaxDeleteShare: 0.5, ProofListingTTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := events.NewShardKey("dispatchtest: the secret shard messages are signed with")
+	if err != nil {
+		t.Fatal(err)
+	}
+	concurrency := opts.Concurrency
+	if concurrency == 0 {
+		concurrency = dispatch.DefaultConcurrency
+	}
+	handler, err := dispatch.New(ctl, dispatch.Options{ShardKey: key, Concurrency: concurrency, DryRun: opts.DryRun, Logger: opts.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Stack{
+		CC: cc, CCURL: ccSrv.URL, Port: double, PortURL: portSrv.URL, PortClient: client, Controller: ctl, Handler: handler, ShardKey: key,
+	}
+}
+
+// Datasource is the $datasource the exporter's writes for a shard of the
+// stack's account leave: put entities with it to make them the exporter's own.
+func Datasource(region, kind string) string {
+	return registry.UserAgent(source.Shard{AccountID: AccountID, Region: region, Kind: kind})
 }
 
 // IDs lists the identifiers Port holds in blueprint, sorted.
