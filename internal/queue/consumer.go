@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 )
@@ -28,13 +29,13 @@ import (
 // order. When ctx ends it must return promptly, reporting what it did not
 // finish as StatusRetry.
 type Handler interface {
-	HandleBatch(ctx context.Context, items []events.Item) []events.Outcome
+	HandleBatch(ctx context.Context, items []dispatch.Item) []dispatch.Outcome
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, items []events.Item) []events.Outcome
+type HandlerFunc func(ctx context.Context, items []dispatch.Item) []dispatch.Outcome
 
-func (f HandlerFunc) HandleBatch(ctx context.Context, items []events.Item) []events.Outcome {
+func (f HandlerFunc) HandleBatch(ctx context.Context, items []dispatch.Item) []dispatch.Outcome {
 	return f(ctx, items)
 }
 
@@ -183,6 +184,8 @@ func (c *Consumer) poll(ctx, work context.Context) {
 			WaitTimeSeconds:             int32(c.WaitTime / time.Second),
 			VisibilityTimeout:           int32(c.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			// Shard messages carry their signature as a message attribute.
+			MessageAttributeNames: []string{events.SignatureAttribute},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -210,11 +213,12 @@ func (c *Consumer) poll(ctx, work context.Context) {
 func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 	c.Metrics.InFlight(len(msgs))
 	defer c.Metrics.InFlight(-len(msgs))
-	items := make([]events.Item, len(msgs))
+	items := make([]dispatch.Item, len(msgs))
 	byID := make(map[string]types.Message, len(msgs))
+	received := time.Now()
 	for i, m := range msgs {
 		id := aws.ToString(m.MessageId)
-		items[i] = events.Item{ID: id, Body: []byte(aws.ToString(m.Body))}
+		items[i] = dispatch.Item{ID: id, Body: []byte(aws.ToString(m.Body)), Attributes: stringAttributes(m.MessageAttributes), ReceivedAt: received}
 		byID[id] = m
 		if sent, ok := epochMillis(m.Attributes, types.MessageSystemAttributeNameSentTimestamp); ok {
 			c.Metrics.MessageReceived(time.Since(sent))
@@ -241,23 +245,16 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 			continue
 		}
 		seen[o.ID] = true
-		log := c.logger().With("message_id", o.ID)
-		switch o.Status {
-		case events.StatusOK:
+		switch Settle(settle, c.logger(), c.Metrics, o, c.DeadLetter.URL, func() error {
+			return c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o))
+		}) {
+		case Done:
 			done = append(done, m)
-		case events.StatusDeadLetter:
-			// The handler logged why; this logs where the message went.
-			if err := c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o)); err != nil {
-				log.Error("dead-letter send failed; the message stays in the queue", "reason", o.Reason, "error", err)
-				c.changeVisibility(settle, []types.Message{m}, permanentParkTimeout)
-				continue
-			}
-			log.Info("message moved to the dead-letter queue", "reason", o.Reason, "dead_letter_queue", c.DeadLetter.URL)
-			c.Metrics.DeadLettered(o.Reason)
-			done = append(done, m)
-		default:
+		case Park:
+			c.changeVisibility(settle, []types.Message{m}, permanentParkTimeout)
+		case Redeliver:
 			if interrupted {
-				log.Info("releasing unfinished message for redelivery")
+				c.logger().Info("releasing unfinished message for redelivery", "message_id", o.ID)
 				release = append(release, m)
 			}
 		}
@@ -348,10 +345,59 @@ func (c *Consumer) delete(ctx context.Context, msgs []types.Message) {
 	}
 }
 
+// Fate is what becomes of a handled message on its queue.
+type Fate int
+
+const (
+	// Done: remove it from the events queue (handled, or dead-lettered).
+	Done Fate = iota
+	// Redeliver: leave it for SQS to hand out again.
+	Redeliver
+	// Park: a permanent failure whose dead-letter send failed: keep it, out
+	// of sight for a while, so that it is never lost.
+	Park
+)
+
+// Settle decides a handled message's fate from its outcome, sending it to
+// the dead-letter queue (send) when it failed permanently, and logs and
+// counts what happened. serve and the Lambda settle through it alike; each
+// then does what its runtime does for the fate (delete or report nothing,
+// release or report a batch item failure).
+func Settle(ctx context.Context, log *slog.Logger, m *metrics.Metrics, o dispatch.Outcome, deadLetterURL string, send func() error) Fate {
+	switch o.Status {
+	case dispatch.StatusOK:
+		return Done
+	case dispatch.StatusDeadLetter:
+		// The handler logged why; this logs where the message went.
+		if err := send(); err != nil {
+			log.Error("dead-letter send failed; the message stays in the queue", "message_id", o.ID, "reason", o.Reason, "error", err)
+			return Park
+		}
+		log.Info("message moved to the dead-letter queue", "message_id", o.ID, "reason", o.Reason, "dead_letter_queue", deadLetterURL)
+		m.DeadLettered(o.Reason)
+		return Done
+	}
+	return Redeliver
+}
+
+// stringAttributes keeps the string values of SQS message attributes.
+func stringAttributes(attrs map[string]types.MessageAttributeValue) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		if v.StringValue != nil {
+			out[k] = *v.StringValue
+		}
+	}
+	return out
+}
+
 // NewDeadLetter builds the dead letter of a message from its id, body, SQS
 // system attributes (as ReceiveMessage and Lambda's SQS records carry them)
 // and the outcome that condemned it.
-func NewDeadLetter(id, body string, systemAttrs map[string]string, o events.Outcome) DeadLetter {
+func NewDeadLetter(id, body string, systemAttrs map[string]string, o dispatch.Outcome) DeadLetter {
 	dl := DeadLetter{MessageID: id, Body: body, Reason: o.Reason, Err: o.Err}
 	if t, ok := epochMillis(systemAttrs, types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp); ok {
 		dl.FirstSeen = t

@@ -17,9 +17,10 @@ import (
 const sendAttempts = 3
 
 // SendShardMessages puts one shard message per request on the queue, in
-// batches of 10. It resends entries SQS failed on its side, and returns an
+// batches of 10, each signed with key (its signature as a message
+// attribute). It resends entries SQS failed on its side, and returns an
 // error naming the shards that could not be sent.
-func SendShardMessages(ctx context.Context, client *sqs.Client, queueURL string, reqs []events.ShardRequest) error {
+func SendShardMessages(ctx context.Context, client *sqs.Client, queueURL string, key *events.ShardKey, reqs []events.ShardRequest) error {
 	var unsent []string
 	for chunk := range slices.Chunk(reqs, 10) {
 		pending := map[string]events.ShardRequest{}
@@ -30,11 +31,16 @@ func SendShardMessages(ctx context.Context, client *sqs.Client, queueURL string,
 		for attempt := 0; attempt < sendAttempts && len(pending) > 0; attempt++ {
 			entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
 			for id, r := range pending {
-				body, err := events.ShardMessageBody(r)
+				body, attrs, err := key.ShardMessage(r)
 				if err != nil {
 					return err
 				}
-				entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(body))})
+				entry := types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(body)),
+					MessageAttributes: map[string]types.MessageAttributeValue{}}
+				for k, v := range attrs {
+					entry.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+				}
+				entries = append(entries, entry)
 			}
 			out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
 			if err != nil {
