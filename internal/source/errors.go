@@ -61,10 +61,10 @@ func (e *ShardError) Is(target error) bool {
 
 // Sentinels matched by errors.Is on a *ShardError of that Reason.
 var (
-	ErrThrottled     = errors.New("throttled past the retry budget")
-	ErrAccessDenied  = errors.New("access denied")
-	ErrTypeNotFound  = errors.New("resource type not found")
-	ErrUnsupported   = errors.New("action not supported for the resource type")
+	ErrThrottled      = errors.New("throttled past the retry budget")
+	ErrAccessDenied   = errors.New("access denied")
+	ErrTypeNotFound   = errors.New("resource type not found")
+	ErrUnsupported    = errors.New("action not supported for the resource type")
 	ErrInvalidRequest = errors.New("request refused as invalid")
 )
 
