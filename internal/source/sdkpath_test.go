@@ -208,3 +208,22 @@ func TestAdaptivePacingFollowsTheServersLimit(t *testing.T) {
 		t.Errorf("adaptive pacing read %.0f resources/s, fixed %.0f: want at least a quarter", adaptiveRate, fixedRate)
 	}
 }
+
+// TestMaxRetriesIsTheBudget: an SDK-wide max attempts (AWS_MAX_ATTEMPTS,
+// aws.Config.RetryMaxAttempts) does not change the reader's budget.
+func TestMaxRetriesIsTheBudget(t *testing.T) {
+	e := cloudcontrol.New()
+	fill(t, e, "eu-west-1", 1)
+	e.SetThrottle(1, 1)
+	cfg := serve(t, e).AWSConfig("eu-west-1")
+	cfg.RetryMaxAttempts = 10
+	opts := fastOptions()
+	opts.MaxRetries = 2
+	_, err := source.NewCloudControl(cfg, opts).Get(context.Background(), "eu-west-1", lambdaType, "fn-00000")
+	if !errors.Is(err, source.ErrThrottled) {
+		t.Fatalf("always throttled: %v", err)
+	}
+	if n := e.Counts(cloudcontrol.OpGetResource, "eu-west-1").Calls; n != 3 {
+		t.Errorf("%d attempts with MaxRetries 2 and RetryMaxAttempts 10, want 3", n)
+	}
+}
