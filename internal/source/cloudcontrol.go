@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -37,11 +36,19 @@ type Options struct {
 	// Burst is the token bucket size; default max(1, RequestsPerSecond).
 	Burst int
 	// MaxRetries is how often one call is repeated after throttling or a
-	// transient failure before it fails; negative means never.
+	// transient failure before it fails; negative means never. It is the
+	// SDK retryer's MaxAttempts − 1 (AWS_MAX_ATTEMPTS does not change it).
 	MaxRetries int
-	// BackoffBase and BackoffCap bound the full-jitter exponential backoff:
-	// retry n waits a random time in [0, min(cap, base·2ⁿ)).
+	// BackoffBase and BackoffCap bound the SDK's full-jitter exponential
+	// backoff: the n-th retry waits a random time in
+	// [0, min(cap, base·2ⁿ⁻¹)), throttled or not.
 	BackoffBase, BackoffCap time.Duration
+	// AdaptivePacing adds the SDK's adaptive retry mode per region
+	// (retry.NewAdaptiveMode): after a throttled answer the region's rate is
+	// cut (×0.7 of the measured rate) and raised again, CUBIC-like, while
+	// calls succeed. RequestsPerSecond stays the ceiling; negative means
+	// the adaptive rate alone paces.
+	AdaptivePacing bool
 	// GetConcurrency caps GetResource calls in flight per region, shared by
 	// the shards of that region. Below the cap the budget is the region's
 	// RequestsPerSecond × the observed GetResource latency × 2 (at least 4),
@@ -49,13 +56,14 @@ type Options struct {
 	GetConcurrency int
 	// PageSize is ListResources' MaxResults (1..100); AWS may answer less.
 	PageSize int32
-	// Observe, when set, is called after every Cloud Control call attempt
-	// (op is "ListResources" or "GetResource"), e.g. to feed metrics.
+	// Observe, when set, is called after every Cloud Control call attempt,
+	// retries included (op is "ListResources" or "GetResource"), with the
+	// attempt's duration without the pacing wait, e.g. to feed metrics.
 	Observe func(op, region string, err error, d time.Duration)
 	// Logger receives retries and skipped resources; default slog.Default().
 	Logger *slog.Logger
 	// ClientOptions are applied to every regional SDK client after the
-	// reader's own (region, no SDK retries), e.g. to set an endpoint.
+	// reader's own (region, retryer, pacing middleware), e.g. to set an endpoint.
 	ClientOptions []func(*cc.Options)
 }
 
@@ -105,10 +113,9 @@ type CloudControl struct {
 }
 
 type regionClient struct {
-	region  string
-	api     *cc.Client
-	limiter *rate.Limiter
-	gets    *getSlots
+	region string
+	api    *cc.Client
+	gets   *getSlots
 }
 
 // NewCloudControl returns a reader using cfg's credentials and endpoint
@@ -128,71 +135,23 @@ func (c *CloudControl) client(region string) *regionClient {
 	if c.opts.RequestsPerSecond < 0 {
 		limit = rate.Inf
 	}
+	rc := &regionClient{region: region, gets: newGetSlots(c.opts.RequestsPerSecond, c.opts.GetConcurrency)}
+	pace := &pacing{
+		region:  region,
+		limiter: rate.NewLimiter(limit, c.opts.Burst),
+		gets:    rc.gets,
+		observe: c.opts.Observe,
+		logger:  c.opts.logger(),
+	}
 	optFns := append([]func(*cc.Options){func(o *cc.Options) {
 		o.Region = region
-		// The reader's retry loop is the only one, so MaxRetries is the budget.
-		o.Retryer = aws.NopRetryer{}
+		o.Retryer = c.opts.newRetryer()
+		o.RetryMaxAttempts = 0 // keep MaxRetries the budget whatever AWS_MAX_ATTEMPTS says
+		o.APIOptions = append(o.APIOptions, pace.addTo)
 	}}, c.opts.ClientOptions...)
-	rc := &regionClient{
-		region:  region,
-		api:     cc.NewFromConfig(c.cfg, optFns...),
-		limiter: rate.NewLimiter(limit, c.opts.Burst),
-		gets:    newGetSlots(c.opts.RequestsPerSecond, c.opts.GetConcurrency),
-	}
+	rc.api = cc.NewFromConfig(c.cfg, optFns...)
 	c.regions[region] = rc
 	return rc
-}
-
-// call runs one Cloud Control operation with pacing and retries.
-func (c *CloudControl) call(ctx context.Context, rc *regionClient, op string, do func(context.Context) error) error {
-	for attempt := 0; ; attempt++ {
-		if err := rc.limiter.Wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("wait for the %s request pace: %w", rc.region, ctx.Err())
-			}
-			// The limiter refuses early when the wait would outlast the
-			// deadline; to callers that is the deadline, a transient failure.
-			return fmt.Errorf("wait for the %s request pace: %w: %v", rc.region, context.DeadlineExceeded, err)
-		}
-		start := time.Now()
-		err := do(ctx)
-		if c.opts.Observe != nil {
-			c.opts.Observe(op, rc.region, err, time.Since(start))
-		}
-		if err == nil {
-			return nil
-		}
-		if !retryable(err) || attempt >= c.opts.MaxRetries {
-			if attempt > 0 {
-				return fmt.Errorf("after %d retries: %w", attempt, err)
-			}
-			return err
-		}
-		wait := c.backoff(attempt)
-		c.opts.logger().Debug("cloud control call failed, retrying",
-			slog.String("op", op), slog.String("region", rc.region),
-			slog.Int("attempt", attempt+1), slog.Duration("wait", wait), slog.Any("error", err))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while backing off after: %v)", ctx.Err(), err)
-		}
-	}
-}
-
-// backoff is full jitter: uniform in [0, min(cap, base·2^attempt)).
-func (c *CloudControl) backoff(attempt int) time.Duration {
-	ceiling := c.opts.BackoffCap
-	// Shift only while base·2^attempt stays under the cap, so it cannot overflow.
-	if attempt < 62 && c.opts.BackoffBase <= ceiling>>attempt {
-		ceiling = c.opts.BackoffBase << attempt
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling)
 }
 
 // Get reads one resource. errors.Is(err, ErrNotFound) when it does not exist;
@@ -210,16 +169,7 @@ func (c *CloudControl) Get(ctx context.Context, region, kind, identifier string)
 }
 
 func (c *CloudControl) get(ctx context.Context, rc *regionClient, kind, identifier string) (Resource, error) {
-	var out *cc.GetResourceOutput
-	err := c.call(ctx, rc, "GetResource", func(ctx context.Context) error {
-		var err error
-		start := time.Now()
-		out, err = rc.api.GetResource(ctx, &cc.GetResourceInput{TypeName: &kind, Identifier: &identifier})
-		if err == nil {
-			rc.gets.observe(time.Since(start))
-		}
-		return err
-	})
+	out, err := rc.api.GetResource(ctx, &cc.GetResourceInput{TypeName: &kind, Identifier: &identifier})
 	if err != nil {
 		err = fmt.Errorf("get %s %q in %s: %w", kind, identifier, rc.region, err)
 		if isNotFound(err) {
@@ -314,7 +264,8 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 			})
 		})
 		// One goroutine per resource, each holding one of the region's
-		// GetResource slots (see getSlots) only for its call, so a shard
+		// GetResource slots (see getSlots, taken by the pacing middleware)
+		// only for its call attempts, so a shard
 		// whose consumer is slow does not hold back the region's other
 		// shards. Besides the pager and this loop, a shard runs at most
 		// GetConcurrency of them, which bounds the resources it holds while
@@ -322,11 +273,7 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 		g.Go(func() error {
 			for id := range ids {
 				g.Go(func() error {
-					if err := rc.gets.acquire(gctx); err != nil {
-						return err
-					}
 					res, err := c.get(gctx, rc, shard.Kind, id)
-					rc.gets.release()
 					if errors.Is(err, ErrNotFound) {
 						c.opts.logger().Debug("resource vanished between list and get",
 							slog.String("shard", shard.String()), slog.String("identifier", id))
@@ -366,25 +313,22 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 }
 
 // paginate calls each(identifier, properties) for every listed resource,
-// refusing a paginator that repeats a token or returns empty pages forever.
+// page by page through the SDK's paginator. The paginator's own
+// StopOnDuplicateToken ends quietly, and only on a token equal to the one
+// before; here any NextToken seen before, or too many empty pages in a row,
+// is an error: a listing that looks complete must be complete.
 func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Shard, model string, each func(id, props string) error) error {
 	in := &cc.ListResourcesInput{TypeName: aws.String(shard.Kind), MaxResults: aws.Int32(c.opts.PageSize)}
-	if model != "" {
-		in.ResourceModel = aws.String(model)
-	}
 	where := fmt.Sprintf("list %s in %s", shard.Kind, shard.Region)
 	if model != "" {
+		in.ResourceModel = aws.String(model)
 		where += " with ResourceModel " + model
 	}
+	pages := cc.NewListResourcesPaginator(rc.api, in)
 	seenTokens := map[string]bool{}
 	emptyPages := 0
-	for page := 1; ; page++ {
-		var out *cc.ListResourcesOutput
-		err := c.call(ctx, rc, "ListResources", func(ctx context.Context) error {
-			var err error
-			out, err = rc.api.ListResources(ctx, in)
-			return err
-		})
+	for page := 1; pages.HasMorePages(); page++ {
+		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("%s, page %d: %w", where, page, err)
 		}
@@ -413,6 +357,6 @@ func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Sha
 		} else {
 			emptyPages = 0
 		}
-		in.NextToken = aws.String(next)
 	}
+	return nil
 }

@@ -52,6 +52,30 @@ func (e *ShardError) Error() string {
 
 func (e *ShardError) Unwrap() error { return e.Err }
 
+// Is matches the sentinel of the error's Reason, so callers can write
+// errors.Is(err, source.ErrAccessDenied) and still errors.As the
+// smithy.APIError underneath.
+func (e *ShardError) Is(target error) bool {
+	return target != nil && reasonErrors[e.Reason] == target
+}
+
+// Sentinels matched by errors.Is on a *ShardError of that Reason.
+var (
+	ErrThrottled      = errors.New("throttled past the retry budget")
+	ErrAccessDenied   = errors.New("access denied")
+	ErrTypeNotFound   = errors.New("resource type not found")
+	ErrUnsupported    = errors.New("action not supported for the resource type")
+	ErrInvalidRequest = errors.New("request refused as invalid")
+)
+
+var reasonErrors = map[Reason]error{
+	ReasonThrottled:         ErrThrottled,
+	ReasonAccessDenied:      ErrAccessDenied,
+	ReasonTypeNotFound:      ErrTypeNotFound,
+	ReasonUnsupportedAction: ErrUnsupported,
+	ReasonInvalidRequest:    ErrInvalidRequest,
+}
+
 // notFoundError keeps the AWS error of a not-found answer while matching ErrNotFound.
 type notFoundError struct{ err error }
 
@@ -131,14 +155,7 @@ func retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if classify(err) == ReasonThrottled {
-		return true
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && transientCodes[api.ErrorCode()] {
-		return true
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+	return retry.IsErrorRetryables(retryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
 // IsTransient reports whether the operation that failed with err may succeed
@@ -163,6 +180,60 @@ func IsTransient(err error) bool {
 		}
 	}
 	return retryable(err)
+}
+
+// IsNotFound reports a resource that does not exist (any more): errors.Is(err, ErrNotFound).
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// Causes returned by Cause: a short, bounded set for metric labels.
+const (
+	CauseThrottled    = "throttled"
+	CauseAccessDenied = "access_denied"
+	CauseNotFound     = "not_found"
+	CauseTypeNotFound = "type_not_found"
+	CauseUnsupported  = "unsupported"
+	CauseValidation   = "validation"
+	CauseTimeout      = "timeout"
+	CauseCanceled     = "canceled"
+	CauseOther        = "other"
+)
+
+// Cause names what err is, for metrics and logs: one of the Cause*
+// constants, or "" for nil. A context that ended is "canceled" or
+// "timeout" (also for an SDK or network timeout), checked before the AWS
+// error a cancelled call may also carry.
+func Cause(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrNotFound):
+		return CauseNotFound
+	case errors.Is(err, context.Canceled):
+		return CauseCanceled
+	case errors.Is(err, context.DeadlineExceeded),
+		retry.IsErrorTimeouts(retry.DefaultTimeouts).IsErrorTimeout(err) == aws.TrueTernary:
+		return CauseTimeout
+	}
+	reason := classify(err)
+	if se := (*ShardError)(nil); errors.As(err, &se) {
+		reason = se.Reason
+	}
+	switch reason {
+	case ReasonThrottled:
+		return CauseThrottled
+	case ReasonAccessDenied:
+		return CauseAccessDenied
+	case ReasonTypeNotFound:
+		return CauseTypeNotFound
+	case ReasonUnsupportedAction:
+		return CauseUnsupported
+	case ReasonInvalidRequest:
+		return CauseValidation
+	}
+	if isNotFound(err) {
+		return CauseNotFound
+	}
+	return CauseOther
 }
 
 func containsAny(s string, subs ...string) bool {

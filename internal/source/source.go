@@ -4,16 +4,25 @@
 // resource of a shard: ListResources page by page (once per ResourceModel for
 // child types), then GetResource per resource unless the list properties are
 // trusted, with as many calls in flight as the region's pace × the observed
-// latency calls for, a budget shared by the shards of the region. Calls are
-// paced per region on the client side (one token bucket shared by every shard
-// of a region) and retried with jittered exponential backoff when AWS
-// throttles or fails transiently. The SDK's own retryer is turned off so that
-// Options.MaxRetries is the whole retry budget of a call.
+// latency calls for, a budget shared by the shards of the region.
+//
+// Calls go through one aws-sdk-go-v2 client per region. Retries are the SDK's
+// retryer (retry.Standard with Options.MaxRetries+1 attempts, full-jitter
+// exponential backoff between BackoffBase and BackoffCap, no retry quota),
+// optionally in the SDK's adaptive mode, whose client-side rate limit cuts the
+// region's rate on throttling and raises it while calls succeed. Pages come
+// from cloudcontrol.NewListResourcesPaginator, checked for repeated tokens.
+// Pacing (one token bucket per region, shared by every shard of it), the
+// GetResource budget and Options.Observe are one Finalize middleware right
+// after the SDK's retry loop, so they apply to every attempt.
 //
 // Failures that make a shard unreadable come back as *ShardError with a
 // Reason, so the controller can report the shard and keep going with the
-// others. Shard construction (which kinds, regions and resource models) is the
-// caller's: it comes from the exporter's config.
+// others. errors.Is matches ErrNotFound, ErrThrottled, ErrAccessDenied,
+// ErrTypeNotFound, ErrUnsupported and ErrInvalidRequest, errors.As still finds
+// the smithy.APIError, and IsTransient, IsNotFound and Cause classify for
+// retries and metrics. Shard construction (which kinds, regions and resource
+// models) is the caller's: it comes from the exporter's config.
 package source
 
 import (

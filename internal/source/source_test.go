@@ -10,12 +10,14 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go"
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/source"
@@ -244,7 +246,18 @@ type faultCase struct {
 	Fault     string `json:"fault"`
 	Op        string `json:"op"`
 	Reason    string `json:"reason"`
+	Cause     string `json:"cause"`
+	Calls     int    `json:"calls"`
 	Transient bool   `json:"transient"`
+}
+
+// reasonSentinels are what errors.Is must find for each Reason.
+var reasonSentinels = map[source.Reason]error{
+	source.ReasonThrottled:         source.ErrThrottled,
+	source.ReasonAccessDenied:      source.ErrAccessDenied,
+	source.ReasonTypeNotFound:      source.ErrTypeNotFound,
+	source.ReasonUnsupportedAction: source.ErrUnsupported,
+	source.ReasonInvalidRequest:    source.ErrInvalidRequest,
 }
 
 func TestFaultsPerRegion(t *testing.T) {
@@ -256,8 +269,8 @@ func TestFaultsPerRegion(t *testing.T) {
 	if err := yaml.UnmarshalStrict(data, &cases); err != nil {
 		t.Fatalf("testdata/faults.yaml: %v", err)
 	}
-	if len(cases) == 0 {
-		t.Fatal("no cases")
+	if len(cases) < 10 {
+		t.Fatalf("%d cases in testdata/faults.yaml, want at least 10", len(cases))
 	}
 	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 	for _, tc := range cases {
@@ -266,23 +279,47 @@ func TestFaultsPerRegion(t *testing.T) {
 			for _, r := range regions {
 				fill(t, e, r, 30)
 			}
-			e.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.FaultKind(tc.Fault))
+			healthy := true
+			switch tc.Fault {
+			case "":
+			case "Throttling":
+				e.SetThrottle(1, 1)
+				healthy = false
+			default:
+				e.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.FaultKind(tc.Fault))
+			}
 			opts := fastOptions()
 			opts.MaxRetries = 2
 			c := reader(t, e, opts)
 			ctx := context.Background()
-			if tc.Op == "get" {
-				_, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00001")
+			if strings.HasPrefix(tc.Op, "get") {
+				id := "fn-00001"
+				if tc.Op == "get-empty" {
+					id = ""
+				}
+				_, err := c.Get(ctx, "eu-west-1", lambdaType, id)
 				checkShardError(t, err, source.Shard{Region: "eu-west-1", Kind: lambdaType}, tc)
+				if n := e.Counts(cloudcontrol.OpGetResource, "eu-west-1").Calls; n != tc.Calls {
+					t.Errorf("%d GetResource calls, want %d", n, tc.Calls)
+				}
+				if !healthy {
+					return
+				}
 				if _, err := c.Get(ctx, "us-east-1", lambdaType, "fn-00001"); err != nil {
 					t.Errorf("get in a healthy region: %v", err)
 				}
 				return
 			}
 			for _, region := range regions {
+				if !healthy && region != "eu-west-1" {
+					continue
+				}
 				_, times, err := collect(ctx, c, lambdaShard(region), source.ListOptions{})
 				if region == "eu-west-1" {
 					checkShardError(t, err, lambdaShard(region), tc)
+					if n := e.Counts(cloudcontrol.OpListResources, region).Calls; n != tc.Calls {
+						t.Errorf("%d ListResources calls, want %d", n, tc.Calls)
+					}
 					continue
 				}
 				if err != nil {
@@ -306,6 +343,21 @@ func checkShardError(t *testing.T, err error, shard source.Shard, tc faultCase) 
 	if got := source.IsTransient(err); got != tc.Transient {
 		t.Errorf("IsTransient = %v, want %v", got, tc.Transient)
 	}
+	if got := source.Cause(err); got != tc.Cause {
+		t.Errorf("Cause = %q, want %q: %v", got, tc.Cause, err)
+	}
+	if source.IsNotFound(err) {
+		t.Errorf("IsNotFound holds for %v", err)
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		t.Errorf("no smithy.APIError under %v", err)
+	}
+	for reason, sentinel := range reasonSentinels {
+		if got := errors.Is(err, sentinel); got != (reason == se.Reason) {
+			t.Errorf("errors.Is(err, %v) = %v with Reason %s", sentinel, got, se.Reason)
+		}
+	}
 }
 
 func TestRepeatedNextTokenStops(t *testing.T) {
@@ -320,7 +372,7 @@ func TestRepeatedNextTokenStops(t *testing.T) {
 		t.Fatalf("endless paginator: %v, want ErrPagination", err)
 	}
 	var se *source.ShardError
-	if !errors.As(err, &se) || se.Reason != source.ReasonOther {
+	if !errors.As(err, &se) || se.Reason != source.ReasonOther || source.Cause(err) != source.CauseOther {
 		t.Errorf("endless paginator: %v, want ShardError Other", err)
 	}
 	// Page 1, then page 2 answered with page 2's token again: 50 resources seen.
@@ -344,6 +396,13 @@ func TestGetNotFound(t *testing.T) {
 	}
 	if source.IsTransient(err) {
 		t.Error("not found must not be transient")
+	}
+	if !source.IsNotFound(err) || source.Cause(err) != source.CauseNotFound {
+		t.Errorf("IsNotFound %v, Cause %q for %v", source.IsNotFound(err), source.Cause(err), err)
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ResourceNotFoundException" {
+		t.Errorf("no ResourceNotFoundException under %v", err)
 	}
 	if n := e.Counts(cloudcontrol.OpGetResource, "eu-west-1").Calls; n != 2 {
 		t.Errorf("%d GetResource calls, want 2 (not-found is not retried)", n)
@@ -414,6 +473,9 @@ func TestNetworkFailureIsTransient(t *testing.T) {
 	}
 	if !source.IsTransient(err) {
 		t.Errorf("connection refused must be transient: %v", err)
+	}
+	if got := source.Cause(err); got != source.CauseOther {
+		t.Errorf("Cause = %q for connection refused, want other", got)
 	}
 }
 

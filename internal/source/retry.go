@@ -1,0 +1,142 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+)
+
+// Retries are the SDK's: retry.Standard with the reader's attempt budget and
+// full-jitter exponential backoff (retry n waits a random time in
+// [0, min(BackoffCap, BackoffBase·2ⁿ⁻¹))), and, with Options.AdaptivePacing,
+// retry.AdaptiveMode, whose client-side rate limit cuts the region's rate on
+// every throttled answer and raises it again while calls succeed. Pacing and
+// the GetResource budget are one Finalize middleware after the SDK's "Retry",
+// so they apply to every attempt, retries included, as the reader's own loop
+// did.
+
+// cloudControlRetryables extend the SDK's judgement with Cloud Control's
+// transient codes and throttling reported by the service behind a type inside
+// GeneralServiceException.
+var cloudControlRetryables = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if classify(err) == ReasonThrottled {
+		return aws.TrueTernary
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && transientCodes[api.ErrorCode()] {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+})
+
+// retryables is the whole list the retryer and IsTransient use.
+var retryables = append(append([]retry.IsErrorRetryable{}, retry.DefaultRetryables...), cloudControlRetryables)
+
+// throttles are what the adaptive rate limit cuts the rate on.
+var throttles = append(append([]retry.IsErrorThrottle{}, retry.DefaultThrottles...),
+	retry.IsErrorThrottleFunc(func(err error) aws.Ternary {
+		if classify(err) == ReasonThrottled {
+			return aws.TrueTernary
+		}
+		return aws.UnknownTernary
+	}))
+
+// newRetryer returns the retryer of one region client. Each region has its
+// own, so the adaptive rate limit (when on) is per account and region.
+func (o Options) newRetryer() aws.Retryer {
+	standard := func(so *retry.StandardOptions) {
+		so.MaxAttempts = o.MaxRetries + 1
+		so.BaseDelay = o.BackoffBase
+		so.MaxBackoff = o.BackoffCap
+		so.Retryables = retryables
+		// No throttle list here: the SDK's backoff would then start
+		// throttled retries at 1 s whatever BackoffBase says. The adaptive
+		// mode below has its own list.
+		so.Throttles = nil
+		// No retry quota: MaxRetries is the whole budget of a call. The
+		// quota fails calls at once in a throttling storm; the adaptive
+		// rate limit is the better answer to one.
+		so.RateLimiter = ratelimit.None
+	}
+	if !o.AdaptivePacing {
+		return retry.NewStandard(standard)
+	}
+	return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+		ao.StandardOptions = append(ao.StandardOptions, standard)
+		ao.Throttles = throttles
+	})
+}
+
+// paceError is a pacing wait refused because it would outlast the deadline.
+// To the SDK's retryer it is a cancellation (not retried); errors.Is finds
+// context.DeadlineExceeded, so callers see a transient deadline.
+type paceError struct {
+	region string
+	err    error
+}
+
+func (e *paceError) Error() string {
+	return fmt.Sprintf("wait for the %s request pace: %v: %v", e.region, context.DeadlineExceeded, e.err)
+}
+func (e *paceError) Unwrap() error       { return context.DeadlineExceeded }
+func (e *paceError) CanceledError() bool { return true }
+
+// pacing is the per-attempt middleware of one region: a GetResource slot
+// (see getSlots) for GetResource, a token of the region's bucket, then the
+// call, observed.
+type pacing struct {
+	region  string
+	limiter *rate.Limiter
+	gets    *getSlots
+	observe func(op, region string, err error, d time.Duration)
+	logger  *slog.Logger
+}
+
+func (p *pacing) ID() string { return "PortAWSExporterPacing" }
+
+func (p *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	op := awsmiddleware.GetOperationName(ctx)
+	isGet := op == "GetResource"
+	if isGet {
+		if err := p.gets.acquire(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		defer p.gets.release()
+	}
+	if err := p.limiter.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("wait for the %s request pace: %w", p.region, ctx.Err())
+		}
+		// The limiter refuses early when the wait would outlast the deadline.
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, &paceError{region: p.region, err: err}
+	}
+	start := time.Now()
+	out, md, err := next.HandleFinalize(ctx, in)
+	d := time.Since(start)
+	if p.observe != nil {
+		p.observe(op, p.region, err, d)
+	}
+	switch {
+	case err == nil && isGet:
+		p.gets.observe(d)
+	case err != nil && ctx.Err() == nil:
+		p.logger.Debug("cloud control call attempt failed",
+			slog.String("op", op), slog.String("region", p.region), slog.Any("error", err))
+	}
+	return out, md, err
+}
+
+// addTo puts the pacing middleware right after the SDK's retry loop.
+func (p *pacing) addTo(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(p, "Retry", middleware.After)
+}
