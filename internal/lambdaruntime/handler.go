@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
@@ -64,7 +65,9 @@ type Handler struct {
 	Batch queue.Handler
 	// Shards lists the shards a scheduled invocation fans out.
 	Shards ShardLister
-	SQS    *sqs.Client
+	// ShardKey signs the fan-out's shard messages.
+	ShardKey *events.ShardKey
+	SQS      *sqs.Client
 	// QueueURL is the events queue (EVENTS_QUEUE_URL); when empty it is
 	// derived from the first SQS record's eventSourceARN.
 	QueueURL string
@@ -136,20 +139,10 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	case p.DetailType == "Scheduled Event" || isEmptyObject(raw):
 		return h.FanOut(ctx)
 	}
-	msg, err := events.ParseMessage(raw)
-	if err == nil && msg.Shard != nil {
-		work, cancel := h.workContext(ctx)
-		outcomes := h.Batch.HandleBatch(work, []events.Item{{ID: "direct", Body: raw}})
-		cancel()
-		if len(outcomes) == 1 && outcomes[0].Status != events.StatusOK {
-			return outcomes[0].Report, fmt.Errorf("sync shard %s: %w", msg.Shard, outcomes[0].Err)
-		}
-		if len(outcomes) == 1 {
-			return outcomes[0].Report, nil
-		}
-		return nil, fmt.Errorf("sync shard %s: no outcome", msg.Shard)
-	}
-	return nil, fmt.Errorf("unrecognised invocation: want an SQS event, a scheduled event or a shard message")
+	// A shard message invoked directly has no message attributes, so no
+	// signature: it would be refused as forged. Whoever may invoke the
+	// function may also send to its queue, which is the supported way.
+	return nil, fmt.Errorf("unrecognised invocation: want an SQS event or a scheduled event")
 }
 
 func isEmptyObject(raw json.RawMessage) bool {
@@ -176,10 +169,11 @@ func (h *Handler) workContext(ctx context.Context) (context.Context, context.Can
 // HandleSQS handles one batch of SQS records.
 func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
 	log := h.logger(ctx)
-	items := make([]events.Item, len(ev.Records))
+	items := make([]dispatch.Item, len(ev.Records))
+	received := time.Now()
 	records := make(map[string]lambdaevents.SQSMessage, len(ev.Records))
 	for i, r := range ev.Records {
-		items[i] = events.Item{ID: r.MessageId, Body: []byte(r.Body)}
+		items[i] = dispatch.Item{ID: r.MessageId, Body: []byte(r.Body), Attributes: stringAttributes(r.MessageAttributes), ReceivedAt: received}
 		records[r.MessageId] = r
 		if sent, ok := epochMillis(r.Attributes["SentTimestamp"]); ok {
 			h.Metrics.MessageReceived(time.Since(sent))
@@ -204,23 +198,17 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 			continue
 		}
 		answered[o.ID] = true
-		switch o.Status {
-		case events.StatusOK:
-		case events.StatusRetry:
-			// The batch handler logged why.
-			fail(o.ID)
-		case events.StatusDeadLetter:
+		fate := queue.Settle(log, h.Metrics, o, func() (string, error) {
 			dlq, err := h.deadLetterQueue(ctx, r)
-			if err == nil {
-				err = dlq.Send(ctx, queue.NewDeadLetter(o.ID, r.Body, r.Attributes, o))
-			}
 			if err != nil {
-				log.Error("dead-letter send failed; the message is reported as failed so it is not lost", "message_id", o.ID, "error", err)
-				fail(o.ID)
-				continue
+				return "", err
 			}
-			log.Info("message moved to the dead-letter queue", "message_id", o.ID, "reason", o.Reason, "dead_letter_queue", dlq.URL)
-			h.Metrics.DeadLettered(o.Reason)
+			return dlq.URL, dlq.Send(ctx, queue.NewDeadLetter(o.ID, r.Body, r.Attributes, o))
+		})
+		if fate != queue.Done {
+			// Lambda has no visibility to park with: a failed record is
+			// redelivered after the queue's visibility timeout, never lost.
+			fail(o.ID)
 		}
 	}
 	// A record without an outcome was not handled: redeliver it.
@@ -282,11 +270,28 @@ func (h *Handler) FanOut(ctx context.Context) (FanOutResult, error) {
 	if err != nil {
 		return FanOutResult{}, fmt.Errorf("list shards: %w", err)
 	}
-	if err := queue.SendShardMessages(ctx, h.SQS, h.QueueURL, shards); err != nil {
+	if h.ShardKey == nil {
+		return FanOutResult{}, errors.New("scheduled sync: no shard key to sign shard messages with")
+	}
+	if err := queue.SendShardMessages(ctx, h.SQS, h.QueueURL, h.ShardKey, shards); err != nil {
 		return FanOutResult{}, err
 	}
 	h.logger(ctx).Info("full sync fanned out", "shards", len(shards), "queue", h.QueueURL)
 	return FanOutResult{ShardsSent: len(shards)}, nil
+}
+
+// stringAttributes keeps the string values of a record's message attributes.
+func stringAttributes(attrs map[string]lambdaevents.SQSMessageAttribute) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		if v.StringValue != nil {
+			out[k] = *v.StringValue
+		}
+	}
+	return out
 }
 
 func epochMillis(s string) (time.Time, bool) {

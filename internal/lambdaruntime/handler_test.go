@@ -14,8 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
@@ -71,6 +72,17 @@ func record(id, arn, body string) lambdaevents.SQSMessage {
 		ReceiptHandle: "rh-" + id, Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": now, "ApproximateFirstReceiveTimestamp": now}}
 }
 
+// recordOf is the Lambda record of a message received from SQS, with its
+// message attributes as Lambda hands them over.
+func recordOf(m types.Message, arn string) lambdaevents.SQSMessage {
+	r := record(aws.ToString(m.MessageId), arn, aws.ToString(m.Body))
+	r.MessageAttributes = map[string]lambdaevents.SQSMessageAttribute{}
+	for k, v := range m.MessageAttributes {
+		r.MessageAttributes[k] = lambdaevents.SQSMessageAttribute{StringValue: v.StringValue, DataType: aws.ToString(v.DataType)}
+	}
+	return r
+}
+
 func invoke(t *testing.T, h *lambdaruntime.Handler, ctx context.Context, payload any) (json.RawMessage, error) {
 	t.Helper()
 	raw, err := json.Marshal(payload)
@@ -96,13 +108,13 @@ func TestSQSBatchOfTen(t *testing.T) {
 	m := moto.Start(t)
 	client := sqs.NewFromConfig(m.AWSConfig(context.Background(), "eu-west-1"))
 	_, srcARN, dlqURL := queues(t, client, "lambda-batch")
-	s := eventstest.New(t, eventstest.Options{PortMiddleware: eventstest.FailBlueprint("bucket", func() bool { return true })})
+	s := dispatchtest.New(t, dispatchtest.Options{PortMiddleware: dispatchtest.FailBlueprint("bucket", func() bool { return true })})
 
 	var ev lambdaevents.SQSEvent
 	for i := range 7 {
 		name := fmt.Sprintf("fn-%d", i)
 		s.PutFunction(t, "eu-west-1", name, 128)
-		ev.Records = append(ev.Records, record("ok-"+name, srcARN, string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name))))
+		ev.Records = append(ev.Records, record("ok-"+name, srcARN, string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", name))))
 	}
 	if err := s.CC.Put("us-east-1", "AWS::S3::Bucket", "logs", map[string]any{"BucketName": "logs", "Arn": "arn:aws:s3:::logs"}); err != nil {
 		t.Fatal(err)
@@ -146,7 +158,7 @@ func TestSQSPermanentFailureWithoutDeadLetterQueueIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	h := &lambdaruntime.Handler{Batch: s.Handler, SQS: client, QueueURL: aws.ToString(src.QueueUrl)}
 	raw, err := invoke(t, h, context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{record("bad", "arn:aws:sqs:eu-west-1:123456789012:no-redrive", "nope")}})
 	if err != nil {
@@ -165,8 +177,9 @@ func TestScheduledEventFansOutShards(t *testing.T) {
 	m := moto.Start(t)
 	client := sqs.NewFromConfig(m.AWSConfig(context.Background(), "eu-west-1"))
 	srcURL, _, _ := queues(t, client, "fanout")
-	s := eventstest.New(t, eventstest.Options{})
-	h := &lambdaruntime.Handler{Batch: s.Handler, Shards: events.SyncerShards{Syncer: s.Syncer}, SQS: client, QueueURL: srcURL}
+	s := dispatchtest.New(t, dispatchtest.Options{})
+	h := &lambdaruntime.Handler{Batch: s.Handler, ShardKey: s.ShardKey, SQS: client, QueueURL: srcURL,
+		Shards: lambdaruntime.ShardListerFunc(func(context.Context) ([]events.ShardRequest, error) { return dispatch.ShardRequests(s.Controller) })}
 
 	for _, payload := range []any{
 		map[string]any{},
@@ -181,10 +194,15 @@ func TestScheduledEventFansOutShards(t *testing.T) {
 		}
 	}
 	var shards []string
-	for _, msg := range receiveAll(t, client, srcURL) {
-		parsed, err := events.ParseMessage([]byte(aws.ToString(msg.Body)))
+	queued := receiveAll(t, client, srcURL)
+	for _, msg := range queued {
+		attrs := map[string]string{}
+		for k, v := range msg.MessageAttributes {
+			attrs[k] = aws.ToString(v.StringValue)
+		}
+		parsed, err := events.Parse([]byte(aws.ToString(msg.Body)), attrs, s.ShardKey)
 		if err != nil || parsed.Shard == nil {
-			t.Fatalf("queued %s is not a shard message: %v", aws.ToString(msg.Body), err)
+			t.Fatalf("queued %s is not a signed shard message: %v", aws.ToString(msg.Body), err)
 		}
 		shards = append(shards, parsed.Shard.String())
 	}
@@ -198,27 +216,36 @@ func TestScheduledEventFansOutShards(t *testing.T) {
 		t.Fatalf("queue holds shard messages %v, want %v", shards, want)
 	}
 
-	// A shard message invoked directly syncs that shard in this invocation.
-	s.PutFunction(t, "eu-west-1", "direct", 128)
-	body, _ := events.ShardMessageBody(events.ShardRequest{AccountID: eventstest.AccountID, Region: "eu-west-1", Kind: "AWS::Lambda::Function"})
-	if _, err := h.Invoke(context.Background(), body); err != nil {
-		t.Fatal(err)
+	// The queued shard messages, delivered as records with their
+	// attributes, sync their shards; the same bodies without the signature
+	// attribute are dead-lettered as forged.
+	s.PutFunction(t, "eu-west-1", "listed", 128)
+	var ev lambdaevents.SQSEvent
+	for _, msg := range queued[:1] {
+		ev.Records = append(ev.Records, recordOf(msg, "arn:aws:sqs:eu-west-1:123456789012:fanout"))
 	}
-	if got := s.IDs("lambda"); !slices.Equal(got, []string{"direct"}) {
-		t.Fatalf("direct shard sync left lambda = %v, want [direct]", got)
+	outcomes := s.Handler.HandleBatch(context.Background(), []dispatch.Item{
+		{ID: "signed", Body: []byte(ev.Records[0].Body), Attributes: map[string]string{events.SignatureAttribute: *ev.Records[0].MessageAttributes[events.SignatureAttribute].StringValue}},
+		{ID: "stripped", Body: []byte(ev.Records[0].Body + " ")},
+	})
+	if outcomes[0].Status != dispatch.StatusOK {
+		t.Errorf("a signed shard message: %s %v", outcomes[0].Status, outcomes[0].Err)
+	}
+	if outcomes[1].Reason != events.ReasonForgedShardMessage {
+		t.Errorf("an unsigned shard message: %s/%s, want %s", outcomes[1].Status, outcomes[1].Reason, events.ReasonForgedShardMessage)
 	}
 }
 
 // TestDeadlineStopsNewWork gives the invocation less time than its work
 // needs: what did not finish is reported failed, for SQS to redeliver.
 func TestDeadlineStopsNewWork(t *testing.T) {
-	s := eventstest.New(t, eventstest.Options{Concurrency: 1})
+	s := dispatchtest.New(t, dispatchtest.Options{Concurrency: 1})
 	s.Port.SetLatency(300 * time.Millisecond)
 	var ev lambdaevents.SQSEvent
 	for i := range 6 {
 		name := fmt.Sprintf("fn-%d", i)
 		s.PutFunction(t, "eu-west-1", name, 128)
-		ev.Records = append(ev.Records, record(name, "arn:aws:sqs:eu-west-1:123456789012:q", string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", name))))
+		ev.Records = append(ev.Records, record(name, "arn:aws:sqs:eu-west-1:123456789012:q", string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", name))))
 	}
 	h := &lambdaruntime.Handler{Batch: s.Handler, StopMargin: 500 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -250,7 +277,7 @@ func TestDeadlineStopsNewWork(t *testing.T) {
 }
 
 func TestUnrecognisedInvocations(t *testing.T) {
-	h := &lambdaruntime.Handler{Batch: &events.Handler{}}
+	h := &lambdaruntime.Handler{Batch: nil}
 	for _, payload := range []string{`[]`, `{"foo": 1}`, `{"Records": [{"eventSource": "aws:s3", "messageId": "x"}]}`} {
 		if _, err := h.Invoke(context.Background(), json.RawMessage(payload)); err == nil {
 			t.Errorf("invocation %s was accepted", payload)

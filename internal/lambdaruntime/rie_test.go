@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/lambdarie"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
@@ -32,13 +32,13 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	bootstrap := lambdarie.BuildBootstrap(t, "./cmd/port-aws-exporter")
 	var bucketsDown atomic.Bool
 	bucketsDown.Store(true)
-	s := eventstest.New(t, eventstest.Options{PortMiddleware: eventstest.FailBlueprint("bucket", bucketsDown.Load)})
+	s := dispatchtest.New(t, dispatchtest.Options{PortMiddleware: dispatchtest.FailBlueprint("bucket", bucketsDown.Load)})
 	ctx := context.Background()
 	client := sqs.NewFromConfig(m.AWSConfig(ctx, "eu-west-1"))
 	srcURL, srcARN, dlqURL := queues(t, client, "rie-events")
 
 	configPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(configPath, eventstest.ConfigYAML(), 0o600); err != nil {
+	if err := os.WriteFile(configPath, dispatchtest.ConfigYAML(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	emu := lambdarie.Start(t, rie, bootstrap, lambdarie.Options{Timeout: 60 * time.Second, Env: map[string]string{
@@ -53,7 +53,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	sqsEvent := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
-		record("create", srcARN, string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "test-function"))),
+		record("create", srcARN, string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "test-function"))),
 		record("malformed", srcARN, "{not json"),
 		record("bucket", srcARN, `{"resource_type":"AWS::S3::Bucket","region":"\"us-east-1\"","identifier":"\"logs\""}`),
 	}}
@@ -88,7 +88,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	bucketsDown.Store(false)
 	var shardEvent lambdaevents.SQSEvent
 	for _, q := range queued {
-		shardEvent.Records = append(shardEvent.Records, record(aws.ToString(q.MessageId), srcARN, aws.ToString(q.Body)))
+		shardEvent.Records = append(shardEvent.Records, recordOf(q, srcARN))
 	}
 	payload, _ = json.Marshal(shardEvent)
 	answer, err = emu.Invoke(ctx, payload)

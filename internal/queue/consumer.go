@@ -245,8 +245,8 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 			continue
 		}
 		seen[o.ID] = true
-		switch Settle(settle, c.logger(), c.Metrics, o, c.DeadLetter.URL, func() error {
-			return c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o))
+		switch Settle(c.logger(), c.Metrics, o, func() (string, error) {
+			return c.DeadLetter.URL, c.DeadLetter.Send(settle, NewDeadLetter(o.ID, aws.ToString(m.Body), m.Attributes, o))
 		}) {
 		case Done:
 			done = append(done, m)
@@ -363,17 +363,18 @@ const (
 // counts what happened. serve and the Lambda settle through it alike; each
 // then does what its runtime does for the fate (delete or report nothing,
 // release or report a batch item failure).
-func Settle(ctx context.Context, log *slog.Logger, m *metrics.Metrics, o dispatch.Outcome, deadLetterURL string, send func() error) Fate {
+func Settle(log *slog.Logger, m *metrics.Metrics, o dispatch.Outcome, send func() (deadLetterURL string, err error)) Fate {
 	switch o.Status {
 	case dispatch.StatusOK:
 		return Done
 	case dispatch.StatusDeadLetter:
 		// The handler logged why; this logs where the message went.
-		if err := send(); err != nil {
+		url, err := send()
+		if err != nil {
 			log.Error("dead-letter send failed; the message stays in the queue", "message_id", o.ID, "reason", o.Reason, "error", err)
 			return Park
 		}
-		log.Info("message moved to the dead-letter queue", "message_id", o.ID, "reason", o.Reason, "dead_letter_queue", deadLetterURL)
+		log.Info("message moved to the dead-letter queue", "message_id", o.ID, "reason", o.Reason, "dead_letter_queue", url)
 		m.DeadLettered(o.Reason)
 		return Done
 	}

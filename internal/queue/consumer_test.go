@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 
@@ -97,8 +99,8 @@ type scriptedHandler struct {
 	order []string
 }
 
-func (h *scriptedHandler) HandleBatch(ctx context.Context, items []events.Item) []events.Outcome {
-	out := make([]events.Outcome, len(items))
+func (h *scriptedHandler) HandleBatch(ctx context.Context, items []dispatch.Item) []dispatch.Outcome {
+	out := make([]dispatch.Outcome, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
 		wg.Go(func() { out[i] = h.handle(ctx, it) })
@@ -107,7 +109,7 @@ func (h *scriptedHandler) HandleBatch(ctx context.Context, items []events.Item) 
 	return out
 }
 
-func (h *scriptedHandler) handle(ctx context.Context, it events.Item) events.Outcome {
+func (h *scriptedHandler) handle(ctx context.Context, it dispatch.Item) dispatch.Outcome {
 	body := string(it.Body)
 	h.mu.Lock()
 	if h.seen == nil {
@@ -119,21 +121,21 @@ func (h *scriptedHandler) handle(ctx context.Context, it events.Item) events.Out
 	h.mu.Unlock()
 	switch {
 	case strings.HasPrefix(body, "perm"):
-		return events.Outcome{ID: it.ID, Status: events.StatusDeadLetter, Reason: "malformed_json", Err: errors.New("not JSON")}
+		return dispatch.Outcome{ID: it.ID, Status: dispatch.StatusDeadLetter, Reason: "malformed_json", Err: errors.New("not JSON")}
 	case strings.HasPrefix(body, "flaky") && n == 1:
-		return events.Outcome{ID: it.ID, Status: events.StatusRetry, Err: errors.New("Port answered 503")}
+		return dispatch.Outcome{ID: it.ID, Status: dispatch.StatusRetry, Err: errors.New("Port answered 503")}
 	case strings.HasPrefix(body, "slow:"):
 		ms, _ := strconv.Atoi(strings.TrimPrefix(body, "slow:"))
 		select {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 		case <-ctx.Done():
-			return events.Outcome{ID: it.ID, Status: events.StatusRetry, Err: ctx.Err()}
+			return dispatch.Outcome{ID: it.ID, Status: dispatch.StatusRetry, Err: ctx.Err()}
 		}
 	case strings.HasPrefix(body, "block"):
 		<-ctx.Done()
-		return events.Outcome{ID: it.ID, Status: events.StatusRetry, Err: ctx.Err()}
+		return dispatch.Outcome{ID: it.ID, Status: dispatch.StatusRetry, Err: ctx.Err()}
 	}
-	return events.Outcome{ID: it.ID, Status: events.StatusOK}
+	return dispatch.Outcome{ID: it.ID, Status: dispatch.StatusOK}
 }
 
 func (h *scriptedHandler) count(body string) int {
@@ -305,10 +307,10 @@ func TestRedrivePolicyMovesRepeatedFailures(t *testing.T) {
 	srcURL, _ := createQueue(t, client, "redrive-src", map[string]string{"RedrivePolicy": policy})
 	send(t, client, srcURL, "always-fails")
 
-	h := queue.HandlerFunc(func(ctx context.Context, items []events.Item) []events.Outcome {
-		out := make([]events.Outcome, len(items))
+	h := queue.HandlerFunc(func(ctx context.Context, items []dispatch.Item) []dispatch.Outcome {
+		out := make([]dispatch.Outcome, len(items))
 		for i, it := range items {
-			out[i] = events.Outcome{ID: it.ID, Status: events.StatusRetry, Err: errors.New("AWS throttled")}
+			out[i] = dispatch.Outcome{ID: it.ID, Status: dispatch.StatusRetry, Err: errors.New("AWS throttled")}
 		}
 		return out
 	})
@@ -327,27 +329,36 @@ func TestRedrivePolicyMovesRepeatedFailures(t *testing.T) {
 func TestSendShardMessages(t *testing.T) {
 	client := sqsOnMoto(t)
 	url, _ := createQueue(t, client, "fanout", nil)
+	key, err := events.NewShardKey("queue test: the secret shard messages are signed with")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var reqs []events.ShardRequest
 	for i := range 23 {
-		reqs = append(reqs, events.ShardRequest{AccountID: "123456789012", Region: "eu-west-1", Kind: fmt.Sprintf("AWS::Test::Kind%d", i)})
+		reqs = append(reqs, events.ShardRequest{Shard: source.Shard{AccountID: "123456789012", Region: "eu-west-1", Kind: fmt.Sprintf("AWS::Test::Kind%d", i)}})
 	}
-	if err := queue.SendShardMessages(context.Background(), client, url, reqs); err != nil {
+	if err := queue.SendShardMessages(context.Background(), client, url, key, reqs); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
 	for _, m := range drain(t, client, url) {
-		msg, err := events.ParseMessage([]byte(aws.ToString(m.Body)))
+		attrs := map[string]string{}
+		for k, v := range m.MessageAttributes {
+			attrs[k] = aws.ToString(v.StringValue)
+		}
+		// Through SQS and back, the signature still verifies the body.
+		msg, err := events.Parse([]byte(aws.ToString(m.Body)), attrs, key)
 		if err != nil || msg.Shard == nil {
 			raw, _ := json.Marshal(aws.ToString(m.Body))
-			t.Fatalf("queued body %s is not a shard message: %v", raw, err)
+			t.Fatalf("queued body %s is not a signed shard message: %v", raw, err)
 		}
-		got[msg.Shard.Kind] = true
+		got[msg.Shard.Shard.Kind] = true
 	}
 	if len(got) != len(reqs) {
 		t.Fatalf("queue holds %d distinct shard messages, want %d", len(got), len(reqs))
 	}
 
-	err := queue.SendShardMessages(context.Background(), client, strings.TrimSuffix(url, "fanout")+"missing", reqs[:1])
+	err = queue.SendShardMessages(context.Background(), client, strings.TrimSuffix(url, "fanout")+"missing", key, reqs[:1])
 	if err == nil || !strings.Contains(err.Error(), "1 of 1 not sent") {
 		t.Fatalf("sending to a missing queue: %v, want an error naming the unsent shard", err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
@@ -45,7 +45,7 @@ func runOutage(t *testing.T, sc outageScenario) {
 	name := fmt.Sprintf("outage-%d", sc.outage/time.Second)
 	dlqURL, _ := createQueue(t, client, name+"-dlq", nil)
 	srcURL, _ := createQueue(t, client, name, nil)
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	ctx := context.Background()
 
 	// memory[fn] is the function's latest MemorySize in Cloud Control.
@@ -57,7 +57,7 @@ func runOutage(t *testing.T, sc outageScenario) {
 		mu.Lock()
 		memory[fn] = value
 		mu.Unlock()
-		body := string(eventstest.FunctionMessage("eu-west-1", "UpdateFunctionConfiguration20150331v2", fn))
+		body := string(dispatchtest.FunctionMessage("eu-west-1", "UpdateFunctionConfiguration20150331v2", fn))
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(srcURL), MessageBody: aws.String(body)}); err != nil {
 			t.Errorf("send update of %s: %v", fn, err)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
@@ -56,7 +56,7 @@ func TestSeedRuleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	s.PutFunction(t, "eu-west-1", "test-function", 256)
 	detail, _ := json.Marshal(map[string]any{
 		"eventVersion": "1.08", "eventSource": "lambda.amazonaws.com", "eventName": "CreateFunction20150331",

@@ -76,7 +76,7 @@ func FuzzEntityRoutes(f *testing.F) {
 func handlerToken(t *testing.T, srv *Server) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, RouteToken[len("POST "):], bytes.NewReader([]byte(`{"clientId":"client-id","clientSecret":"client-secret"}`))))
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, RouteToken[len("POST "):], bytes.NewReader([]byte(`{"clientId":"client-id","clientSecret":"double-client-secret-3f9a1c0e7b2d4f68"}`))))
 	var tok struct{ AccessToken string }
 	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("token: %d %s", rec.Code, rec.Body.Bytes())
