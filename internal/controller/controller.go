@@ -191,14 +191,14 @@ func (s Scope) Narrowed() bool { return len(s.Resources) > 0 || len(s.Entities) 
 
 // ShardReport is what happened to one scope.
 type ShardReport struct {
-	Shard     source.Shard
-	Narrowed  bool
-	Listed    int // resources read from AWS
-	Skipped   int // resources the selector rejected
-	Mapped    int // entities produced
-	Upserted  int
-	Deleted   int
-	Failed    int // entities that could not be mapped, upserted or deleted
+	Shard    source.Shard
+	Narrowed bool
+	Listed   int // resources read from AWS
+	Skipped  int // resources the selector rejected
+	Mapped   int // entities produced
+	Upserted int
+	Deleted  int
+	Failed   int // entities that could not be mapped, upserted or deleted
 	// Duplicates counts entities produced more than once in the shard
 	// (two resources mapping to one identifier); the last one written wins.
 	Duplicates int

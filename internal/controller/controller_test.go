@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -55,10 +56,13 @@ var blueprints = []string{
 }
 
 type testbed struct {
-	emu    *cloudcontrol.Emulator
-	aws    *cloudcontrol.Server
-	port   *portapi.Server
-	syncer *controller.Syncer
+	emu  *cloudcontrol.Emulator
+	aws  *cloudcontrol.Server
+	port *portapi.Server
+	// parts and settings build the controller of each run, so a test can
+	// change them between runs.
+	parts    controller.Parts
+	settings controller.Settings
 }
 
 // newTestbed wires the real Cloud Control reader (AWS SDK over HTTP) and the
@@ -119,11 +123,11 @@ func newTestbed(t *testing.T, configJSON string, functionsPerRegion int) *testbe
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testbed{emu: emu, aws: srv, port: double, syncer: &controller.Syncer{
-		Mapper: mapper, Source: src, Target: target.NewPort(client, port.UpsertOptions{}, port.DeleteOptions{}),
-		AccountID: account, DefaultRegion: "us-east-1", Concurrency: 4, Policy: plan.Sync{},
-		MaxDeleteShare: plan.DefaultMaxDeleteShare,
-	}}
+	return &testbed{emu: emu, aws: srv, port: double,
+		parts: controller.Parts{Mapper: mapper, Source: src, Target: target.NewPort(client, port.UpsertOptions{}, port.DeleteOptions{}),
+			AccountID: account, DefaultRegion: "us-east-1"},
+		settings: controller.Settings{Concurrency: 4, WriteConcurrency: 16, Policy: plan.Sync{}, MaxDeleteShare: 0.5},
+	}
 }
 
 func put(t *testing.T, emu *cloudcontrol.Emulator, region, kind, id string, props map[string]any) {
@@ -135,7 +139,11 @@ func put(t *testing.T, emu *cloudcontrol.Emulator, region, kind, id string, prop
 
 func (tb *testbed) run(t *testing.T) controller.Report {
 	t.Helper()
-	report, err := tb.syncer.Run(context.Background())
+	c, err := controller.New(tb.parts, tb.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +209,7 @@ func TestFullSyncLandsEveryResourceThroughPages(t *testing.T) {
 	if e.Properties["memorySize"] != float64(131) || e.Properties["runtime"] != "python3.12" {
 		t.Errorf("properties = %v", e.Properties)
 	}
-	want := registry.Owner{AccountID: account, Region: "eu-west-1", Kind: "AWS::Lambda::Function"}.UserAgent()
+	want := registry.UserAgent(source.Shard{AccountID: account, Region: "eu-west-1", Kind: "AWS::Lambda::Function"})
 	if e.Datasource != want {
 		t.Errorf("datasource = %q, want %q", e.Datasource, want)
 	}
@@ -212,8 +220,8 @@ func TestAccessDeniedRegionSyncsTheOthersAndDeletesNothingThere(t *testing.T) {
 	tb.run(t)
 	before := len(tb.port.Entities("lambda"))
 	// Entities of eu-west-1 that would look stale if the denied listing were taken as empty.
-	euOwner := registry.Owner{AccountID: account, Region: "eu-west-1", Kind: "AWS::Lambda::Function"}
-	tb.port.Put(euOwner.UserAgent(), entity.Entity{Blueprint: "lambda", Identifier: "fn-eu-only-in-port", Properties: map[string]any{}})
+	euOwner := source.Shard{AccountID: account, Region: "eu-west-1", Kind: "AWS::Lambda::Function"}
+	tb.port.Put(registry.UserAgent(euOwner), entity.Entity{Blueprint: "lambda", Identifier: "fn-eu-only-in-port", Properties: map[string]any{}})
 	tb.emu.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.AccessDenied)
 	put(t, tb.emu, "us-east-1", "AWS::Lambda::Function", "fn-new", map[string]any{"FunctionName": "fn-new", "Arn": "arn:new", "Runtime": "go", "MemorySize": 1})
 
@@ -224,7 +232,7 @@ func TestAccessDeniedRegionSyncsTheOthersAndDeletesNothingThere(t *testing.T) {
 	for _, s := range report.Shards {
 		switch s.Shard.Region {
 		case "eu-west-1":
-			if s.OK() || !strings.Contains(strings.Join(s.Errors, " "), "AccessDenied") {
+			if s.OK() || !errors.Is(errors.Join(s.Errors...), source.ErrAccessDenied) {
 				t.Errorf("%s: errors %v, want AccessDenied", s.Shard, s.Errors)
 			}
 			if s.Deleted != 0 || len(s.Plan.Deletes) != 0 {
@@ -337,7 +345,7 @@ func TestRunawayJQStopsItsShardOnly(t *testing.T) {
 
 func TestDryRunWritesNothing(t *testing.T) {
 	tb := newTestbed(t, testConfig, 3)
-	tb.syncer.DryRun = true
+	tb.parts.Target = &target.DryRun{}
 	report := tb.run(t)
 	if n := len(tb.port.Entities("lambda")); n != 0 {
 		t.Fatalf("dry run wrote %d entities", n)
@@ -399,7 +407,7 @@ type slowOwned struct {
 	delay time.Duration
 }
 
-func (s slowOwned) Owned(ctx context.Context, owner registry.Owner, blueprints []string) ([]entity.Ref, error) {
+func (s slowOwned) Owned(ctx context.Context, owner source.Shard, blueprints []string) ([]entity.Ref, error) {
 	select {
 	case <-time.After(s.delay):
 	case <-ctx.Done():
@@ -412,7 +420,7 @@ func TestOwnershipSearchOutlivesTheListingPhase(t *testing.T) {
 	tb := newTestbed(t, testConfig, 3)
 	tb.run(t)
 	tb.emu.Delete("eu-west-1", "AWS::Lambda::Function", "fn-eu-west-1-01")
-	tb.syncer.Target = slowOwned{Target: tb.syncer.Target, delay: 300 * time.Millisecond}
+	tb.parts.Target = slowOwned{Target: tb.parts.Target, delay: 300 * time.Millisecond}
 	report := tb.run(t)
 	if !report.OK() {
 		t.Fatalf("a slow ownership search failed the sync: %+v", report.Shards)

@@ -11,6 +11,9 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/target"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 )
 
@@ -19,7 +22,7 @@ import (
 func TestFailedShardIsLoggedWithItsErrors(t *testing.T) {
 	tb := newTestbed(t, testConfig, 2)
 	var buf bytes.Buffer
-	tb.syncer.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tb.parts.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tb.emu.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.AccessDenied)
 	tb.run(t)
 
@@ -66,8 +69,12 @@ func TestNoRegionAnywhereIsAClearError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &controller.Syncer{Mapper: mapper, AccountID: account}
-	_, err = s.Shards(t.Context())
+	s, err := controller.New(controller.Parts{Mapper: mapper, AccountID: account, Source: &source.CloudControl{}, Target: &target.DryRun{}},
+		controller.Settings{Concurrency: 1, WriteConcurrency: 1, Policy: plan.Sync{}, MaxDeleteShare: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Shards()
 	if err == nil || !strings.Contains(err.Error(), "AWS::SQS::Queue: no region configured and no default region") {
 		t.Fatalf("Shards = %v, want the kind named with no region", err)
 	}
