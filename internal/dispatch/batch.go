@@ -315,6 +315,7 @@ func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id st
 	o.Report = report
 	return o
 }
+
 // finished logs and counts one handled unit.
 func (h *Handler) finished(id, resourceType, action string, o Outcome, took time.Duration) {
 	h.metrics.Event(resourceType, action, o.Status.String(), took)

@@ -14,10 +14,10 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/plan"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
@@ -38,8 +38,8 @@ type reconcileCase struct {
 	// empty: the exporter's own for the message's region and kind.
 	PortDatasource string `json:"port_datasource"`
 	// Policy is the controller's policy (default sync).
-	Policy string `json:"policy"`
-	CCFault        *struct {
+	Policy  string `json:"policy"`
+	CCFault *struct {
 		Scope cloudcontrol.Scope     `json:"scope"`
 		Kind  cloudcontrol.FaultKind `json:"kind"`
 	} `json:"cc_fault"`

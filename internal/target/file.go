@@ -127,7 +127,6 @@ func (d *DryRun) Recorded() (upserted, deleted []entity.Ref) {
 	return append([]entity.Ref(nil), d.upserted...), append([]entity.Ref(nil), d.deleted...)
 }
 
-
 // failAll is the answer of a target that cannot do what it is asked.
 func failAll(refs []entity.Ref, err error) []controller.WriteResult {
 	out := make([]controller.WriteResult, len(refs))
