@@ -25,9 +25,17 @@ type arnSpec struct {
 	re       *regexp.Regexp
 }
 
+type nameSpec struct {
+	Property   string `json:"property"`
+	Pattern    string `json:"pattern"`
+	Identifier string `json:"identifier"`
+	re         *regexp.Regexp
+}
+
 type kindSpec struct {
-	PrimaryIdentifier string   `json:"primaryIdentifier"`
-	ARN               *arnSpec `json:"arn,omitempty"`
+	PrimaryIdentifier string    `json:"primaryIdentifier"`
+	ARN               *arnSpec  `json:"arn,omitempty"`
+	Name              *nameSpec `json:"name,omitempty"`
 }
 
 var kinds = mustLoad(kindsYAML)
@@ -45,6 +53,12 @@ func mustLoad(raw []byte) map[string]kindSpec {
 			spec.ARN.re = regexp.MustCompile(spec.ARN.Pattern)
 			if spec.ARN.re.NumSubexp() != 4 {
 				panic("identity: kinds.yaml: " + kind + ": the ARN pattern needs 4 groups (partition, region, account, identifier)")
+			}
+		}
+		if spec.Name != nil {
+			spec.Name.re = regexp.MustCompile(spec.Name.Pattern)
+			if !strings.Contains(spec.Name.Identifier, "{name}") {
+				panic("identity: kinds.yaml: " + kind + ": the name template has no {name}")
 			}
 		}
 		out[kind] = spec
@@ -77,6 +91,35 @@ func (d fromARN) CloudControlID(id, region, account string) (string, bool) {
 	return m[4], true
 }
 
+// fromName: the entity is named by a name the Cloud Control identifier is
+// built from, with the shard's partition, region and account.
+type fromName struct{ spec *nameSpec }
+
+func (d fromName) CloudControlID(id, region, account string) (string, bool) {
+	if !d.spec.re.MatchString(id) || region == "" || account == "" {
+		return "", false
+	}
+	r := strings.NewReplacer("{partition}", Partition(region), "{region}", region, "{account}", account, "{name}", id)
+	return r.Replace(d.spec.Identifier), true
+}
+
+// Partition returns the AWS partition of a region.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "eusc-"):
+		return "aws-eusc"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	}
+	return "aws"
+}
+
 // Direct returns the Deriver for a mapping of kind whose identifier is the jq
 // expression expr, and false when expr is not a form this package can
 // vouch for (any computation beyond reading the one property).
@@ -92,6 +135,8 @@ func Direct(kind, expr string) (Deriver, bool) {
 		return sameID{}, true
 	case spec.ARN != nil && prop == spec.ARN.Property:
 		return fromARN{re: spec.ARN.re}, true
+	case spec.Name != nil && prop == spec.Name.Property:
+		return fromName{spec: spec.Name}, true
 	}
 	return nil, false
 }

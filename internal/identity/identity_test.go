@@ -54,8 +54,12 @@ func TestDirect(t *testing.T) {
 		{"AWS::DynamoDB::Table", ".Arn", "arn:aws-cn:dynamodb:eu-west-1:123456789012:table/orders", true, "orders", true},
 		{"AWS::ECS::Service", ".ServiceArn", "", false, "", false},
 		{"Custom::Thing::Kind", ".Id", "", false, "", false},
+		{"AWS::SNS::Topic", ".TopicName", "alerts", true, "arn:aws:sns:eu-west-1:123456789012:alerts", true},
+		{"AWS::SNS::Topic", ".TopicName", "orders.fifo", true, "arn:aws:sns:eu-west-1:123456789012:orders.fifo", true},
+		{"AWS::SNS::Topic", ".TopicName", "a:b", true, "", false},
+		{"AWS::StepFunctions::StateMachine", ".StateMachineName", "flow", true, "arn:aws:states:eu-west-1:123456789012:stateMachine:flow", true},
 	}
-	if len(cases) < 15 {
+	if len(cases) < 19 {
 		t.Fatalf("only %d cases", len(cases))
 	}
 	for _, c := range cases {

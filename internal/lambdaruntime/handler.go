@@ -106,11 +106,11 @@ func (h *Handler) logger(ctx context.Context) *slog.Logger {
 	return l
 }
 
-// payload is the union of the invocation shapes this function accepts.
+// payload tells the invocation shapes apart: SQS events have Records,
+// EventBridge's scheduled events are CloudWatch events (the library's type).
 type payload struct {
-	Records    []json.RawMessage `json:"Records"`
-	DetailType string            `json:"detail-type"`
-	Source     string            `json:"source"`
+	Records []json.RawMessage `json:"Records"`
+	lambdaevents.CloudWatchEvent
 }
 
 // FanOutResult is the answer of a scheduled invocation.
