@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 )
 
 // cliEnvironment is every variable the CLI reads; each case starts with all of
@@ -50,6 +52,10 @@ func TestBadInputFailsWithAClearError(t *testing.T) {
 	if err := yaml.UnmarshalStrict(raw, &cases); err != nil {
 		t.Fatalf("testdata/bad-input.yaml: %v", err)
 	}
+	// The file holds 26 cases today: an emptied or truncated file must not pass.
+	if len(cases) < 26 {
+		t.Fatalf("testdata/bad-input.yaml has %d cases, want at least 26", len(cases))
+	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			isolateCLIEnvironment(t)
@@ -92,7 +98,7 @@ func TestEnvironmentVariablesAreFlagDefaults(t *testing.T) {
 	if err := cmd.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
-	if err := applyEnvironment(cmd); err != nil {
+	if err := cli.ApplyEnvironment(cmd); err != nil {
 		t.Fatal(err)
 	}
 	for flag, want := range map[string]string{"concurrency": "7", "max-delete-share": "0.1", "log-level": "warn", "policy": "sync"} {
@@ -131,7 +137,7 @@ func FuzzEnvironmentVariables(f *testing.F) {
 		if err := cmd.ParseFlags(nil); err != nil {
 			t.Fatal(err)
 		}
-		err = applyEnvironment(cmd)
+		err = cli.ApplyEnvironment(cmd)
 		for env, flag := range vars {
 			got := cmd.Flags().Lookup(flag).Value.String()
 			probe := newRootCommand()

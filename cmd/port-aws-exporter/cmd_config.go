@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"strings"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 )
 
 func init() { registerCommand(newConfigCommand) }
@@ -21,13 +19,11 @@ func newConfigCommand() *cobra.Command {
 		Short: "Report every problem of a config at once, each with its JSON path",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if location == "" {
-				var err error
-				if location, err = configLocationFromEnv(); err != nil {
-					return err
-				}
+			location, err := configLocation(location)
+			if err != nil {
+				return err
 			}
-			cfg, err := loadForValidation(cmd.Context(), location)
+			cfg, err := exporter.ReadConfig(cmd.Context(), location)
 			if err != nil {
 				return err
 			}
@@ -53,17 +49,4 @@ func newConfigCommand() *cobra.Command {
 	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
 	cmd.AddCommand(validate)
 	return cmd
-}
-
-// loadForValidation reads a config; AWS credentials are needed only for s3:// locations.
-func loadForValidation(ctx context.Context, location string) (*config.Config, error) {
-	var s3c config.S3Getter
-	if strings.HasPrefix(location, "s3://") {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
-		}
-		s3c = newS3Client(awsCfg)
-	}
-	return config.Load(ctx, location, s3c)
 }

@@ -1,30 +1,25 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
-	"github.com/port-labs/port-aws-exporter/internal/target"
+	"github.com/port-labs/port-aws-exporter/internal/service"
 )
 
 func init() {
@@ -33,44 +28,10 @@ func init() {
 	registerCommand(newHandleCommand)
 }
 
-// eventSettings are the knobs of event handling.
-type eventSettings struct {
-	Concurrency int
-}
-
-func bindEventFlags(cmd *cobra.Command, s *eventSettings) {
-	cmd.Flags().IntVar(&s.Concurrency, "event-concurrency", events.DefaultConcurrency,
-		"resources of one message batch reconciled at once [EVENT_CONCURRENCY]")
-	bindEnv(cmd.Flags(), "event-concurrency", "EVENT_CONCURRENCY")
-}
-
-// newEventHandler wires the events path onto a runtime.
-func newEventHandler(rt *runtime, s eventSettings, dryRun bool, m *metrics.Metrics) *events.Handler {
-	rec := &events.Reconciler{
-		Mapper:        rt.Mapper,
-		Source:        rt.Source,
-		AccountID:     rt.AccountID,
-		DefaultRegion: rt.AWS.Region,
-		DryRun:        dryRun,
-		Logger:        rt.Logger,
-	}
-	if rt.Port != nil {
-		rec.Target = target.NewPort(rt.Port, rt.upsertOptions(), rt.deleteOptions())
-		rec.Search = rt.Port
-	}
-	return &events.Handler{
-		Reconciler:  rec,
-		Shards:      events.SyncerShards{Syncer: rt.Syncer},
-		Concurrency: s.Concurrency,
-		Metrics:     m,
-		Logger:      rt.Logger,
-	}
-}
-
 func newLambdaCommand() *cobra.Command {
 	var (
-		syncOpts syncSettings
-		evs      eventSettings
+		syncFlags  *cli.SyncFlags
+		eventFlags *cli.EventFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "lambda",
@@ -91,25 +52,39 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 				return errors.New("AWS_LAMBDA_RUNTIME_API is not set: the lambda command runs inside AWS Lambda " +
 					"(or the runtime interface emulator); use serve or sync elsewhere")
 			}
+			settings, evs, err := builtSettings(syncFlags, eventFlags)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			logger := newLogger(cmd, cmd.ErrOrStderr())
-			rt, err := buildRuntime(ctx, runtimeOptions{Sync: syncOpts, Logger: logger, NeedPort: true})
+			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
+			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true})
 			if err != nil {
 				return err
 			}
 			h := lambdaruntime.NewFromEnvironment(&lambdaruntime.Handler{
-				Batch:  newEventHandler(rt, evs, false, nil),
-				Shards: events.SyncerShards{Syncer: rt.Syncer},
-				SQS:    sqs.NewFromConfig(rt.AWS),
+				Batch:  b.Events,
+				Shards: events.SyncerShards{Syncer: b.Syncer},
+				SQS:    sqs.NewFromConfig(b.AWS),
 				Logger: logger,
 			})
 			lambdaruntime.Start(h)
 			return nil
 		},
 	}
-	bindSyncFlags(cmd, &syncOpts)
-	bindEventFlags(cmd, &evs)
+	syncFlags = cli.BindSyncFlags(cmd.Flags())
+	eventFlags = cli.BindEventFlags(cmd.Flags())
 	return cmd
+}
+
+// builtSettings are the sync and event settings of a command, validated.
+func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, exporter.EventSettings, error) {
+	settings, err := s.Settings()
+	if err != nil {
+		return settings, exporter.EventSettings{}, err
+	}
+	evs, err := e.Settings()
+	return settings, evs, err
 }
 
 func newServeCommand() *cobra.Command {
@@ -117,8 +92,8 @@ func newServeCommand() *cobra.Command {
 		configLocation, queueURL, deadLetterURL, listen string
 		syncInterval, gracePeriod                       time.Duration
 		pollers                                         int
-		syncOpts                                        syncSettings
-		evs                                             eventSettings
+		syncFlags                                       *cli.SyncFlags
+		eventFlags                                      *cli.EventFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -130,8 +105,6 @@ start and every --sync-interval (0 disables it). On SIGTERM it stops receiving, 
 messages finish within --grace-period and releases the rest for redelivery.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			logger := newLogger(cmd, cmd.ErrOrStderr())
 			if queueURL == "" {
 				return errors.New("--queue-url (or EVENTS_QUEUE_URL) is required")
 			}
@@ -141,125 +114,59 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			if pollers < 1 {
 				return fmt.Errorf("--event-pollers %d: at least one receive loop is needed", pollers)
 			}
+			settings, evs, err := builtSettings(syncFlags, eventFlags)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			m := metrics.New(reg)
-			rt, err := buildRuntime(ctx, runtimeOptions{
-				ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: true,
-				PortObserve: m.PortRequest, AWSObserve: m.ObserveAWS,
+			b, err := build(ctx, exporter.Options{
+				ConfigLocation: configLocation, Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m,
 			})
 			if err != nil {
 				return err
 			}
-			rt.Syncer.OnShardDone = func(r controller.ShardReport) {
-				m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
-			}
-			client := sqs.NewFromConfig(rt.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
+			client := sqs.NewFromConfig(b.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
 			consumer := &queue.Consumer{
-				Client: client, QueueURL: queueURL, Handler: newEventHandler(rt, evs, false, m),
+				Client: client, QueueURL: queueURL, Handler: b.Events,
 				GracePeriod: gracePeriod, Metrics: m, Logger: logger, Pollers: pollers,
 			}
 			if deadLetterURL != "" {
 				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
 			}
-
-			l, err := net.Listen("tcp", listen)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", listen, err)
+			svc := &service.Service{
+				Consumer: consumer, Sync: b.Syncer, SyncInterval: syncInterval,
+				Listen: listen, Registry: reg, Logger: logger, QueueURL: queueURL,
 			}
-			srv := &http.Server{Handler: serveMux(reg, consumer), ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					logger.Error("HTTP server stopped", "error", err)
-				}
-			}()
-			logger.Info("serving", "listen", l.Addr().String(), "queue", queueURL, "sync_interval", syncInterval)
-
-			var wg sync.WaitGroup
-			if syncInterval > 0 {
-				wg.Go(func() { syncLoop(ctx, rt.Syncer, syncInterval, logger) })
-			}
-			runErr := consumer.Run(ctx)
-			wg.Wait()
-			shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shutdown)
-			logger.Info("stopped")
-			return runErr
+			return svc.Run(ctx)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configLocation, "config", "", configFlagUsage)
-	f.StringVar(&queueURL, "queue-url", "", "events queue URL [EVENTS_QUEUE_URL]")
-	bindEnv(f, "queue-url", lambdaruntime.EnvQueueURL)
+	f.StringVar(&queueURL, "queue-url", "", "events queue URL")
+	cli.BindEnv(f, "queue-url", lambdaruntime.EnvQueueURL)
 	f.StringVar(&deadLetterURL, "dead-letter-queue-url", "",
-		"dead-letter queue URL; default: the events queue's RedrivePolicy [DEAD_LETTER_QUEUE_URL]")
-	bindEnv(f, "dead-letter-queue-url", lambdaruntime.EnvDeadLetterQueueURL)
+		"dead-letter queue URL; default: the events queue's RedrivePolicy")
+	cli.BindEnv(f, "dead-letter-queue-url", lambdaruntime.EnvDeadLetterQueueURL)
 	f.DurationVar(&syncInterval, "sync-interval", time.Hour, "full sync interval; 0 disables the full sync")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
-	f.DurationVar(&gracePeriod, "grace-period", queue.DefaultGracePeriod, "on SIGTERM, how long in-flight messages may finish")
-	f.IntVar(&pollers, "event-pollers", queue.DefaultPollers,
-		"receive loops on the queue, each holding up to 10 messages [EVENT_POLLERS]")
-	bindEnv(f, "event-pollers", "EVENT_POLLERS")
-	bindSyncFlags(cmd, &syncOpts)
-	bindEventFlags(cmd, &evs)
+	// 25 s: inside Kubernetes' default 30 s termination grace.
+	f.DurationVar(&gracePeriod, "grace-period", 25*time.Second, "on SIGTERM, how long in-flight messages may finish")
+	f.IntVar(&pollers, "event-pollers", 4, "receive loops on the queue, each holding up to 10 messages")
+	cli.BindEnv(f, "event-pollers", "EVENT_POLLERS")
+	syncFlags = cli.BindSyncFlags(f)
+	eventFlags = cli.BindEventFlags(f)
 	return cmd
-}
-
-// serveMux serves /metrics and /healthz; healthz fails while the queue
-// cannot be polled, so an orchestrator restarts a consumer that is stuck.
-func serveMux(reg *prometheus.Registry, consumer *queue.Consumer) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		last, err := consumer.Healthy()
-		w.Header().Set("Content-Type", "application/json")
-		body := map[string]any{"ok": err == nil}
-		if !last.IsZero() {
-			body["last_poll"] = last.UTC().Format(time.RFC3339)
-		}
-		if err != nil {
-			body["error"] = err.Error()
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(body)
-	})
-	return mux
-}
-
-// syncLoop runs the full sync now and then every interval, never two at once.
-func syncLoop(ctx context.Context, syncer *controller.Syncer, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		report, err := syncer.Run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		failed := 0
-		for _, s := range report.Shards {
-			if !s.OK() {
-				failed++
-			}
-		}
-		if err != nil || failed > 0 {
-			logger.Error("full sync finished with errors", "shards", len(report.Shards), "failed_shards", failed, "error", err, "took", report.Duration)
-		} else {
-			logger.Info("full sync finished", "shards", len(report.Shards), "took", report.Duration)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 func newHandleCommand() *cobra.Command {
 	var (
 		configLocation string
 		dryRun         bool
-		syncOpts       syncSettings
+		syncFlags      *cli.SyncFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "handle [MESSAGE.json | -]",
@@ -276,18 +183,21 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			if err != nil {
 				return err
 			}
-			logger := newLogger(cmd, cmd.ErrOrStderr())
-			opts := runtimeOptions{ConfigLocation: configLocation, Sync: syncOpts, Logger: logger, NeedPort: !dryRun || portCredentialsConfigured(), OneShot: true}
-			opts.Sync.DryRun = dryRun
-			rt, err := buildRuntime(ctx, opts)
+			settings, err := syncFlags.Settings()
 			if err != nil {
 				return err
 			}
-			if rt.Syncer.Target == nil {
-				rt.Syncer.Target = target.Nothing{}
+			settings.DryRun = dryRun
+			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
+			b, err := build(ctx, exporter.Options{
+				ConfigLocation: configLocation, Sync: settings, Logger: logger, OneShot: true,
+				NeedPort: !dryRun || portCredentialsConfigured(),
+				Events:   &exporter.EventSettings{Concurrency: 1}, // one message
+			})
+			if err != nil {
+				return err
 			}
-			h := newEventHandler(rt, eventSettings{Concurrency: 1}, dryRun, nil)
-			o := h.HandleBatch(ctx, []events.Item{{ID: "cli", Body: body}})[0]
+			o := b.Events.HandleBatch(ctx, []events.Item{{ID: "cli", Body: body}})[0]
 			printOutcome(cmd.OutOrStdout(), o)
 			switch o.Status {
 			case events.StatusRetry:
@@ -300,7 +210,7 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "decide and print, write nothing")
-	bindSyncFlags(cmd, &syncOpts)
+	syncFlags = cli.BindSyncFlags(cmd.Flags())
 	return cmd
 }
 

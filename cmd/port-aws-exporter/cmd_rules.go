@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/port-labs/port-aws-exporter/internal/cli"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
@@ -58,7 +60,7 @@ message the exporter would reject is (exit 1).`,
 			}
 			opts := ruletest.Options{DefaultRegion: defaultRegion}
 			if configPath != "" {
-				cfg, err := loadForValidation(cmd.Context(), configPath) // s3:// too, like every other --config
+				cfg, err := exporter.ReadConfig(cmd.Context(), configPath) // s3:// too, like every other --config
 				if err != nil {
 					return err
 				}
@@ -95,8 +97,8 @@ message the exporter would reject is (exit 1).`,
 	cmd.Flags().StringVar(&rulesPath, "rules", "", "CloudFormation template or project rules file (required)")
 	cmd.Flags().StringVar(&eventPath, "event", "", "EventBridge event or bare CloudTrail record, JSON (required)")
 	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML, a path or s3://bucket/key: what it would do with each message")
-	cmd.Flags().StringVar(&defaultRegion, "default-region", "", "the exporter's region, for config entries that name no region [AWS_REGION]")
-	bindEnv(cmd.Flags(), "default-region", "AWS_REGION")
+	cmd.Flags().StringVar(&defaultRegion, "default-region", "", "the exporter's region, for config entries that name no region")
+	cli.BindEnv(cmd.Flags(), "default-region", "AWS_REGION")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	_ = cmd.MarkFlagRequired("rules")
 	_ = cmd.MarkFlagRequired("event")

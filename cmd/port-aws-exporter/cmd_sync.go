@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
@@ -19,7 +21,8 @@ func newSyncCommand() *cobra.Command {
 	var (
 		configLocation string
 		output         string
-		settings       syncSettings
+		dryRun         bool
+		syncFlags      *cli.SyncFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -33,31 +36,43 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			logger := newLogger(cmd, cmd.ErrOrStderr())
-			opts := runtimeOptions{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == "", OneShot: true}
-			if settings.DryRun && output == "" && !portCredentialsConfigured() {
-				logger.Warn("dry run without Port credentials: owned entities cannot be listed, so the plan shows no deletions")
-				opts.NeedPort = false
-			}
-			rt, err := buildRuntime(ctx, opts)
+			settings, err := syncFlags.Settings()
 			if err != nil {
 				return err
 			}
-			var file *target.JSONLines
-			switch {
-			case output != "":
-				f, err := os.Create(output)
-				if err != nil {
-					return fmt.Errorf("create output file: %w", err)
-				}
-				defer f.Close()
-				file = target.NewJSONLines(f)
-				rt.Syncer.Target = file
-			case rt.Syncer.Target == nil:
-				rt.Syncer.Target = target.Nothing{}
+			settings.DryRun = dryRun
+			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
+			opts := exporter.Options{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == "", OneShot: true}
+			if dryRun && output == "" && !portCredentialsConfigured() {
+				logger.Warn("dry run without Port credentials: owned entities cannot be listed, so the plan shows no deletions")
+				opts.NeedPort = false
 			}
-			watchProgress(rt.Syncer, cmd.ErrOrStderr())
-			report, runErr := rt.Syncer.Run(ctx)
+			var file *target.JSONLines
+			var closeFile func() error
+			if output != "" {
+				// Created only once everything else is built: a refused
+				// command must not truncate the file.
+				opts.Target = func() (controller.Target, error) {
+					f, err := os.Create(output)
+					if err != nil {
+						return nil, fmt.Errorf("create output file: %w", err)
+					}
+					closeFile = f.Close
+					file = target.NewJSONLines(f)
+					return file, nil
+				}
+			}
+			if w := cmd.ErrOrStderr(); cli.IsTerminal(w) {
+				opts.OnShardStart = progress(w)
+			}
+			b, err := build(ctx, opts)
+			if closeFile != nil {
+				defer closeFile()
+			}
+			if err != nil {
+				return err
+			}
+			report, runErr := b.Syncer.Run(ctx)
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}
@@ -67,11 +82,11 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 				}
 			}
 			out := cmd.OutOrStdout()
-			if settings.DryRun {
-				printPlan(out, report)
+			if dryRun {
+				cli.PrintPlan(out, report)
 				fmt.Fprintln(out)
 			}
-			printSummary(out, report, settings.DryRun)
+			cli.PrintSummary(out, report, dryRun)
 			if runErr != nil {
 				return runErr
 			}
@@ -82,29 +97,22 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 		},
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
-	cmd.Flags().BoolVar(&settings.DryRun, "dry-run", false, "print the plan and write nothing")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and write nothing")
 	cmd.Flags().StringVar(&output, "output", "", "write entities as JSON Lines to this file instead of Port")
 	// A dry run writes nothing, so it must not create (and truncate) the output file either.
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "output")
-	bindSyncFlags(cmd, &settings)
+	syncFlags = cli.BindSyncFlags(cmd.Flags())
 	return cmd
 }
 
-// watchProgress prints a line when a shard starts, on a terminal only; the
+// progress prints a line when a shard starts (on a terminal only); the
 // controller logs each shard's outcome with its counts ("shard synced", or
 // "shard failed" with its errors), on a terminal and off it.
-func watchProgress(s *controller.Syncer, w io.Writer) {
-	if !isTerminal(w) {
-		return
-	}
+func progress(w io.Writer) func(source.Shard) {
 	var mu sync.Mutex
-	s.OnShardStart = func(sh source.Shard) {
+	return func(sh source.Shard) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(w, "  … %s %s\n", sh.Kind, sh.Region)
 	}
-}
-
-func portCredentialsConfigured() bool {
-	return (os.Getenv("PORT_CLIENT_ID") != "" && os.Getenv("PORT_CLIENT_SECRET") != "") || os.Getenv("PORT_CREDS_SECRET_ARN") != ""
 }

@@ -174,23 +174,6 @@ resources:
 	}
 }
 
-func TestDemo(t *testing.T) {
-	out, err := runCLI(t, "demo")
-	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
-	for _, want := range []string{"== First sync", "== What landed in the catalog", "== Second sync", "Catalog now holds"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("demo output lacks %q", want)
-		}
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasSuffix(strings.TrimSpace(line), "FAILED") {
-			t.Errorf("a shard failed in the demo: %s", line)
-		}
-	}
-}
-
 // TestSyncIntoPort runs `sync` as a user would: credentials and endpoints from
 // the environment, a dry run first, then the real run, then a run with a
 // region denied, which must exit non-zero.

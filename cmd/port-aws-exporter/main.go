@@ -1,5 +1,7 @@
 // Command port-aws-exporter keeps Port's software catalog in line with AWS.
 // One binary serves as CLI, long-running service and AWS Lambda bootstrap.
+// It links no test harness: the demo and the benchmarks are cmd/demo and
+// cmd/bench.
 package main
 
 import (
@@ -10,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -22,25 +26,9 @@ var commandConstructors []func() *cobra.Command
 func registerCommand(f func() *cobra.Command) { commandConstructors = append(commandConstructors, f) }
 
 func newRootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "port-aws-exporter",
-		Short:         "Keep Port's software catalog true to what runs in AWS",
-		Version:       version,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error [LOG_LEVEL]")
-	root.PersistentFlags().String("log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text, json [LOG_FORMAT]")
-	bindEnv(root.PersistentFlags(), "log-level", "LOG_LEVEL")
-	bindEnv(root.PersistentFlags(), "log-format", "LOG_FORMAT")
-	// Before any command runs: flags not given take their environment
-	// variable (Lambda has no command line), then both are checked.
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if err := applyEnvironment(cmd); err != nil {
-			return err
-		}
-		return checkLogFlags(cmd)
-	}
+	// Before any command runs, flags not given take their environment
+	// variable (Lambda has no command line).
+	root := cli.NewRoot("port-aws-exporter", "Keep Port's software catalog true to what runs in AWS", version)
 	for _, f := range commandConstructors {
 		root.AddCommand(f())
 	}

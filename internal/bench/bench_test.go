@@ -3,6 +3,8 @@ package bench
 import (
 	"testing"
 	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 )
 
 // tinySync is a scenario small enough for CI (a few seconds) that still has
@@ -20,7 +22,7 @@ func tinySync(t testing.TB) Scenario {
 
 func TestTinySyncMeetsItsBound(t *testing.T) {
 	sc := tinySync(t)
-	res, err := RunSync(t.Context(), sc, InProcess(Settings{}), nil)
+	res, err := RunSync(t.Context(), sc, InProcess(Settings{Sync: cli.SyncDefaults(), PaceAWS: true, PacePort: true}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

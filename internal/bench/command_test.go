@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestBenchCommandEndToEnd builds the binary and runs `bench` the way a user
+// TestBenchCommandEndToEnd builds cmd/bench and runs it the way a user
 // does: the sync scenario's exporter in a child process with the sync
 // command's wiring, then the mapping scenario, both shrunk to seconds.
 func TestBenchCommandEndToEnd(t *testing.T) {
@@ -19,13 +19,13 @@ func TestBenchCommandEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Skip("go tool not on PATH: cannot build the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "port-aws-exporter")
-	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "github.com/port-labs/port-aws-exporter/cmd/port-aws-exporter")
+	bin := filepath.Join(t.TempDir(), "bench")
+	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "github.com/port-labs/port-aws-exporter/cmd/bench")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	var stdout, stderr bytes.Buffer
-	run := exec.CommandContext(t.Context(), bin, "bench", "--scenario", "full-sync,mapping", "--resources", "80", "--json", "--log-level", "warn")
+	run := exec.CommandContext(t.Context(), bin, "--scenario", "full-sync,mapping", "--resources", "80", "--json", "--log-level", "warn")
 	run.Stdout, run.Stderr = &stdout, &stderr
 	if err := run.Run(); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())

@@ -14,14 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/port-labs/port-aws-exporter/internal/config"
-	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/events"
-	"github.com/port-labs/port-aws-exporter/internal/mapping"
-	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
-	"github.com/port-labs/port-aws-exporter/internal/source"
-	"github.com/port-labs/port-aws-exporter/internal/target"
 )
 
 // EventSettings are the consumer's knobs; zero values take serve's defaults
@@ -201,15 +196,13 @@ func RunEvents(ctx context.Context, sc Scenario, d Delivery, steady int, set Eve
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	handler, err := newEventHandler(ep, set, log)
+	handler, cleanup, err := newEventHandler(ctx, ep, set, log)
 	if err != nil {
 		return EventsResult{}, err
 	}
+	defer cleanup()
 	res := EventsResult{Delivery: d.Name(), Messages: sc.Messages, SteadyMessages: steady}
-	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), set.Concurrency
-	if res.Settings.Concurrency <= 0 {
-		res.Settings.Concurrency = events.DefaultConcurrency
-	}
+	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), handler.next.Concurrency
 	res.Bound = min(float64(sc.PortRate), sc.AWSRate*float64(len(sc.Regions)))
 
 	// The resources the messages name: every resource in turn, region by region.
@@ -418,38 +411,27 @@ type timedHandler struct {
 	at   map[string]time.Time
 }
 
-func newEventHandler(ep Endpoints, set EventSettings, log *slog.Logger) (*timedHandler, error) {
-	cfg, err := config.Parse(ep.Config, config.JSON)
+// newEventHandler wires the events handler against the testbed through the
+// product's wiring (Build), as serve does. The returned cleanup removes the
+// bench config.
+func newEventHandler(ctx context.Context, ep Endpoints, set EventSettings, log *slog.Logger) (*timedHandler, func(), error) {
+	sync := cli.SyncDefaults()
+	sync.AWSRequestsPerSecond, sync.PortRequestsPerSecond = ep.AWSRate, ep.PortRate
+	switch {
+	case set.PortRequestsPerSecond > 0:
+		sync.PortRequestsPerSecond = set.PortRequestsPerSecond
+	case set.PortRequestsPerSecond < 0:
+		sync.PortUnpaced = true
+	}
+	evs := cli.EventDefaults()
+	if set.Concurrency > 0 {
+		evs.Concurrency = set.Concurrency
+	}
+	b, cleanup, err := Build(ctx, ep, sync, &evs, log)
 	if err != nil {
-		return nil, fmt.Errorf("parse the bench config: %w", err)
+		return nil, nil, err
 	}
-	mapper, err := mapping.Compile(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("compile the bench config: %w", err)
-	}
-	pace := ep.PortRate
-	if set.PortRequestsPerSecond != 0 {
-		pace = set.PortRequestsPerSecond
-	}
-	client, err := port.New(port.Config{
-		BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret,
-		RequestsPerSecond: pace, Logger: log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("build the Port client: %w", err)
-	}
-	src := source.NewCloudControl(ep.AWSConfig(), source.Options{RequestsPerSecond: ep.AWSRate, Logger: log})
-	// The same wiring as the serve command (cmd/port-aws-exporter newEventHandler).
-	rec := &events.Reconciler{
-		Mapper: mapper, Source: src, AccountID: ep.AccountID, DefaultRegion: ep.Region,
-		Target: target.NewPort(client, port.UpsertOptions{CreateMissingRelatedEntities: true}, port.DeleteOptions{}),
-		Search: client, Logger: log,
-	}
-	syncer := &controller.Syncer{Mapper: mapper, Source: src, AccountID: ep.AccountID, DefaultRegion: ep.Region, Logger: log}
-	return &timedHandler{
-		next: &events.Handler{Reconciler: rec, Shards: events.SyncerShards{Syncer: syncer}, Concurrency: set.Concurrency, Logger: log},
-		at:   map[string]time.Time{},
-	}, nil
+	return &timedHandler{next: b.Events, at: map[string]time.Time{}}, cleanup, nil
 }
 
 func (h *timedHandler) HandleBatch(ctx context.Context, items []events.Item) []events.Outcome {

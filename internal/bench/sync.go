@@ -6,13 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
-	"github.com/port-labs/port-aws-exporter/internal/mapping"
-	"github.com/port-labs/port-aws-exporter/internal/plan"
-	"github.com/port-labs/port-aws-exporter/internal/port"
-	"github.com/port-labs/port-aws-exporter/internal/source"
-	"github.com/port-labs/port-aws-exporter/internal/target"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 )
 
 // ExporterRun is what an exporter reports about one sync it ran.
@@ -46,70 +41,58 @@ func Summarize(r controller.Report, wall time.Duration) ExporterRun {
 // Exporter runs one full sync against the testbed at ep.
 type Exporter func(ctx context.Context, ep Endpoints) (ExporterRun, error)
 
-// Settings are the exporter knobs InProcess uses; zero values take the
-// production defaults.
+// Settings are what an exporter run of a sync scenario uses.
 type Settings struct {
-	// ShardConcurrency is the sync command's --concurrency (4 by default there).
-	ShardConcurrency int
-	GetConcurrency   int
-	WriteConcurrency int
-	Logger           *slog.Logger
+	// Sync are the exporter's settings, as the sync command builds them
+	// (cli.SyncDefaults for its defaults).
+	Sync exporter.SyncSettings
+	// PaceAWS and PacePort replace the settings' rates by the testbed's
+	// limits, as a user sets --aws-requests-per-second and
+	// --port-requests-per-second to the limits of their account.
+	PaceAWS, PacePort bool
+	Logger            *slog.Logger
 }
 
-// InProcess is an Exporter that syncs in this process with the production
-// parts (source, mapping, Port client, target, controller) wired the way
-// the sync command wires them.
+// For are the settings for a sync of the testbed at ep.
+func (set Settings) For(ep Endpoints) exporter.SyncSettings {
+	s := set.Sync
+	if set.PaceAWS {
+		s.AWSRequestsPerSecond = ep.AWSRate
+	}
+	if set.PacePort {
+		s.PortRequestsPerSecond = ep.PortRate
+	}
+	return s
+}
+
+// InProcess is an Exporter that syncs in this process through the
+// product's wiring (Build).
 func InProcess(set Settings) Exporter {
 	return func(ctx context.Context, ep Endpoints) (ExporterRun, error) {
 		log := set.Logger
 		if log == nil {
 			log = slog.New(slog.DiscardHandler)
 		}
-		cfg, err := config.Parse(ep.Config, config.JSON)
-		if err != nil {
-			return ExporterRun{}, fmt.Errorf("parse the bench config: %w", err)
-		}
-		mapper, err := mapping.Compile(cfg)
-		if err != nil {
-			return ExporterRun{}, fmt.Errorf("compile the bench config: %w", err)
-		}
-		client, err := port.New(port.Config{
-			BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret,
-			RequestsPerSecond: ep.PortRate, Logger: log,
-		})
-		if err != nil {
-			return ExporterRun{}, fmt.Errorf("build the Port client: %w", err)
-		}
-		syncer := &controller.Syncer{
-			Mapper: mapper,
-			Source: source.NewCloudControl(ep.AWSConfig(), source.Options{
-				RequestsPerSecond: ep.AWSRate, GetConcurrency: set.GetConcurrency, Logger: log,
-			}),
-			Target:           target.NewPort(client, port.UpsertOptions{CreateMissingRelatedEntities: true}, port.DeleteOptions{}),
-			AccountID:        ep.AccountID,
-			DefaultRegion:    ep.Region,
-			Concurrency:      orDefault(set.ShardConcurrency, 4),
-			Policy:           plan.Sync{},
-			MaxDeleteShare:   plan.DefaultMaxDeleteShare,
-			WriteConcurrency: set.WriteConcurrency,
-			Logger:           log,
-		}
-		start := time.Now()
-		report, err := syncer.Run(ctx)
-		run := Summarize(report, time.Since(start))
-		if err != nil {
-			return run, fmt.Errorf("sync: %w", err)
-		}
-		run.PeakRSS, err = PeakRSS()
-		return run, err
+		return SyncOnce(ctx, ep, set.For(ep), log)
 	}
 }
 
-func orDefault(v, def int) int {
-	if v > 0 {
-		return v
+// SyncOnce wires the exporter against the testbed at ep, runs one full
+// sync and reports it, with this process's peak RSS.
+func SyncOnce(ctx context.Context, ep Endpoints, sync exporter.SyncSettings, log *slog.Logger) (ExporterRun, error) {
+	b, cleanup, err := Build(ctx, ep, sync, nil, log)
+	if err != nil {
+		return ExporterRun{}, err
 	}
-	return def
+	defer cleanup()
+	start := time.Now()
+	report, err := b.Syncer.Run(ctx)
+	run := Summarize(report, time.Since(start))
+	if err != nil {
+		return run, fmt.Errorf("sync: %w", err)
+	}
+	run.PeakRSS, err = PeakRSS()
+	return run, err
 }
 
 // Result is one scenario's figures.

@@ -1,3 +1,7 @@
+// Command bench measures the exporter against the in-repo testbed:
+// go run ./cmd/bench [flags]. It is a program of its own so that the product
+// binary, cmd/port-aws-exporter, links no test harness; the exporter it
+// measures is wired by internal/exporter, as the product is.
 package main
 
 import (
@@ -10,23 +14,28 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/bench"
-	"github.com/port-labs/port-aws-exporter/internal/port"
-	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 )
 
-func init() { registerCommand(newBenchCommand) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newBenchCommand().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
 
 // benchChildFlag makes the bench command the exporter side of a sync
 // scenario: it reads the testbed's endpoints from stdin, syncs with the same
@@ -39,7 +48,11 @@ const benchChildFlag = "exporter-child"
 // command line or in the environment, since it holds the Port double's secret).
 type benchChildInput struct {
 	Endpoints bench.Endpoints
-	Sync      syncSettings
+	// Sync are the sync flags as the parent parsed them; the child builds
+	// the settings from them as the sync command does.
+	Sync cli.SyncFlags
+	// PaceAWS and PacePort pace at the testbed's limits (see bench.Settings).
+	PaceAWS, PacePort bool
 	// WriteConcurrency and GetConcurrency override the controller's and the
 	// source's defaults when positive (experiments; the sync command has no such flags).
 	WriteConcurrency int
@@ -56,12 +69,10 @@ func newBenchCommand() *cobra.Command {
 		writeConcurrency int
 		getConcurrency   int
 		limits           bench.Scenario
-		settings         syncSettings
+		syncFlags        *cli.SyncFlags
 	)
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Measure full sync and mapping against the testbed with real latencies and rate limits",
-		Long: `Bench runs the scenarios of issue 6 against the in-repo testbed: the Cloud Control emulator
+	cmd := cli.NewRoot("bench", "Measure full sync and mapping against the testbed with real latencies and rate limits", "")
+	cmd.Long = `Bench runs the scenarios of issue 6 against the in-repo testbed: the Cloud Control emulator
 behind a per-region rate limiter and the Port double with its latency and rate limit. For each
 scenario it prints the wall time, the lower bound the limits and latencies impose, their ratio,
 the requests made to AWS and to Port, entities per Port request and the exporter's peak RSS.
@@ -77,57 +88,68 @@ The sync scenarios run the exporter in a child process (its own peak RSS) with t
 command's wiring and defaults; --concurrency and the other sync flags change them. Its pacers
 are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-per-second or
 --port-requests-per-second say otherwise.
---resources N resizes a scenario (spread over its shards, or documents for mapping).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if child {
-				return runBenchChild(ctx, cmd)
+--resources N resizes a scenario (spread over its shards, or documents for mapping).`
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		if child {
+			return runBenchChild(ctx, cmd)
+		}
+		settings, err := syncFlags.Settings()
+		if err != nil {
+			return err
+		}
+		settings.WriteConcurrency, settings.GetConcurrency = writeConcurrency, getConcurrency
+		if err := settings.Validate(); err != nil {
+			return err
+		}
+		logger := cli.NewLogger(cmd, os.Stderr)
+		var results []any
+		for _, name := range scenarios {
+			sc, err := bench.Named(name, resources)
+			if err != nil {
+				return err
 			}
-			logger := newLogger(cmd, os.Stderr)
-			var results []any
-			for _, name := range scenarios {
-				sc, err := bench.Named(name, resources)
-				if err != nil {
-					return err
+			overrideLimits(&sc, limits, cmd.Flags().Changed)
+			logger.Info("scenario started", "scenario", sc.Name, "resources", sc.Resources())
+			var res any
+			switch name {
+			case bench.ScenarioMapping:
+				res, err = runMappingScenario(ctx, sc)
+			case bench.ScenarioEvents:
+				// moto_server is found and started by internal/testbed/moto, which
+				// needs a testing.TB: the events scenario is a Go benchmark.
+				err = errors.New("the events scenario runs as a Go benchmark (it starts moto_server): " +
+					"go test -run '^$' -bench BenchmarkEvents -benchtime 1x -timeout 60m ./internal/bench")
+			default:
+				// The exporter paces at the testbed's limits unless the user set the rates.
+				paceAWS, pacePort := !cmd.Flags().Changed("aws-requests-per-second"), !cmd.Flags().Changed("port-requests-per-second")
+				exp := childExporter(benchChildInput{
+					Sync: *syncFlags, PaceAWS: paceAWS, PacePort: pacePort,
+					WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency,
+				}, cli.LogLevel(cmd))
+				if inProcess {
+					exp = bench.InProcess(bench.Settings{Sync: settings, PaceAWS: paceAWS, PacePort: pacePort, Logger: logger})
 				}
-				overrideLimits(&sc, limits, cmd.Flags().Changed)
-				logger.Info("scenario started", "scenario", sc.Name, "resources", sc.Resources())
-				var res any
-				switch name {
-				case bench.ScenarioMapping:
-					res, err = runMappingScenario(ctx, sc)
-				case bench.ScenarioEvents:
-					// moto_server is found and started by internal/testbed/moto, which
-					// needs a testing.TB: the events scenario is a Go benchmark.
-					err = errors.New("the events scenario runs as a Go benchmark (it starts moto_server): " +
-						"go test -run '^$' -bench BenchmarkEvents -benchtime 1x -timeout 60m ./internal/bench")
-				default:
-					logLevel, _ := cmd.Flags().GetString("log-level")
-					exp := childExporter(benchChildInput{Sync: settings, WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency}, logLevel, cmd.Flags().Changed)
-					if inProcess {
-						exp = bench.InProcess(bench.Settings{ShardConcurrency: settings.Concurrency, GetConcurrency: getConcurrency, WriteConcurrency: writeConcurrency, Logger: logger})
-					}
-					res, err = bench.RunSync(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
-						logger.Debug("progress", "elapsed", elapsed.Round(time.Second), "aws_requests", t.AWSRequests,
-							"aws_throttled", t.AWSThrottled, "port_requests", t.PortRequests, "port_429", t.Port429)
-					})
-				}
-				if err != nil {
-					return fmt.Errorf("scenario %s: %w", name, err)
-				}
-				results = append(results, res)
-				if !asJSON {
-					printBenchResult(cmd.OutOrStdout(), res)
-				}
+				res, err = bench.RunSync(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
+					logger.Debug("progress", "elapsed", elapsed.Round(time.Second), "aws_requests", t.AWSRequests,
+						"aws_throttled", t.AWSThrottled, "port_requests", t.PortRequests, "port_429", t.Port429)
+				})
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(results)
+			if err != nil {
+				return fmt.Errorf("scenario %s: %w", name, err)
 			}
-			return nil
-		},
+			results = append(results, res)
+			if !asJSON {
+				printBenchResult(cmd.OutOrStdout(), res)
+			}
+		}
+		if asJSON {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(results)
+		}
+		return nil
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&scenarios, "scenario", []string{bench.ScenarioFullSync}, "scenarios to run, in order (repeat or comma-separate)")
@@ -142,7 +164,7 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 	f.DurationVar(&limits.PortLatency, "port-latency", 80*time.Millisecond, "latency the testbed adds to every Port request")
 	f.BoolVar(&child, benchChildFlag, false, "internal: be the exporter side of a sync scenario")
 	_ = f.MarkHidden(benchChildFlag)
-	bindSyncFlags(cmd, &settings)
+	syncFlags = cli.BindSyncFlags(f)
 	return cmd
 }
 
@@ -162,19 +184,12 @@ func overrideLimits(sc *bench.Scenario, limits bench.Scenario, changed func(stri
 	}
 }
 
-// childExporter runs the exporter as `port-aws-exporter bench --exporter-child`
-// at the parent's log level; its logs go to the parent's stderr.
-// The child paces at the scenario's limits unless the user set the rates.
-func childExporter(knobs benchChildInput, logLevel string, changed func(string) bool) bench.Exporter {
+// childExporter runs the exporter as `bench --exporter-child` (this very
+// program) at the parent's log level; its logs go to the parent's stderr.
+func childExporter(knobs benchChildInput, logLevel string) bench.Exporter {
 	return func(ctx context.Context, ep bench.Endpoints) (bench.ExporterRun, error) {
 		in := knobs
 		in.Endpoints = ep
-		if !changed("aws-requests-per-second") {
-			in.Sync.AWSRequestsPerSec = ep.AWSRate
-		}
-		if !changed("port-requests-per-second") {
-			in.Sync.PortRequestsPerSec = ep.PortRate
-		}
 		payload, err := json.Marshal(in)
 		if err != nil {
 			return bench.ExporterRun{}, fmt.Errorf("encode the child's input: %w", err)
@@ -183,7 +198,7 @@ func childExporter(knobs benchChildInput, logLevel string, changed func(string) 
 		if err != nil {
 			return bench.ExporterRun{}, fmt.Errorf("find this executable to start the exporter child: %w", err)
 		}
-		child := exec.CommandContext(ctx, self, "bench", "--"+benchChildFlag, "--log-level", logLevel, "--log-format", "text")
+		child := exec.CommandContext(ctx, self, "--"+benchChildFlag, "--log-level", logLevel, "--log-format", "text")
 		child.Stdin = bytes.NewReader(payload)
 		var stdout bytes.Buffer
 		child.Stdout = &stdout
@@ -199,58 +214,22 @@ func childExporter(knobs benchChildInput, logLevel string, changed func(string) 
 	}
 }
 
-// runBenchChild is the child's side: one sync through buildRuntime, the same
-// wiring as the sync command, then its figures on stdout.
+// runBenchChild is the child's side: the settings built from the parent's
+// flags as the sync command builds them, one sync through the product's
+// wiring (bench.SyncOnce, exporter.Build), then its figures on stdout.
 func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 	var in benchChildInput
 	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&in); err != nil {
 		return fmt.Errorf("read the bench input from stdin: %w", err)
 	}
-	ep := in.Endpoints
-	dir, err := os.MkdirTemp("", "port-aws-exporter-bench-")
-	if err != nil {
-		return fmt.Errorf("create a directory for the bench config: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	configPath := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(configPath, ep.Config, 0o600); err != nil {
-		return fmt.Errorf("write the bench config: %w", err)
-	}
-	if in.Sync.Policy == "" {
-		in.Sync.Policy = "sync"
-	}
-	rt, err := buildRuntime(ctx, runtimeOptions{
-		ConfigLocation: configPath,
-		NeedPort:       true,
-		AccountID:      ep.AccountID,
-		Sync:           in.Sync,
-		Logger:         newLogger(cmd, os.Stderr),
-		Port:           port.Config{BaseURL: ep.PortURL, ClientID: ep.ClientID, ClientSecret: ep.ClientSecret},
-		AWSOptions: []func(*awsconfig.LoadOptions) error{
-			awsconfig.WithRegion(ep.Region),
-			awsconfig.WithBaseEndpoint(ep.AWSURL),
-			// Static dummy credentials: the environment's real ones are never used.
-			awsconfig.WithCredentialsProvider(aws.NewCredentialsCache(awscreds.NewStaticCredentialsProvider("AKIDBENCH", "bench-secret", ""))),
-		},
-	})
+	sync, err := in.Sync.Settings()
 	if err != nil {
 		return err
 	}
-	if in.WriteConcurrency > 0 {
-		rt.Syncer.WriteConcurrency = in.WriteConcurrency
-	}
-	if in.GetConcurrency > 0 {
-		rt.Syncer.Source = source.NewCloudControl(rt.AWS, source.Options{
-			RequestsPerSecond: in.Sync.AWSRequestsPerSec, GetConcurrency: in.GetConcurrency, Logger: rt.Logger,
-		})
-	}
-	start := time.Now()
-	report, err := rt.Syncer.Run(ctx)
-	run := bench.Summarize(report, time.Since(start))
+	sync.WriteConcurrency, sync.GetConcurrency = in.WriteConcurrency, in.GetConcurrency
+	set := bench.Settings{Sync: sync, PaceAWS: in.PaceAWS, PacePort: in.PacePort}
+	run, err := bench.SyncOnce(ctx, in.Endpoints, set.For(in.Endpoints), cli.NewLogger(cmd, os.Stderr))
 	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if run.PeakRSS, err = bench.PeakRSS(); err != nil {
 		return err
 	}
 	return json.NewEncoder(cmd.OutOrStdout()).Encode(run)

@@ -1,3 +1,6 @@
+// Command demo runs the exporter's real sync end to end on the in-repo
+// testbed: go run ./cmd/demo. It is a program of its own so that the
+// product binary, cmd/port-aws-exporter, links no test harness.
 package main
 
 import (
@@ -6,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,40 +22,46 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
+	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/rules/library"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )
 
-func init() { registerCommand(newDemoCommand) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newDemoCommand().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
 
 func newDemoCommand() *cobra.Command {
-	var keep bool
-	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run the real sync end to end on the embedded testbed (Cloud Control emulator and Port double)",
-		Long: `demo starts the in-repo Cloud Control emulator (loaded with a small account: Lambda functions,
+	root := cli.NewRoot("demo", "Run the real sync end to end on the embedded testbed (Cloud Control emulator and Port double)", "")
+	root.Long = `demo starts the in-repo Cloud Control emulator (loaded with a small account: Lambda functions,
 S3 buckets, SQS queues, DynamoDB tables, ECS and EKS clusters in three regions) and the Port API
 double on 127.0.0.1, writes a config.json and blueprints from the rule library, and runs the real
-sync through the AWS SDK and the Port client. Then it deletes a function and a bucket in the
-emulator and syncs again, to show stale deletion. It needs no AWS or Port account.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd, keep)
-		},
-	}
-	cmd.Flags().BoolVar(&keep, "keep-files", false, "keep the generated config.json and blueprints.json and print where they are")
-	return cmd
+sync through the AWS SDK and the Port client, with the exporter's own wiring (internal/exporter).
+Then it deletes a function and a bucket in the emulator and syncs again, to show stale deletion.
+It needs no AWS or Port account.`
+	var keep bool
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, keep) }
+	root.Flags().BoolVar(&keep, "keep-files", false, "keep the generated config.json and blueprints.json and print where they are")
+	return root
 }
 
 func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
-	logger := newLogger(cmd, io.Discard)
-	if lvl, _ := cmd.Flags().GetString("log-level"); lvl == "debug" {
-		logger = newLogger(cmd, os.Stderr)
+	logger := cli.NewLogger(cmd, io.Discard)
+	if cli.LogLevel(cmd) == "debug" {
+		logger = cli.NewLogger(cmd, os.Stderr)
 	}
 
 	emu, err := cloudcontrol.NewDemo()
@@ -82,13 +93,17 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	}
 
 	portCfg := port.Config{BaseURL: portDouble.URL(), ClientID: portDouble.ClientID(), ClientSecret: portDouble.ClientSecret()}
-	rt, err := buildRuntime(ctx, runtimeOptions{
+	// The sync command's defaults, paced for a local testbed.
+	settings := cli.SyncDefaults()
+	settings.AWSRequestsPerSecond, settings.PortRequestsPerSecond = 50, 100
+	rt, err := exporter.Build(ctx, exporter.Options{
 		ConfigLocation: configPath,
 		NeedPort:       true,
+		OneShot:        true,
 		AccountID:      emu.AccountID(),
 		Logger:         logger,
 		Port:           portCfg,
-		Sync:           syncSettings{Concurrency: 4, MaxDeleteShare: 0.5, Policy: "sync", AWSRequestsPerSec: 50, PortRequestsPerSec: 100},
+		Sync:           settings,
 		AWSOptions:     demoAWSOptions(aws.URL),
 	})
 	if err != nil {
@@ -109,7 +124,7 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	if err != nil {
 		return err
 	}
-	printSummary(out, report, false)
+	cli.PrintSummary(out, report, false)
 	fmt.Fprint(out, "\n== What landed in the catalog\n")
 	printCatalog(out, portDouble, kinds)
 
@@ -131,9 +146,9 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	if err != nil {
 		return err
 	}
-	printSummary(out, report, false)
+	cli.PrintSummary(out, report, false)
 	if !report.OK() {
-		return &exitError{code: 1, err: controller.ErrFailed}
+		return controller.ErrFailed
 	}
 	total := 0
 	for _, k := range kinds {

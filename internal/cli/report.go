@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 )
 
-// printSummary writes the end-of-sync table: one row per kind and region.
-func printSummary(w io.Writer, r controller.Report, dryRun bool) {
+// PrintSummary writes the end-of-sync table: one row per kind and region.
+func PrintSummary(w io.Writer, r controller.Report, dryRun bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	upserted, deleted := "UPSERTED", "DELETED"
 	if dryRun {
@@ -50,8 +50,8 @@ func printSummary(w io.Writer, r controller.Report, dryRun bool) {
 	}
 }
 
-// printPlan writes a dry run's plan: upserts and deletes per blueprint.
-func printPlan(w io.Writer, r controller.Report) {
+// PrintPlan writes a dry run's plan: upserts and deletes per blueprint.
+func PrintPlan(w io.Writer, r controller.Report) {
 	type counts struct{ upserts, deletes, kept int }
 	byBlueprint := map[string]*counts{}
 	get := func(bp string) *counts {

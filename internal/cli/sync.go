@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/port-labs/port-aws-exporter/internal/exporter"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
+)
+
+// SyncFlags are the sync knobs as given on the command line or in the
+// environment; Settings turns them into exporter.SyncSettings. The flag
+// definitions below are the one place their defaults live.
+type SyncFlags struct {
+	Concurrency           int
+	MaxDeleteShare        float64
+	Policy                string
+	AWSRequestsPerSecond  float64
+	PortRequestsPerSecond float64
+}
+
+// BindSyncFlags adds the sync knobs to a flag set, each with its
+// environment variable, so that Lambda, which has no flags, can set them too.
+func BindSyncFlags(f *pflag.FlagSet) *SyncFlags {
+	s := &SyncFlags{}
+	f.IntVar(&s.Concurrency, "concurrency", 4, "shards (account, region, kind) synced at once")
+	BindEnv(f, "concurrency", "SYNC_CONCURRENCY")
+	f.Float64Var(&s.MaxDeleteShare, "max-delete-share", 0.5,
+		"largest share of a shard's owned entities one sync may delete; above it, the shard's deletions are withheld; 0 withholds every stale deletion")
+	BindEnv(f, "max-delete-share", "MAX_DELETE_SHARE")
+	f.StringVar(&s.Policy, "policy", "sync", "sync (upsert and delete stale) or upsert-only")
+	BindEnv(f, "policy", "SYNC_POLICY")
+	f.Float64Var(&s.AWSRequestsPerSecond, "aws-requests-per-second", 10,
+		"Cloud Control calls per second per region")
+	BindEnv(f, "aws-requests-per-second", "AWS_REQUESTS_PER_SECOND")
+	f.Float64Var(&s.PortRequestsPerSecond, "port-requests-per-second", 35000.0/300, // Port's published 35,000 requests per 5 minutes
+		"Port API requests per second; the default is Port's published 35,000 per 5 minutes")
+	f.Lookup("port-requests-per-second").DefValue = "116.67" // not 116.66666666666667 in --help
+	BindEnv(f, "port-requests-per-second", "PORT_REQUESTS_PER_SECOND")
+	return s
+}
+
+// Settings are the built, validated settings: the policy from
+// plan.Policies, and every number as given (0 stays 0).
+func (s *SyncFlags) Settings() (exporter.SyncSettings, error) {
+	policy, ok := plan.Policies[s.Policy]
+	if !ok {
+		return exporter.SyncSettings{}, fmt.Errorf("unknown policy %q (known: %s)", s.Policy, strings.Join(plan.PolicyNames(), ", "))
+	}
+	set := exporter.SyncSettings{
+		Concurrency:           s.Concurrency,
+		Policy:                policy,
+		MaxDeleteShare:        s.MaxDeleteShare,
+		AWSRequestsPerSecond:  s.AWSRequestsPerSecond,
+		PortRequestsPerSecond: s.PortRequestsPerSecond,
+	}
+	return set, set.Validate()
+}
+
+// SyncDefaults are the settings of a command given no sync flag and no
+// variable: the flag definitions' defaults (the demo and the benchmarks
+// start from them).
+func SyncDefaults() exporter.SyncSettings {
+	f := pflag.NewFlagSet("defaults", pflag.PanicOnError)
+	s, err := BindSyncFlags(f).Settings()
+	if err != nil {
+		panic(fmt.Sprintf("the sync flags' defaults do not validate: %v", err)) // a programming error
+	}
+	return s
+}
+
+// EventFlags are the event handling knobs.
+type EventFlags struct{ Concurrency int }
+
+// BindEventFlags adds the event knobs to a flag set.
+func BindEventFlags(f *pflag.FlagSet) *EventFlags {
+	e := &EventFlags{}
+	f.IntVar(&e.Concurrency, "event-concurrency", 16, "resources of one message batch reconciled at once")
+	BindEnv(f, "event-concurrency", "EVENT_CONCURRENCY")
+	return e
+}
+
+// Settings are the built, validated event settings.
+func (e *EventFlags) Settings() (exporter.EventSettings, error) {
+	set := exporter.EventSettings{Concurrency: e.Concurrency}
+	return set, set.Validate()
+}
+
+// EventDefaults are the event settings given no flag and no variable.
+func EventDefaults() exporter.EventSettings {
+	f := pflag.NewFlagSet("defaults", pflag.PanicOnError)
+	e, err := BindEventFlags(f).Settings()
+	if err != nil {
+		panic(fmt.Sprintf("the event flags' defaults do not validate: %v", err)) // a programming error
+	}
+	return e
+}

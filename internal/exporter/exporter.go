@@ -1,0 +1,267 @@
+// Package exporter wires the exporter's parts from built settings: the AWS
+// configuration, the config file, the Port client from credentials, the
+// Cloud Control reader, the full-sync controller and the events handler.
+// Every command of cmd/port-aws-exporter, cmd/demo and cmd/bench goes
+// through Build: one wiring, so that what the demo and the benchmarks run is
+// what the product runs. Nothing here logs a secret.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/metrics"
+	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/target"
+)
+
+// Options say how to build the exporter's parts for one command.
+type Options struct {
+	// ConfigLocation is a path or s3://bucket/key; empty means from the
+	// environment (CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY).
+	ConfigLocation string
+	// NeedPort builds a Port client (credentials required).
+	NeedPort bool
+	// OneShot commands (sync, handle) stop when Port does not answer the
+	// first token request at all; services (serve, Lambda) start anyway and
+	// let their writes retry through a Port outage.
+	OneShot bool
+	// AccountID skips the STS lookup when set.
+	AccountID string
+	Sync      SyncSettings
+	// Events builds the events handler when set (serve, Lambda, handle).
+	Events *EventSettings
+	// Target, called once everything else is built, makes where the sync
+	// writes when there is no Port client (sync --output creates its file
+	// only then); nil means nowhere (a dry run without Port).
+	Target func() (controller.Target, error)
+	// OnShardStart reports each shard as it starts (sync's progress on a terminal).
+	OnShardStart func(source.Shard)
+	Logger       *slog.Logger
+	// AWSOptions adjust the SDK config (endpoints and credentials of the
+	// demo's and the benchmarks' testbeds).
+	AWSOptions []func(*awsconfig.LoadOptions) error
+	// Port overrides the environment's Port settings when its ClientID is
+	// set (the testbeds' Port double); only BaseURL, ClientID and
+	// ClientSecret are read.
+	Port port.Config
+	// Metrics, when set, observe AWS and Port requests, shards and events (serve).
+	Metrics *metrics.Metrics
+}
+
+// Built is everything a command needs to sync or handle events.
+type Built struct {
+	Config    *config.Config
+	Mapper    *mapping.Mapper
+	Source    *source.CloudControl
+	Port      *port.Client // nil unless Options.NeedPort
+	Syncer    *controller.Syncer
+	Events    *events.Handler // nil unless Options.Events
+	AccountID string
+	AWS       aws.Config
+	Logger    *slog.Logger
+}
+
+// Build loads the AWS config, the exporter config and the Port credentials
+// and wires the parts.
+func Build(ctx context.Context, opts Options) (*Built, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := opts.Sync.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Events != nil {
+		if err := opts.Events.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts.AWSOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	location := opts.ConfigLocation
+	if location == "" {
+		if location, err = ConfigLocationFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := loadConfig(ctx, location, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "file", cfg.Source, "path", w.Path, "message", w.Message)
+	}
+	mapper, err := mapping.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Without a region the SDK cannot even reach STS, and its own message
+	// ("endpoint rule error, Invalid Configuration: Missing Region") does not
+	// say which setting is missing.
+	if awsCfg.Region == "" {
+		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
+			"it is also the region of config entries that name none in selector.aws.regions")
+	}
+	accountID := opts.AccountID
+	if accountID == "" {
+		if accountID, err = source.AccountID(ctx, awsCfg); err != nil {
+			return nil, err // names sts:GetCallerIdentity
+		}
+	}
+	srcOpts := source.Options{
+		RequestsPerSecond: opts.Sync.AWSRequestsPerSecond,
+		GetConcurrency:    opts.Sync.GetConcurrency,
+		Logger:            log,
+	}
+	if opts.Metrics != nil {
+		srcOpts.Observe = opts.Metrics.ObserveAWS
+	}
+	b := &Built{
+		Config: cfg, Mapper: mapper, Source: source.NewCloudControl(awsCfg, srcOpts),
+		AccountID: accountID, AWS: awsCfg, Logger: log,
+	}
+	if opts.NeedPort {
+		if b.Port, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
+			return nil, err
+		}
+	}
+	var tgt controller.Target
+	if b.Port == nil && opts.Target != nil {
+		if tgt, err = opts.Target(); err != nil {
+			return nil, err
+		}
+	}
+	b.wire(opts, tgt)
+	return b, nil
+}
+
+// wire builds the core from the built parts and settings: the full-sync
+// controller, the Port target and the events path. other is where the sync
+// writes when there is no Port client (nil: nowhere).
+//
+// wiring of the core: the lead adapts this to controller.New
+func (b *Built) wire(opts Options, other controller.Target) {
+	b.Syncer = &controller.Syncer{
+		Mapper:           b.Mapper,
+		Source:           b.Source,
+		AccountID:        b.AccountID,
+		DefaultRegion:    b.AWS.Region,
+		Concurrency:      opts.Sync.Concurrency,
+		Policy:           opts.Sync.Policy,
+		MaxDeleteShare:   opts.Sync.MaxDeleteShare,
+		DryRun:           opts.Sync.DryRun,
+		WriteConcurrency: opts.Sync.WriteConcurrency,
+		Logger:           b.Logger,
+		OnShardStart:     opts.OnShardStart,
+	}
+	var portTarget *target.Port
+	switch {
+	case b.Port != nil:
+		portTarget = target.NewPort(b.Port, b.upsertOptions(), b.deleteOptions())
+		b.Syncer.Target = portTarget
+	case other != nil:
+		b.Syncer.Target = other
+	default:
+		b.Syncer.Target = target.Nothing{}
+	}
+	if m := opts.Metrics; m != nil {
+		b.Syncer.OnShardDone = func(r controller.ShardReport) {
+			m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
+		}
+	}
+	if opts.Events == nil {
+		return
+	}
+	rec := &events.Reconciler{
+		Mapper:        b.Mapper,
+		Source:        b.Source,
+		AccountID:     b.AccountID,
+		DefaultRegion: b.AWS.Region,
+		DryRun:        opts.Sync.DryRun,
+		Logger:        b.Logger,
+	}
+	if b.Port != nil {
+		rec.Target = portTarget
+		rec.Search = b.Port
+	}
+	b.Events = &events.Handler{
+		Reconciler:  rec,
+		Shards:      events.SyncerShards{Syncer: b.Syncer},
+		Concurrency: opts.Events.Concurrency,
+		Metrics:     opts.Metrics,
+		Logger:      b.Logger,
+	}
+}
+
+// upsertOptions: kinds sync concurrently, so an ECS service may land before
+// its cluster; creating missing relation targets (filled in when their own
+// kind syncs) is the default, and the config's createMissingRelatedEntities
+// can turn it off.
+func (b *Built) upsertOptions() port.UpsertOptions {
+	return port.UpsertOptions{CreateMissingRelatedEntities: b.Config.CreateMissingRelatedEntities == nil || *b.Config.CreateMissingRelatedEntities}
+}
+
+// deleteOptions: Port's exporter deleted with delete_dependents=true; we keep
+// dependents unless the config asks, since a dependent may not be ours.
+func (b *Built) deleteOptions() port.DeleteOptions {
+	return port.DeleteOptions{DeleteDependents: b.Config.DeleteDependents != nil && *b.Config.DeleteDependents}
+}
+
+// ConfigLocationFromEnv follows Port's exporter: CONFIG_URL, or the object
+// CONFIG_JSON_FILE_KEY in BUCKET_NAME.
+func ConfigLocationFromEnv() (string, error) {
+	if u := os.Getenv("CONFIG_URL"); u != "" {
+		return u, nil
+	}
+	bucket, key := os.Getenv("BUCKET_NAME"), os.Getenv("CONFIG_JSON_FILE_KEY")
+	if bucket != "" && key != "" {
+		return "s3://" + bucket + "/" + strings.TrimPrefix(key, "/"), nil
+	}
+	return "", fmt.Errorf("no config: pass --config FILE|s3://bucket/key, or set CONFIG_URL, or BUCKET_NAME and CONFIG_JSON_FILE_KEY")
+}
+
+// loadConfig reads and validates the config; an invalid config never starts a sync.
+func loadConfig(ctx context.Context, location string, awsCfg aws.Config) (*config.Config, error) {
+	var s3c config.S3Getter
+	if strings.HasPrefix(location, "s3://") {
+		s3c = s3.NewFromConfig(awsCfg)
+	}
+	cfg, err := config.Load(ctx, location, s3c)
+	if err != nil {
+		return nil, err
+	}
+	if problems := config.Validate(cfg); len(problems) > 0 {
+		return nil, &config.ValidationError{Source: cfg.Source, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// ReadConfig reads a config without validating it (config validate reports
+// the problems itself); AWS credentials are needed only for s3:// locations.
+func ReadConfig(ctx context.Context, location string) (*config.Config, error) {
+	var s3c config.S3Getter
+	if strings.HasPrefix(location, "s3://") {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		s3c = s3.NewFromConfig(awsCfg)
+	}
+	return config.Load(ctx, location, s3c)
+}
