@@ -120,7 +120,7 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 		fmt.Fprintf(out, ", written to %s", dir)
 	}
 	fmt.Fprint(out, "\n\n== First sync\n")
-	report, err := rt.Syncer.Run(ctx)
+	report, err := rt.Controller.Run(ctx)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	}
 	fmt.Fprintln(out, strings.Join(changes, "; "))
 	fmt.Fprint(out, "\n== Second sync (stale entities deleted)\n")
-	report, err = rt.Syncer.Run(ctx)
+	report, err = rt.Controller.Run(ctx)
 	if err != nil {
 		return err
 	}

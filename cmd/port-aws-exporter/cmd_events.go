@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/cli"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
@@ -63,10 +65,11 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 				return err
 			}
 			h := lambdaruntime.NewFromEnvironment(&lambdaruntime.Handler{
-				Batch:  b.Events,
-				Shards: events.SyncerShards{Syncer: b.Syncer},
-				SQS:    sqs.NewFromConfig(b.AWS),
-				Logger: logger,
+				Batch:    b.Events,
+				Shards:   lambdaruntime.ShardListerFunc(func(context.Context) ([]events.ShardRequest, error) { return dispatch.ShardRequests(b.Controller) }),
+				ShardKey: b.ShardKey,
+				SQS:      sqs.NewFromConfig(b.AWS),
+				Logger:   logger,
 			})
 			lambdaruntime.Start(h)
 			return nil
@@ -138,7 +141,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
 			}
 			svc := &service.Service{
-				Consumer: consumer, Sync: b.Syncer, SyncInterval: syncInterval,
+				Consumer: consumer, Sync: b.Controller, SyncInterval: syncInterval,
 				Listen: listen, Registry: reg, Logger: logger, QueueURL: queueURL,
 			}
 			return svc.Run(ctx)
@@ -197,12 +200,12 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			if err != nil {
 				return err
 			}
-			o := b.Events.HandleBatch(ctx, []events.Item{{ID: "cli", Body: body}})[0]
+			o := b.Events.HandleBatch(ctx, []dispatch.Item{{ID: "cli", Body: body}})[0]
 			printOutcome(cmd.OutOrStdout(), o)
 			switch o.Status {
-			case events.StatusRetry:
+			case dispatch.StatusRetry:
 				return &exitError{code: 1, err: fmt.Errorf("transient failure: %w", o.Err)}
-			case events.StatusDeadLetter:
+			case dispatch.StatusDeadLetter:
 				return &exitError{code: 2, err: fmt.Errorf("permanent failure: %w", o.Err)}
 			}
 			return nil
@@ -239,7 +242,7 @@ func readMessage(stdin io.Reader, args []string) ([]byte, error) {
 }
 
 // printOutcome writes what handle decided and did.
-func printOutcome(w io.Writer, o events.Outcome) {
+func printOutcome(w io.Writer, o dispatch.Outcome) {
 	r := o.Report
 	if r != nil && r.Decision != nil {
 		d := r.Decision
@@ -274,11 +277,11 @@ func printOutcome(w io.Writer, o events.Outcome) {
 		}
 	}
 	switch o.Status {
-	case events.StatusOK:
+	case dispatch.StatusOK:
 		fmt.Fprintln(w, "outcome: ok")
-	case events.StatusRetry:
+	case dispatch.StatusRetry:
 		fmt.Fprintf(w, "outcome: transient failure, the queue would retry: %v\n", o.Err)
-	case events.StatusDeadLetter:
+	case dispatch.StatusDeadLetter:
 		fmt.Fprintf(w, "outcome: permanent failure (%s), the queue would dead-letter it: %v\n", o.Reason, o.Err)
 	}
 }

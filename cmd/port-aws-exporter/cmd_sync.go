@@ -72,7 +72,7 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 			if err != nil {
 				return err
 			}
-			report, runErr := b.Syncer.Run(ctx)
+			report, runErr := b.Controller.Run(ctx)
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}

@@ -15,12 +15,12 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/port-labs/port-aws-exporter/internal/cli"
-	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 )
 
 // EventSettings are the consumer's knobs; zero values take serve's defaults
-// (one poller, batches of 10, events.DefaultConcurrency per batch).
+// (one poller, batches of 10, dispatch.DefaultConcurrency per batch).
 type EventSettings struct {
 	Pollers     int
 	Concurrency int
@@ -158,10 +158,10 @@ func (d *MemoryDelivery) Start(ctx context.Context, h queue.Handler, pollers int
 	for p := range max(1, pollers) {
 		wg.Go(func() {
 			for n := 0; ; n++ {
-				var batch []events.Item
+				var batch []dispatch.Item
 				select {
 				case body := <-d.messages:
-					batch = append(batch, events.Item{ID: fmt.Sprintf("%d-%d-0", p, n), Body: []byte(body)})
+					batch = append(batch, dispatch.Item{ID: fmt.Sprintf("%d-%d-0", p, n), Body: []byte(body)})
 				case <-ctx.Done():
 					return
 				}
@@ -169,7 +169,7 @@ func (d *MemoryDelivery) Start(ctx context.Context, h queue.Handler, pollers int
 				for len(batch) < 10 {
 					select {
 					case body := <-d.messages:
-						batch = append(batch, events.Item{ID: fmt.Sprintf("%d-%d-%d", p, n, len(batch)), Body: []byte(body)})
+						batch = append(batch, dispatch.Item{ID: fmt.Sprintf("%d-%d-%d", p, n, len(batch)), Body: []byte(body)})
 					default:
 						break fill
 					}
@@ -202,7 +202,7 @@ func RunEvents(ctx context.Context, sc Scenario, d Delivery, steady int, set Eve
 	}
 	defer cleanup()
 	res := EventsResult{Delivery: d.Name(), Messages: sc.Messages, SteadyMessages: steady}
-	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), handler.next.Concurrency
+	res.Settings.Pollers, res.Settings.Concurrency = max(1, set.Pollers), handler.next.Concurrency()
 	res.Bound = min(float64(sc.PortRate), sc.AWSRate*float64(len(sc.Regions)))
 
 	// The resources the messages name: every resource in turn, region by region.
@@ -304,10 +304,10 @@ func QueueCeiling(ctx context.Context, client *sqs.Client, queueURL, deadLetterU
 		Client: client, QueueURL: queueURL, Pollers: pollers, WaitTime: time.Second, GracePeriod: time.Second,
 		DeadLetter: &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL},
 		Logger:     slog.New(slog.DiscardHandler),
-		Handler: queue.HandlerFunc(func(_ context.Context, items []events.Item) []events.Outcome {
-			out := make([]events.Outcome, len(items))
+		Handler: queue.HandlerFunc(func(_ context.Context, items []dispatch.Item) []dispatch.Outcome {
+			out := make([]dispatch.Outcome, len(items))
 			for i, it := range items {
-				out[i] = events.Outcome{ID: it.ID, Status: events.StatusOK}
+				out[i] = dispatch.Outcome{ID: it.ID, Status: dispatch.StatusOK}
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -406,7 +406,7 @@ func percentile(ds []time.Duration, p int) time.Duration {
 // timedHandler is the production events handler with the time each
 // message reached it, keyed by the identifier the message names.
 type timedHandler struct {
-	next *events.Handler
+	next *dispatch.Handler
 	mu   sync.Mutex
 	at   map[string]time.Time
 }
@@ -434,7 +434,7 @@ func newEventHandler(ctx context.Context, ep Endpoints, set EventSettings, log *
 	return &timedHandler{next: b.Events, at: map[string]time.Time{}}, cleanup, nil
 }
 
-func (h *timedHandler) HandleBatch(ctx context.Context, items []events.Item) []events.Outcome {
+func (h *timedHandler) HandleBatch(ctx context.Context, items []dispatch.Item) []dispatch.Outcome {
 	now := time.Now()
 	h.mu.Lock()
 	for _, it := range items {

@@ -126,7 +126,7 @@ func BenchmarkEvents(b *testing.B) {
 		set := c.set
 		concurrency := set.Concurrency
 		if concurrency == 0 {
-			concurrency = events.DefaultConcurrency
+			concurrency = dispatch.DefaultConcurrency
 		}
 		name := fmt.Sprintf("%s/pollers=%d,concurrency=%d", c.delivery, max(1, set.Pollers), concurrency)
 		if set.PortRequestsPerSecond < 0 {

@@ -31,7 +31,7 @@ func Summarize(r controller.Report, wall time.Duration) ExporterRun {
 		run.Failed += s.Failed
 		for _, e := range s.Errors {
 			if len(run.Errors) < 5 {
-				run.Errors = append(run.Errors, s.Shard.String()+": "+e)
+				run.Errors = append(run.Errors, s.Shard.String()+": "+e.Error())
 			}
 		}
 	}
@@ -86,7 +86,7 @@ func SyncOnce(ctx context.Context, ep Endpoints, sync exporter.SyncSettings, log
 	}
 	defer cleanup()
 	start := time.Now()
-	report, err := b.Syncer.Run(ctx)
+	report, err := b.Controller.Run(ctx)
 	run := Summarize(report, time.Since(start))
 	if err != nil {
 		return run, fmt.Errorf("sync: %w", err)

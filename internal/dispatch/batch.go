@@ -340,3 +340,6 @@ func (h *Handler) finished(id, resourceType, action string, o Outcome, took time
 		log.Error("message failed permanently", "reason", o.Reason, "error", o.Err)
 	}
 }
+
+// Concurrency is how many resources of one batch are reconciled at once.
+func (h *Handler) Concurrency() int { return h.concurrency }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -20,10 +21,12 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
@@ -68,8 +71,13 @@ type Built struct {
 	Mapper    *mapping.Mapper
 	Source    *source.CloudControl
 	Port      *port.Client // nil unless Options.NeedPort
-	Syncer    *controller.Syncer
-	Events    *events.Handler // nil unless Options.Events
+	// Controller is the one reconcile path, for the full sync and events.
+	Controller *controller.Controller
+	// Events dispatches queue messages to the controller; nil unless Options.Events.
+	Events *dispatch.Handler
+	// ShardKey signs and verifies shard messages; nil without Port
+	// credentials (the key is derived from the Port client secret).
+	ShardKey *events.ShardKey
 	AccountID string
 	AWS       aws.Config
 	Logger    *slog.Logger
@@ -137,7 +145,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		AccountID: accountID, AWS: awsCfg, Logger: log,
 	}
 	if opts.NeedPort {
-		if b.Port, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
+		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
 			return nil, err
 		}
 	}
@@ -147,67 +155,76 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 			return nil, err
 		}
 	}
-	b.wire(opts, tgt)
+	if err := b.wire(opts, tgt); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
-// wire builds the core from the built parts and settings: the full-sync
-// controller, the Port target and the events path. other is where the sync
-// writes when there is no Port client (nil: nowhere).
-//
-// wiring of the core: the lead adapts this to controller.New
-func (b *Built) wire(opts Options, other controller.Target) {
-	b.Syncer = &controller.Syncer{
-		Mapper:           b.Mapper,
-		Source:           b.Source,
-		AccountID:        b.AccountID,
-		DefaultRegion:    b.AWS.Region,
+// wire builds the core from the built parts and settings: the controller
+// (the one reconcile path) over the Port target, and the events dispatcher.
+// other is where writes go when there is no Port client (nil: nowhere). A
+// dry run records through target.DryRun, whose ownership answers are Port's
+// when there is a client, so it plans exactly what a real run would do.
+func (b *Built) wire(opts Options, other controller.Target) error {
+	var tgt controller.Target
+	switch {
+	case b.Port != nil && opts.Sync.DryRun:
+		tgt = &target.DryRun{Registry: registry.Port{Client: b.Port}}
+	case b.Port != nil:
+		tgt = target.NewPort(b.Port, b.upsertOptions(), b.deleteOptions())
+	case other != nil:
+		tgt = other
+	default:
+		tgt = &target.DryRun{}
+	}
+	writeConcurrency := opts.Sync.WriteConcurrency
+	if writeConcurrency == 0 {
+		writeConcurrency = DefaultWriteConcurrency
+	}
+	c, err := controller.New(controller.Parts{
+		Mapper: b.Mapper, Source: b.Source, Target: tgt,
+		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
+	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
+		WriteConcurrency: writeConcurrency,
 		Policy:           opts.Sync.Policy,
 		MaxDeleteShare:   opts.Sync.MaxDeleteShare,
-		DryRun:           opts.Sync.DryRun,
-		WriteConcurrency: opts.Sync.WriteConcurrency,
-		Logger:           b.Logger,
-		OnShardStart:     opts.OnShardStart,
+		ProofListingTTL:  ProofListingTTL,
+	})
+	if err != nil {
+		return err
 	}
-	var portTarget *target.Port
-	switch {
-	case b.Port != nil:
-		portTarget = target.NewPort(b.Port, b.upsertOptions(), b.deleteOptions())
-		b.Syncer.Target = portTarget
-	case other != nil:
-		b.Syncer.Target = other
-	default:
-		b.Syncer.Target = target.Nothing{}
-	}
+	c.OnShardStart = opts.OnShardStart
 	if m := opts.Metrics; m != nil {
-		b.Syncer.OnShardDone = func(r controller.ShardReport) {
+		c.OnShardDone = func(r controller.ShardReport) {
 			m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
 		}
 	}
+	b.Controller = c
 	if opts.Events == nil {
-		return
+		return nil
 	}
-	rec := &events.Reconciler{
-		Mapper:        b.Mapper,
-		Source:        b.Source,
-		AccountID:     b.AccountID,
-		DefaultRegion: b.AWS.Region,
-		DryRun:        opts.Sync.DryRun,
-		Logger:        b.Logger,
-	}
-	if b.Port != nil {
-		rec.Target = portTarget
-		rec.Search = b.Port
-	}
-	b.Events = &events.Handler{
-		Reconciler:  rec,
-		Shards:      events.SyncerShards{Syncer: b.Syncer},
+	b.Events, err = dispatch.New(c, dispatch.Options{
+		ShardKey:    b.ShardKey,
 		Concurrency: opts.Events.Concurrency,
 		Metrics:     opts.Metrics,
 		Logger:      b.Logger,
-	}
+		DryRun:      opts.Sync.DryRun,
+	})
+	return err
 }
+
+// DefaultWriteConcurrency keeps enough upserts in flight to use Port's
+// budget (about 117 requests/s at ~80 ms each needs ~10 in flight); the
+// product has no flag for it (bench does).
+const DefaultWriteConcurrency = 16
+
+// ProofListingTTL is how long a listing made to prove an event's deletion
+// serves later messages (that arrived before it started): long enough to
+// share one listing over a burst of deletions, short enough that a shard
+// is not listed for proof more than twice a minute.
+const ProofListingTTL = 30 * time.Second
 
 // upsertOptions: kinds sync concurrently, so an ECS service may land before
 // its cluster; creating missing relation targets (filled in when their own

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/port-labs/port-aws-exporter/internal/credentials"
+	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/port"
 )
 
@@ -21,13 +22,16 @@ import (
 // token at start; the fetch goes on in the background.
 const ServiceAuthWait = 5 * time.Second
 
-func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *slog.Logger) (*port.Client, error) {
+// newPortClient builds the Port client, and the shard-message key derived
+// from its secret (the one secret every runtime of the exporter holds and
+// nothing that can write to the queue does; the secret itself goes no further).
+func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *slog.Logger) (*port.Client, *events.ShardKey, error) {
 	id, secret, baseURL := opts.Port.ClientID, opts.Port.ClientSecret, opts.Port.BaseURL
 	from := "the command's settings"
 	if id == "" {
 		creds, err := credentials.Load(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		id, secret, from = creds.ClientID, creds.ClientSecret, creds.Source
 		log.Info("Port credentials loaded", "from", creds.Source)
@@ -50,7 +54,11 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *sl
 	}
 	client, err := port.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	key, err := events.NewShardKey(secret)
+	if err != nil {
+		return nil, nil, err
 	}
 	authCtx := ctx
 	if !opts.OneShot {
@@ -61,9 +69,9 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *sl
 		defer cancel()
 	}
 	if err := CheckAuthentication(client.Authenticate(authCtx), from, baseURL, opts.OneShot, log); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return client, nil
+	return client, key, nil
 }
 
 // AuthOutcome is what a failed first token request means for a command.

@@ -28,7 +28,7 @@ type Consumer interface {
 	Healthy() (lastPoll time.Time, err error)
 }
 
-// FullSync runs one full sync (a *controller.Syncer).
+// FullSync runs one full sync (a *controller.Controller).
 type FullSync interface {
 	Run(ctx context.Context) (controller.Report, error)
 }
