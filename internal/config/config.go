@@ -39,9 +39,13 @@ type Config struct {
 	// settings that have no effect.
 	Warnings []Problem `json:"-"`
 
-	// decodeProblems are type and structure problems found while reading
-	// the document; Validate reports them with the others.
+	// decodeProblems are the schema's problems and keys written twice,
+	// found while reading the document; Validate reports them with the
+	// others.
 	decodeProblems []Problem
+	// tree is the document read (nil for a Config built in Go), for
+	// ordering problems.
+	tree *node
 }
 
 // Resource is one entry of resources[]: one Cloud Control type and how its
