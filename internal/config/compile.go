@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
@@ -72,16 +73,15 @@ func BlueprintName(value string) (name string, ok bool) {
 	return name, blueprintName.MatchString(name)
 }
 
-// kindPattern is CloudFormation's type name form Service-Provider::Service::Type.
-var kindPattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
-
 // regionPattern accepts every AWS partition's region names (us-east-1,
 // us-gov-west-1, cn-north-1, eu-isoe-west-1) and catches typos such as
-// "eu-west" or "EU-WEST-1".
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// "eu-west" or "EU-WEST-1". It is the schema's $defs/region pattern.
+var regionPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(loadSchema().pointer("/$defs/region/pattern").str)
+})
 
 // ValidRegion reports whether s looks like an AWS region name.
-func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
+func ValidRegion(s string) bool { return regionPattern().MatchString(s) }
 
 // Validate returns every problem of cfg: first the type and structure
 // problems found while reading it, then those found compiling it, each group

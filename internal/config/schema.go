@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,6 +168,10 @@ func instancePath(root *node, ptr string) ([]segment, *node) {
 		return nil, n
 	}
 	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		// The validator writes each token ~-escaped, then URL-path-escaped.
+		if t, err := url.PathUnescape(tok); err == nil {
+			tok = t
+		}
 		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
 		if n != nil && n.kind == kindArray {
 			if i, err := strconv.Atoi(tok); err == nil {
@@ -349,6 +354,9 @@ func (cs *compiledSchema) missing(segs []segment, sub, inst *node) []schemaProbl
 
 // unknownKeys warns about the keys of inst that sub does not describe.
 func (cs *compiledSchema) unknownKeys(segs []segment, sub, inst *node) []schemaProblem {
+	if inst == nil {
+		return nil
+	}
 	var out []schemaProblem
 	known := sub.get("properties")
 	seen := map[string]bool{}
