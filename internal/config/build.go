@@ -5,8 +5,12 @@ import (
 	"slices"
 )
 
-// builder turns a parsed document into a Config, noting every type problem
-// (as a problem) and every unknown key (as a warning) with its path.
+// builder turns a parsed document into a Config. The schema has checked
+// (or will check) the document's structure and types and warns about
+// unknown keys, so the builder takes what has the right type and skips the
+// rest silently. It reports what the schema cannot see: keys written twice
+// (JSON Schema reads a document whose duplicate keys are already merged),
+// and it notes the warnings that depend on more than one value.
 type builder struct {
 	problems []Problem
 	warnings []Problem
@@ -20,23 +24,10 @@ func (b *builder) warn(path, format string, args ...any) {
 	b.warnings = append(b.warnings, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// pythonStateKeys are keys Port's Python exporter wrote into its own copy of
-// the config to resume after a Lambda timeout (see COMPATIBILITY.md). A
-// config saved from such a run still loads; the keys are ignored.
-var pythonStateKeys = map[string]bool{
-	"aws_entities": true, "skip_delete": true, "next_config_file_key": true, "bucket_name": true,
-	"event": true, "port_client_id": true, "port_client_secret": true, "port_api_url": true, "keep_cred": true,
-	"next_token": true, "list_parameters": true,
-}
-
-// object checks that n is an object and calls fn for each known key; it
-// warns about unknown ones and reports keys written twice.
+// object calls fn for each key of n with one, and reports keys written
+// twice (the first value counts). Other keys are the schema's business.
 func (b *builder) object(path string, n *node, known map[string]func(path string, v *node)) {
-	if n.kind == kindNull {
-		return // an explicit null reads as "not set", as in Python's .get()
-	}
 	if n.kind != kindObject {
-		b.problem(path, "must be an object, not %s", n.kind)
 		return
 	}
 	seen := map[string]bool{}
@@ -47,81 +38,54 @@ func (b *builder) object(path string, n *node, known map[string]func(path string
 			continue
 		}
 		seen[m.key] = true
-		fn, ok := known[m.key]
-		switch {
-		case ok:
+		if fn, ok := known[m.key]; ok {
 			fn(p, m.value)
-		case pythonStateKeys[m.key]:
-			b.warn(p, "state key of Port's Python exporter; ignored")
-		default:
-			b.warn(p, "unknown key; ignored")
 		}
 	}
 }
 
 func (b *builder) str(dst *string) func(string, *node) {
-	return func(path string, n *node) {
-		switch n.kind {
-		case kindString:
+	return func(_ string, n *node) {
+		if n.kind == kindString {
 			*dst = n.str
-		case kindNull:
-		default:
-			b.problem(path, "must be a string, not %s", n.kind)
 		}
 	}
 }
 
 func (b *builder) boolean(dst *bool) func(string, *node) {
-	return func(path string, n *node) {
-		switch n.kind {
-		case kindBool:
+	return func(_ string, n *node) {
+		if n.kind == kindBool {
 			*dst = n.boolean
-		case kindNull:
-		default:
-			b.problem(path, "must be true or false, not %s", n.kind)
 		}
 	}
 }
 
 func (b *builder) optionalBool(dst **bool) func(string, *node) {
-	return func(path string, n *node) {
-		var v bool
-		b.boolean(&v)(path, n)
+	return func(_ string, n *node) {
 		if n.kind == kindBool {
+			v := n.boolean
 			*dst = &v
 		}
 	}
 }
 
 func (b *builder) strings(dst *[]string) func(string, *node) {
-	return func(path string, n *node) {
-		switch n.kind {
-		case kindNull:
-			return
-		case kindArray:
-		default:
-			b.problem(path, "must be an array of strings, not %s", n.kind)
+	return func(_ string, n *node) {
+		if n.kind != kindArray {
 			return
 		}
 		out := make([]string, 0, len(n.items))
-		for i, item := range n.items {
-			if item.kind != kindString {
-				b.problem(Index(path, i), "must be a string, not %s", item.kind)
-				continue
+		for _, item := range n.items {
+			if item.kind == kindString {
+				out = append(out, item.str)
 			}
-			out = append(out, item.str)
 		}
 		*dst = out
 	}
 }
 
 func (b *builder) array(path string, n *node, fn func(path string, i int, item *node)) {
-	switch n.kind {
-	case kindNull:
-		return
-	case kindArray:
-	default:
-		b.problem(path, "must be an array, not %s", n.kind)
+	if n.kind != kindArray {
 		return
 	}
 	for i, item := range n.items {
@@ -132,22 +96,15 @@ func (b *builder) array(path string, n *node, fn func(path string, i int, item *
 // fields reads properties{} or relations{}: names to jq expressions, in
 // order. Duplicates are kept for Validate to report with the others.
 func (b *builder) fields(dst *Fields) func(string, *node) {
-	return func(path string, n *node) {
-		switch n.kind {
-		case kindNull:
-			return
-		case kindObject:
-		default:
-			b.problem(path, "must be an object of jq expressions, not %s", n.kind)
+	return func(_ string, n *node) {
+		if n.kind != kindObject {
 			return
 		}
 		out := make(Fields, 0, len(n.members))
 		for _, m := range n.members {
-			if m.value.kind != kindString {
-				b.problem(Key(path, m.key), "must be a jq expression (a string), not %s", m.value.kind)
-				continue
+			if m.value.kind == kindString {
+				out = append(out, Field{Name: m.key, Expr: m.value.str})
 			}
-			out = append(out, Field{Name: m.key, Expr: m.value.str})
 		}
 		*dst = out
 	}
@@ -155,14 +112,11 @@ func (b *builder) fields(dst *Fields) func(string, *node) {
 
 func (b *builder) config(root *node) *Config {
 	cfg := &Config{}
-	haveResources := false
-	if root.kind != kindObject {
-		b.problem("", "the config must be a JSON object with a \"resources\" array, not %s", root.kind)
-		return cfg
-	}
 	b.object("", root, map[string]func(string, *node){
 		"resources": func(path string, n *node) {
-			haveResources = n.kind != kindNull
+			if n.kind != kindArray {
+				return
+			}
 			cfg.Resources = []Resource{}
 			b.array(path, n, func(path string, _ int, item *node) {
 				cfg.Resources = append(cfg.Resources, b.resource(path, item))
@@ -171,12 +125,6 @@ func (b *builder) config(root *node) *Config {
 		"deleteDependents":             b.optionalBool(&cfg.DeleteDependents),
 		"createMissingRelatedEntities": b.optionalBool(&cfg.CreateMissingRelatedEntities),
 	})
-	if !haveResources {
-		// Port's exporter asserted this too ("resources key is missing").
-		b.problem("resources", "missing: the config must list the resources to export")
-	} else if len(cfg.Resources) == 0 {
-		b.warn("resources", "empty: nothing will be exported")
-	}
 	return cfg
 }
 
@@ -195,26 +143,18 @@ func (b *builder) resource(path string, n *node) Resource {
 		"port": func(path string, n *node) {
 			b.object(path, n, map[string]func(string, *node){
 				"entity": func(path string, n *node) {
-					known := map[string]func(string, *node){
+					b.object(path, n, map[string]func(string, *node){
 						"mappings": func(path string, n *node) {
 							b.array(path, n, func(path string, _ int, item *node) {
 								r.Port.Entity.Mappings = append(r.Port.Entity.Mappings, b.mapping(path, item))
 							})
 						},
-					}
-					// Port's own published EKS config has relations here,
-					// where Port's exporter ignored them: say where they belong.
-					for _, field := range mappingFields {
-						known[field] = func(path string, _ *node) {
-							b.warn(path, "ignored: %s belongs inside each entry of mappings", field)
-						}
-					}
-					b.object(path, n, known)
+					})
 				},
 			})
 		},
 	})
-	if len(r.Port.Entity.Mappings) == 0 {
+	if n.kind == kindObject && len(r.Port.Entity.Mappings) == 0 {
 		b.warn(Key(path, "port")+".entity.mappings", "no mappings: resources of this kind produce no entities")
 	}
 	return r
@@ -224,12 +164,7 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 	b.object(path, n, map[string]func(string, *node){
 		"regions": b.strings(&s.Regions),
 		"regions_config": func(path string, n *node) {
-			switch n.kind {
-			case kindNull:
-				return
-			case kindObject:
-			default:
-				b.problem(path, "must be an object keyed by region, not %s", n.kind)
+			if n.kind != kindObject {
 				return
 			}
 			s.RegionsConfig = map[string]RegionConfig{}
@@ -258,9 +193,6 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 		}
 	}
 }
-
-// mappingFields are the keys of one mapping.
-var mappingFields = []string{"identifier", "title", "blueprint", "icon", "team", "properties", "relations", "itemsToParse"}
 
 func (b *builder) mapping(path string, n *node) Mapping {
 	var m Mapping

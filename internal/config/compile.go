@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
@@ -72,16 +73,15 @@ func BlueprintName(value string) (name string, ok bool) {
 	return name, blueprintName.MatchString(name)
 }
 
-// kindPattern is CloudFormation's type name form Service-Provider::Service::Type.
-var kindPattern = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
-
 // regionPattern accepts every AWS partition's region names (us-east-1,
 // us-gov-west-1, cn-north-1, eu-isoe-west-1) and catches typos such as
-// "eu-west" or "EU-WEST-1".
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// "eu-west" or "EU-WEST-1". It is the schema's $defs/region pattern.
+var regionPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(loadSchema().pointer("/$defs/region/pattern").str)
+})
 
 // ValidRegion reports whether s looks like an AWS region name.
-func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
+func ValidRegion(s string) bool { return regionPattern().MatchString(s) }
 
 // Validate returns every problem of cfg: first the type and structure
 // problems found while reading it, then those found compiling it, each group
@@ -129,7 +129,13 @@ func (c *compiler) query(path, expr string) *jq.Query {
 
 func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
 	c := &compiler{opts: opts, decoded: map[string]bool{}}
-	for _, p := range cfg.decodeProblems {
+	tree, decoded := cfg.tree, cfg.decodeProblems
+	if tree == nil {
+		// Built in Go, not read: check it as the document it stands for.
+		tree = schemaOfConfig(cfg)
+		decoded, _ = checkSchema(tree)
+	}
+	for _, p := range decoded {
 		c.problems = append(c.problems, p)
 		c.decoded[p.Path] = true
 	}
@@ -137,37 +143,26 @@ func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
 	for i := range cfg.Resources {
 		out.Resources = append(out.Resources, c.resource(i, &cfg.Resources[i]))
 	}
+	sortProblems(tree, c.problems, schemaOrder)
 	return out, c.problems
 }
 
 func (c *compiler) resource(i int, r *Resource) CompiledResource {
 	path := ResourcePath(i)
 	cr := CompiledResource{Index: i, Path: path, Resource: r}
-	switch {
-	case r.Kind == "":
-		c.problem(path+".kind", "missing: a Cloud Control type such as AWS::Lambda::Function")
-	case !kindPattern.MatchString(r.Kind):
-		c.problem(path+".kind", "%q is not a Cloud Control type name of the form AWS::Service::Type", r.Kind)
-	}
 	cr.Selector = c.query(path+".selector.query", r.Selector.Query)
 
 	awsPath := path + ".selector.aws"
 	seen := map[string]bool{}
 	for j, region := range r.Selector.AWS.Regions {
-		p := Index(awsPath+".regions", j)
-		switch {
-		case !ValidRegion(region):
-			c.problem(p, "%q is not an AWS region name such as eu-west-1", region)
-		case seen[region]:
-			c.problem(p, "region %q is listed twice", region)
+		// The schema checks each name; a duplicate is Go's to see.
+		if seen[region] {
+			c.problem(Index(awsPath+".regions", j), "region %q is listed twice", region)
 		}
 		seen[region] = true
 	}
 	for _, region := range sortedKeys(r.Selector.AWS.RegionsConfig) {
 		p := Key(awsPath+".regions_config", region)
-		if !ValidRegion(region) {
-			c.problem(p, "%q is not an AWS region name such as eu-west-1", region)
-		}
 		for j, model := range r.Selector.AWS.RegionsConfig[region].ResourcesModels {
 			if err := checkResourceModel(model); err != nil {
 				c.problem(Index(p+".resources_models", j), "%v", err)
@@ -196,9 +191,7 @@ func checkResourceModel(model string) error {
 
 func (c *compiler) mapping(path string, m *Mapping) CompiledMapping {
 	cm := CompiledMapping{Path: path}
-	if strings.TrimSpace(m.Identifier) == "" {
-		c.problem(path+".identifier", "missing: a jq expression giving the entity identifier, e.g. .FunctionName")
-	} else {
+	if strings.TrimSpace(m.Identifier) != "" { // blank: the schema's problem
 		cm.Identifier = c.query(path+".identifier", m.Identifier)
 	}
 	cm.Title = c.query(path+".title", m.Title)
@@ -213,8 +206,7 @@ func (c *compiler) mapping(path string, m *Mapping) CompiledMapping {
 
 func (c *compiler) blueprint(path, value string) Blueprint {
 	if strings.Trim(value, `" `) == "" {
-		c.problem(path, "missing: the blueprint the entities belong to, e.g. \"lambda\"")
-		return Blueprint{}
+		return Blueprint{} // the schema's problem
 	}
 	if name, ok := BlueprintName(value); ok {
 		if err := entity.ValidateBlueprint(name); err != nil {
@@ -236,14 +228,10 @@ func (c *compiler) fields(path, what string, fields Fields) []CompiledField {
 	for _, f := range fields {
 		p := Key(path, f.Name)
 		switch {
-		case f.Name == "":
-			c.problem(p, "%s name is empty", what)
-			continue
+		case f.Name == "", strings.TrimSpace(f.Expr) == "":
+			continue // the schema's problem
 		case seen[f.Name]:
 			c.problem(p, "%s %q is mapped twice; only one value can count", what, f.Name)
-			continue
-		case strings.TrimSpace(f.Expr) == "":
-			c.problem(p, "missing: a jq expression for %s %q (use null to send null)", what, f.Name)
 			continue
 		}
 		seen[f.Name] = true

@@ -5,6 +5,35 @@
 //
 // The format is the one Port's Python AWS exporter read; COMPATIBILITY.md
 // records what that exporter did with each key and where this one differs.
+//
+// # Who checks what
+//
+// The structure is described once, in the embedded JSON Schema schema.json
+// (draft 2020-12, validated with santhosh-tekuri/jsonschema; Schema returns
+// it). The schema checks, and words the problem for (its x-messages):
+//   - the type of every key (null reads as "not set" where a key is
+//     optional, and as missing where it is required);
+//   - required keys: resources, kind, a mapping's identifier and blueprint;
+//   - names: kind (AWS::Service::Type), regions, and the keys of
+//     regions_config (ValidRegion uses the schema's pattern);
+//   - blank values: an empty kind, identifier, blueprint or property
+//     expression, an empty property or relation name;
+//   - warnings (its x-warnings and additionalProperties: false): unknown keys
+//     (the state keys Port's Python exporter wrote are named as such), an
+//     empty resources list, mapping keys written beside mappings.
+//
+// Go checks what a JSON Schema cannot express: keys written twice (the
+// schema sees the document after they are merged), every jq expression
+// compiled (syntax, undefined functions, the sandbox's refusals of $ENV,
+// env and input), a region listed twice, resources_models that are not JSON
+// objects, a blueprint that is neither a name Port accepts nor jq, a
+// property mapped twice, and the warnings that compare two values (a
+// regions_config region that regions leaves out, a kind with no mappings).
+// The Go types follow the schema key for key (TestSchemaMatchesGoTypes).
+//
+// Problems are sorted by path: keys in the order the schema lists them,
+// array items and free keys (property names, regions) in document order.
+// Warnings come in document order.
 package config
 
 import (
@@ -39,9 +68,13 @@ type Config struct {
 	// settings that have no effect.
 	Warnings []Problem `json:"-"`
 
-	// decodeProblems are type and structure problems found while reading
-	// the document; Validate reports them with the others.
+	// decodeProblems are the schema's problems and keys written twice,
+	// found while reading the document; Validate reports them with the
+	// others.
 	decodeProblems []Problem
+	// tree is the document read (nil for a Config built in Go), for
+	// ordering problems.
+	tree *node
 }
 
 // Resource is one entry of resources[]: one Cloud Control type and how its

@@ -33,8 +33,16 @@ func readCases[T any](t *testing.T, file string) []T {
 	return cases
 }
 
+// minValidateCases is how many cases testdata/validate.yaml held when this
+// floor was set: a table cut short by mistake fails instead of passing.
+const minValidateCases = 18
+
 func TestValidate(t *testing.T) {
-	for _, tc := range readCases[validateCase](t, "testdata/validate.yaml") {
+	cases := readCases[validateCase](t, "testdata/validate.yaml")
+	if len(cases) < minValidateCases {
+		t.Fatalf("testdata/validate.yaml has %d cases, want at least %d", len(cases), minValidateCases)
+	}
+	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			doc, format := []byte(tc.JSON), JSON
 			if tc.YAML != "" {

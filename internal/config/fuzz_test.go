@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 		`{"resources": [{"kind": "AWS::X::Y", "selector": {"aws": {"regions_config": {"eu-west-1": {"resources_models": ["{}", "[", 1]}}}}}]}`,
 		"resources:\n  - kind: AWS::S3::Bucket\n    port: {entity: {mappings: [{identifier: .a, blueprint: \"if . then \\\"a\\\" else \\\"b\\\" end\"}]}}\n",
 		`{"a": {"b": {"c": [[[[[[1]]]]]]}}}`, "\ufeff{}", `{"resources": []} x`,
+		`{"resources": [{"kind": null, "selector": {"aws": {"regions_config": {"": {}, "0": null, "a b%2F/~1": {"x": 1}}}}, "port": {"entity": {"mappings": [{"identifier": null, "blueprint": " ", "properties": {"": ".a", "x/y~z": " "}}], "relations": {}}}}]}`,
+		`{"resources": [null, 1, {"kind": "AWS::A::B", "0": 1}], "resources": 2, "next_token": 1}`,
 	} {
 		f.Add([]byte(seed), false)
 		f.Add([]byte(seed), true)

@@ -66,8 +66,11 @@ func Parse(data []byte, format Format) (*Config, error) {
 	}
 	var b builder
 	cfg := b.config(root)
-	cfg.decodeProblems = b.problems
-	cfg.Warnings = b.warnings
+	problems, warnings := checkSchema(root)
+	cfg.decodeProblems = append(problems, b.problems...)
+	cfg.Warnings = append(warnings, b.warnings...)
+	sortProblems(root, cfg.Warnings, documentOrder)
+	cfg.tree = root
 	return cfg, nil
 }
 

@@ -68,8 +68,17 @@ func TestLoadFromEnvironment(t *testing.T) {
 	}
 }
 
+// minSecretCases is how many cases testdata/secrets.yaml held when this
+// floor was set: a table emptied or cut short by mistake fails here instead
+// of passing with nothing checked.
+const minSecretCases = 16
+
 func TestParseSecretCases(t *testing.T) {
-	for _, tc := range loadCases(t) {
+	cases := loadCases(t)
+	if len(cases) < minSecretCases {
+		t.Fatalf("testdata/secrets.yaml has %d cases, want at least %d", len(cases), minSecretCases)
+	}
+	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			creds, err := parseSecret([]byte(tc.Value))
 			if tc.Error != "" {

@@ -5,6 +5,18 @@
 //
 // A nil *Metrics is valid and records nothing: packages take a *Metrics
 // without checking whether the binary exposes metrics at all.
+//
+// Label values come partly from outside: an event message names its
+// resource type, a shard message its account, region and kind, and AWS its
+// error codes. Every label is therefore bounded, so that no message can
+// create series without end: resource_type and kind to the configured kinds
+// (WithKinds or SetKinds), region to the configured regions (WithRegions or
+// SetRegions), account to 12-digit ids, action to the events' actions, and
+// the labels filled by code or by AWS and Port answers to a fixed number of
+// distinct values of their shape. A value refused is counted as Other
+// ("other"). Until the kinds (or regions) are given, values shaped like a
+// Cloud Control type (or a region) are admitted first come, up to
+// DefaultMaxKinds (DefaultMaxRegions).
 package metrics
 
 import (
@@ -42,6 +54,38 @@ type Metrics struct {
 	messageAge      prometheus.Histogram
 	deadLetters     *prometheus.CounterVec
 	inFlight        prometheus.Gauge
+
+	// bounds of the label values
+	kinds, regions, accounts, actions              *label
+	eventOutcomes, awsOutcomes, operations, routes *label
+	statuses, reasons                              *label
+}
+
+// Option configures New.
+type Option func(*Metrics)
+
+// WithKinds bounds the resource_type and kind labels to kinds (the
+// configured Cloud Control types); any other value is counted as Other.
+func WithKinds(kinds ...string) Option { return func(m *Metrics) { m.kinds.allow(kinds) } }
+
+// WithRegions bounds the region labels to regions (the configured regions,
+// and the events queue's); any other value is counted as Other.
+func WithRegions(regions ...string) Option { return func(m *Metrics) { m.regions.allow(regions) } }
+
+// SetKinds is WithKinds after New, for a binary that registers its metrics
+// before it has read its config (or reads it again). Series already
+// recorded stay; later values outside kinds are counted as Other.
+func (m *Metrics) SetKinds(kinds ...string) {
+	if m != nil {
+		m.kinds.allow(kinds)
+	}
+}
+
+// SetRegions is WithRegions after New.
+func (m *Metrics) SetRegions(regions ...string) {
+	if m != nil {
+		m.regions.allow(regions)
+	}
 }
 
 // latencyBuckets cover a fast API call (a few ms) to a throttled one (tens of seconds).
@@ -50,8 +94,20 @@ var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
 // New creates the collectors and registers them with reg. It panics when a
 // collector is already registered, as prometheus.MustRegister does: that is a
 // programming error, not a runtime condition.
-func New(reg prometheus.Registerer) *Metrics {
+func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 	m := &Metrics{
+		kinds:    newLabel(kindShape, DefaultMaxKinds),
+		regions:  newLabel(regionShape, DefaultMaxRegions),
+		accounts: newLabel(accountShape, DefaultMaxKinds),
+		// The events' actions: upsert and delete, sync_shard for Lambda's
+		// shard messages, "" for a message that did not parse.
+		actions:       fixed("upsert", "delete", "sync_shard"),
+		eventOutcomes: newLabel(codeShape, maxCodeValues),
+		awsOutcomes:   newLabel(codeShape, maxCodeValues),
+		operations:    newLabel(codeShape, maxCodeValues),
+		routes:        newLabel(codeShape, maxCodeValues),
+		statuses:      newLabel(codeShape, maxCodeValues),
+		reasons:       newLabel(codeShape, maxCodeValues),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "events_total",
 			Help: "Event messages handled, by resource type, action and outcome (ok, transient, permanent, duplicate).",
@@ -108,6 +164,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.events, m.eventDuration, m.syncDuration, m.syncLastSuccess, m.syncFailures,
 		m.awsRequests, m.awsLatency, m.portRequests, m.portLatency, m.messageAge, m.deadLetters, m.inFlight)
+	for _, o := range opts {
+		o(m)
+	}
 	return m
 }
 
@@ -116,7 +175,8 @@ func (m *Metrics) Event(resourceType, action, outcome string, took time.Duration
 	if m == nil {
 		return
 	}
-	m.events.WithLabelValues(resourceType, action, outcome).Inc()
+	outcome = m.eventOutcomes.value(outcome)
+	m.events.WithLabelValues(m.kinds.value(resourceType), m.actions.value(action), outcome).Inc()
 	m.eventDuration.WithLabelValues(outcome).Observe(took.Seconds())
 }
 
@@ -125,6 +185,7 @@ func (m *Metrics) ShardSynced(account, region, kind string, took time.Duration, 
 	if m == nil {
 		return
 	}
+	account, region, kind = m.accounts.value(account), m.regions.value(region), m.kinds.value(kind)
 	m.syncDuration.WithLabelValues(account, region, kind).Observe(took.Seconds())
 	if ok {
 		m.syncLastSuccess.WithLabelValues(account, region, kind).SetToCurrentTime()
@@ -142,6 +203,7 @@ func (m *Metrics) AWSRequest(operation, region, outcome string, took time.Durati
 	if outcome == "" {
 		outcome = "ok"
 	}
+	operation, region, outcome = m.operations.value(operation), m.regions.value(region), m.awsOutcomes.value(outcome)
 	m.awsRequests.WithLabelValues(operation, region, outcome).Inc()
 	m.awsLatency.WithLabelValues(operation, region).Observe(took.Seconds())
 }
@@ -174,7 +236,8 @@ func (m *Metrics) PortRequest(route string, status int, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.portRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	route = m.routes.value(route)
+	m.portRequests.WithLabelValues(route, m.statuses.value(strconv.Itoa(status))).Inc()
 	m.portLatency.WithLabelValues(route).Observe(took.Seconds())
 }
 
@@ -191,7 +254,7 @@ func (m *Metrics) DeadLettered(reason string) {
 	if m == nil {
 		return
 	}
-	m.deadLetters.WithLabelValues(reason).Inc()
+	m.deadLetters.WithLabelValues(m.reasons.value(reason)).Inc()
 }
 
 // InFlight adds delta to the number of messages held by this process.

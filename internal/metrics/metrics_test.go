@@ -125,6 +125,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.MessageReceived(time.Second)
 	m.DeadLettered("x")
 	m.InFlight(1)
+	m.SetKinds("k")
+	m.SetRegions("r")
 }
 
 func TestNewPanicsOnDoubleRegistration(t *testing.T) {

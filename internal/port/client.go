@@ -6,6 +6,11 @@
 // Every write carries the client's User-Agent, from which Port records the
 // entity's $datasource; WithUserAgent gives each shard its own (see
 // internal/registry for the ownership scheme).
+//
+// Credentials stay with the configured Port: the base URL must be https
+// (plain http only to a loopback host), the token request follows no
+// redirect, and other requests follow only redirects to the base URL's
+// scheme, host and port.
 package port
 
 import (
@@ -42,13 +47,16 @@ const (
 
 // Config configures a Client. Only the credentials are required.
 type Config struct {
-	// BaseURL is Port's API (the caller reads PORT_API_URL); DefaultBaseURL if empty.
+	// BaseURL is Port's API (the caller reads PORT_API_URL); DefaultBaseURL
+	// if empty. https, or http to a loopback host (127.0.0.0/8, ::1, localhost).
 	BaseURL      string
 	ClientID     string
 	ClientSecret string
 	// HTTPClient sends the requests; if nil, a client with a connection pool
 	// sized for parallel requests and no overall timeout (RequestTimeout
-	// bounds each request instead).
+	// bounds each request instead). The client uses a copy whose
+	// CheckRedirect applies the redirect rules above first, then this
+	// client's own CheckRedirect, if any.
 	HTTPClient *http.Client
 	// RequestTimeout bounds one HTTP exchange, body included; 30s if zero.
 	RequestTimeout time.Duration
@@ -109,9 +117,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("port client: base URL %q is not an http(s) URL", cfg.BaseURL)
+	u, err := checkBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.HTTPClient == nil {
 		// Go's default keeps 2 idle connections per host; shards and bulk
@@ -121,6 +129,9 @@ func New(cfg Config) (*Client, error) {
 		transport.MaxIdleConnsPerHost = 64
 		cfg.HTTPClient = &http.Client{Transport: transport}
 	}
+	// A copy, so that the caller's client keeps its own redirect policy.
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = redirectPolicy(origin(u), cfg.HTTPClient.CheckRedirect)
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
@@ -162,7 +173,7 @@ func New(cfg Config) (*Client, error) {
 		// Port's documentation writes the API as https://api.getport.io/v1;
 		// the routes carry /v1 themselves, so a base URL ending in it works too.
 		base: strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/v1"),
-		http: cfg.HTTPClient,
+		http: &hc,
 		pace: newPacer(cfg.RequestsPerSecond, cfg.Burst),
 		log:  cfg.Logger,
 	}
@@ -188,6 +199,8 @@ type request struct {
 	path   string // escaped, from /v1 on
 	query  url.Values
 	body   []byte
+	// noAuth marks the token request: it carries no bearer token, its body
+	// is the client secret, and it follows no redirect.
 	noAuth bool
 }
 
@@ -222,6 +235,11 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("port %s %s: %w", req.method, req.path, ctx.Err())
+			}
+			if !IsTransient(err) {
+				// A refused redirect, a request that cannot be built:
+				// sending it again cannot help.
+				return nil, err
 			}
 			if retries >= c.cfg.Retries {
 				return nil, err
@@ -289,6 +307,9 @@ func (c *Client) send(ctx context.Context, req request, token string) (*response
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
 	}
+	if req.noAuth {
+		ctx = context.WithValue(ctx, noRedirectKey{}, true)
+	}
 	hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("port %s %s: building the request: %w", req.method, req.path, err)
@@ -304,6 +325,14 @@ func (c *Client) send(ctx context.Context, req request, token string) (*response
 	start := time.Now()
 	hresp, err := c.http.Do(hreq)
 	if err != nil {
+		var redirect *redirectError
+		if errors.As(err, &redirect) {
+			// Permanent, and without the answer's body (or the URL's path
+			// and query): only where the redirect pointed.
+			c.observe(req.route, redirect.status, time.Since(start))
+			redirect.method, redirect.path = req.method, req.path
+			return nil, redirect
+		}
 		c.observe(req.route, 0, time.Since(start))
 		return nil, c.transportError(ctx, req, err)
 	}

@@ -554,6 +554,53 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// Plain http would carry the client secret and the bearer token in clear
+// text: only a loopback host may be reached that way.
+func TestBaseURLSchemeAndHost(t *testing.T) {
+	cases := []struct {
+		url  string
+		want string // "" accepted, else part of the error
+	}{
+		{"https://api.getport.io", ""},
+		{"https://api.us.port.io/v1", ""},
+		{"HTTPS://api.getport.io", ""},
+		{"https://10.0.0.8:8443", ""},
+		{"http://127.0.0.1:8080", ""},
+		{"http://127.9.8.7", ""},
+		{"http://[::1]:9000", ""},
+		{"http://localhost:3000", ""},
+		{"http://LOCALHOST.", ""},
+		{"http://api.getport.io", "PORT_API_URL"},
+		{"http://10.0.0.8:8080", "not loopback"},
+		{"http://[::2]:80", "not loopback"},
+		{"http://localhost.evil.example", "not loopback"},
+		{"http://127.0.0.1.evil.example", "not loopback"},
+		{"http://0x7f000001", "not loopback"},
+		{"http://user:zq-pass@api.getport.io", "https://"},
+		{"https://", "no host"},
+		{"ws://127.0.0.1", "not an http(s) URL"},
+		{"https://a b.example/%zz", "does not parse"},
+	}
+	if len(cases) < 19 {
+		t.Fatalf("%d cases", len(cases))
+	}
+	for _, tc := range cases {
+		_, err := New(Config{ClientID: "a", ClientSecret: "zq-secret", BaseURL: tc.url})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.url, err)
+		case tc.want != "" && err == nil:
+			t.Errorf("%s: accepted", tc.url)
+		case err != nil && !strings.Contains(err.Error(), tc.want):
+			t.Errorf("%s: error %q does not say %q", tc.url, err, tc.want)
+		case err != nil && (strings.Contains(err.Error(), "zq-pass") || strings.Contains(err.Error(), "zq-secret")):
+			t.Errorf("%s: error shows a secret: %v", tc.url, err)
+		case err != nil && !strings.Contains(err.Error(), "PORT_API_URL"):
+			t.Errorf("%s: error %q does not name PORT_API_URL", tc.url, err)
+		}
+	}
+}
+
 func TestBlueprints(t *testing.T) {
 	e := newEnv(t, portapi.Options{}, nil)
 	ctx := context.Background()
