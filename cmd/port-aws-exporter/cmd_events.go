@@ -80,6 +80,21 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 	return cmd
 }
 
+// boundMetricLabels limits the kind and region labels to what the config
+// syncs (and the exporter's own region, where its queue is): a message
+// naming anything else is counted under "other", so a hostile sender cannot
+// create series.
+func boundMetricLabels(m *metrics.Metrics, b *exporter.Built) {
+	m.SetKinds(b.Mapper.Kinds()...)
+	regions := []string{b.AWS.Region}
+	if shards, err := b.Controller.Shards(); err == nil {
+		for _, sh := range shards {
+			regions = append(regions, sh.Region)
+		}
+	}
+	m.SetRegions(regions...)
+}
+
 // builtSettings are the sync and event settings of a command, validated.
 func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, exporter.EventSettings, error) {
 	settings, err := s.Settings()
@@ -132,6 +147,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			if err != nil {
 				return err
 			}
+			boundMetricLabels(m, b)
 			client := sqs.NewFromConfig(b.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
 			consumer := &queue.Consumer{
 				Client: client, QueueURL: queueURL, Handler: b.Events,

@@ -17,17 +17,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/events/eventstest"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 
 // eventsEnvironment points the binary, through the standard environment, at
 // the events test stack (Cloud Control emulator, Port double) and at moto for
 // STS and SQS, and returns the stack, moto and a config file.
-func eventsEnvironment(t *testing.T) (*eventstest.Stack, *moto.Server, string) {
+func eventsEnvironment(t *testing.T) (*dispatchtest.Stack, *moto.Server, string) {
 	t.Helper()
 	m := moto.Start(t)
-	s := eventstest.New(t, eventstest.Options{})
+	s := dispatchtest.New(t, dispatchtest.Options{})
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -38,13 +38,13 @@ func eventsEnvironment(t *testing.T) (*eventstest.Stack, *moto.Server, string) {
 	t.Setenv("PORT_CLIENT_ID", s.Port.ClientID())
 	t.Setenv("PORT_CLIENT_SECRET", s.Port.ClientSecret())
 	t.Setenv("PORT_CREDS_SECRET_ARN", "")
-	return s, m, writeFile(t, "config.yaml", string(eventstest.ConfigYAML()))
+	return s, m, writeFile(t, "config.yaml", string(dispatchtest.ConfigYAML()))
 }
 
 func TestHandleCommand(t *testing.T) {
 	s, _, cfg := eventsEnvironment(t)
 	s.PutFunction(t, "eu-west-1", "test-function", 256)
-	create := writeFile(t, "create.json", string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "test-function")))
+	create := writeFile(t, "create.json", string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "test-function")))
 
 	out, err := runCLI(t, "handle", "--config", cfg, create)
 	if err != nil {
@@ -64,8 +64,8 @@ func TestHandleCommand(t *testing.T) {
 	}
 
 	// A dry-run delete of a function that is gone plans the deletion and writes nothing.
-	s.Port.Put("another tool", entity.Entity{Blueprint: "lambda", Identifier: "gone-function", Properties: map[string]any{}})
-	del := writeFile(t, "delete.json", string(eventstest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "gone-function")))
+	s.Port.Put(dispatchtest.Datasource("eu-west-1", "AWS::Lambda::Function"), entity.Entity{Blueprint: "lambda", Identifier: "gone-function", Properties: map[string]any{}})
+	del := writeFile(t, "delete.json", string(dispatchtest.FunctionMessage("eu-west-1", "DeleteFunction20150331", "gone-function")))
 	out, err = runCLI(t, "handle", "--config", cfg, "--dry-run", del)
 	if err != nil {
 		t.Fatalf("handle --dry-run: %v\n%s", err, out)
@@ -79,7 +79,7 @@ func TestHandleCommand(t *testing.T) {
 
 	// A region the config does not sync is ignored without asking Cloud
 	// Control, so the output must not claim the resource is absent.
-	ignored := writeFile(t, "ignored.json", string(eventstest.FunctionMessage("ap-south-1", "CreateFunction20150331", "test-function")))
+	ignored := writeFile(t, "ignored.json", string(dispatchtest.FunctionMessage("ap-south-1", "CreateFunction20150331", "test-function")))
 	out, err = runCLI(t, "handle", "--config", cfg, "--dry-run", ignored)
 	if err != nil {
 		t.Fatalf("handle of an ignored region: %v\n%s", err, out)
@@ -123,8 +123,8 @@ func TestServeCommand(t *testing.T) {
 	// No message names this one: only the full sync at start brings it in.
 	s.PutFunction(t, "us-east-1", "synced-only", 1024)
 	for _, body := range []string{
-		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-a")),
-		string(eventstest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-b")),
+		string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-a")),
+		string(dispatchtest.FunctionMessage("eu-west-1", "CreateFunction20150331", "fn-b")),
 		"this is not a message",
 	} {
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: src.QueueUrl, MessageBody: aws.String(body)}); err != nil {
@@ -173,8 +173,7 @@ func TestServeCommand(t *testing.T) {
 	if len(dead) != 1 || aws.ToString(dead[0].MessageAttributes["reason"].StringValue) != "malformed_json" {
 		t.Errorf("dead-letter queue holds %d messages (%v), want the malformed one with reason malformed_json", len(dead), dead)
 	}
-	metrics := get(t, "http://"+addr+"/metrics")
-	for _, want := range []string{
+	wants := []string{
 		`port_aws_exporter_events_total{action="upsert",outcome="ok",resource_type="AWS::Lambda::Function"} 2`,
 		`port_aws_exporter_dead_letter_messages_total{reason="malformed_json"} 1`,
 		`port_aws_exporter_aws_requests_total{operation="GetResource",outcome="ok",region="eu-west-1"} `,
@@ -182,10 +181,25 @@ func TestServeCommand(t *testing.T) {
 		`port_aws_exporter_queue_message_age_seconds_count 3`,
 		`port_aws_exporter_aws_requests_total{operation="SQS.DeleteMessageBatch",outcome="ok",region="eu-west-1"} `,
 		`port_aws_exporter_sync_duration_seconds_count{account="123456789012",kind="AWS::Lambda::Function",region="us-east-1"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	// The counters of a message are settled just after it reaches the
+	// dead-letter queue or is deleted: scrape until they are all there.
+	var metrics string
+	var missing []string
+	for {
+		metrics, missing = get(t, "http://"+addr+"/metrics"), nil
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	if !strings.Contains(metrics, `port_aws_exporter_port_requests_total{route=`) {
 		t.Error("/metrics has no Port request counts")

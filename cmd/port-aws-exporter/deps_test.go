@@ -28,7 +28,7 @@ func TestBinaryLinksNoTestHarness(t *testing.T) {
 		own++
 		rel := strings.TrimPrefix(p, module)
 		if rel == "internal/testbed" || strings.HasPrefix(rel, "internal/testbed/") || rel == "internal/bench" ||
-			strings.HasPrefix(rel, "internal/bench/") || rel == "internal/events/eventstest" {
+			strings.HasPrefix(rel, "internal/bench/") || rel == "internal/dispatch/dispatchtest" {
 			t.Errorf("the product binary links %s", p)
 		}
 	}

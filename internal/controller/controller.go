@@ -164,6 +164,9 @@ func (c *Controller) WithTarget(t Target) *Controller {
 	return &v
 }
 
+// Settings are the controller's settings, as built.
+func (c *Controller) Settings() Settings { return c.settings }
+
 // AccountID is the account the controller reads.
 func (c *Controller) AccountID() string { return c.parts.AccountID }
 

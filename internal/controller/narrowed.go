@@ -57,11 +57,22 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 		}
 	}
 
-	up := c.newUpserter(ctx, w, log)
-	for _, e := range n.produced {
-		up.add(e)
+	// One target call for the scope's few entities, not the full sync's
+	// upserter and its write slots: the events batch shares bulk requests
+	// across scopes in its own target (dispatch), whose shared write waits for
+	// every worker of the batch, so a slot held here while waiting there
+	// would deadlock workers waiting for a slot.
+	if len(n.produced) > 0 {
+		for _, res := range c.parts.Target.Upsert(ctx, shard, n.produced) {
+			if res.Err != nil {
+				w.report.Failed++
+				w.fail(fmt.Errorf("upsert %s: %w", res.Ref, res.Err))
+				log.Error("upsert failed", "entity", res.Ref.String(), "error", res.Err)
+				continue
+			}
+			w.report.Upserted++
+		}
 	}
-	up.close()
 	w.report.Entities = n.produced
 
 	var stale []entity.Ref
@@ -78,8 +89,9 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 			w.fail(fmt.Errorf("check ownership: %w", err))
 		}
 		// Only what the policy would delete needs a proof: a candidate that
-		// is not ours (the seed's guess of an entity name, say) costs no read
-		// and no listing.
+		// is not ours (the seed's guess of an entity name, say) costs no
+		// listing. (Its direct read, above, was made anyway: it is how a
+		// "delete" of a resource that still exists refreshes its entity.)
 		would := plan.Calculate(plan.Input{Desired: nil, Owned: owned, Candidates: stale, Narrowed: true}, c.settings.Policy)
 		for _, ref := range would.Deletes {
 			ok, why := n.prove(ref, proofs)

@@ -64,16 +64,19 @@ func TestBuildWiresTheSettingsAsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Syncer.MaxDeleteShare != 0 || b.Syncer.Concurrency != 4 || b.Syncer.Policy != opts.Sync.Policy {
-		t.Errorf("syncer: share %v, concurrency %d, policy %v; want 0, 4, %v", b.Syncer.MaxDeleteShare, b.Syncer.Concurrency, b.Syncer.Policy, opts.Sync.Policy)
+	if set := b.Controller.Settings(); set.MaxDeleteShare != 0 || set.Concurrency != 4 || set.Policy != opts.Sync.Policy {
+		t.Errorf("controller: share %v, concurrency %d, policy %v; want 0, 4, %v", set.MaxDeleteShare, set.Concurrency, set.Policy, opts.Sync.Policy)
 	}
-	if _, ok := b.Syncer.Target.(*target.Port); !ok {
-		t.Errorf("target %T, want Port", b.Syncer.Target)
+	if _, ok := b.Controller.Target().(*target.Port); !ok {
+		t.Errorf("target %T, want Port", b.Controller.Target())
 	}
-	if b.Events == nil || b.Events.Concurrency != 3 {
+	if b.Events == nil || b.Events.Concurrency() != 3 {
 		t.Fatalf("events handler %+v, want concurrency 3", b.Events)
 	}
-	report, err := b.Syncer.Run(context.Background())
+	if b.ShardKey == nil {
+		t.Error("no shard key although Port credentials are set")
+	}
+	report, err := b.Controller.Run(context.Background())
 	if err != nil || !report.OK() {
 		t.Fatalf("sync: %v, report ok %v", err, report.OK())
 	}
@@ -89,7 +92,7 @@ func TestBuildWithoutPort(t *testing.T) {
 	opts, _, _ := testbedOptions(t)
 	opts.NeedPort = false
 	made := 0
-	opts.Target = func() (controller.Target, error) { made++; return target.Nothing{}, nil }
+	opts.Target = func() (controller.Target, error) { made++; return &target.DryRun{}, nil }
 	b, err := Build(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
