@@ -46,7 +46,9 @@ For every rule whose pattern matches, it prints the exact message each target
 would receive and what the exporter makes of it: resource_type, region,
 action and identifier. With --config it also says which config.json entries
 and blueprints would be touched. No match is not an error (exit 0); a
-message the exporter would reject is (exit 1).`,
+message the exporter would reject is (exit 1), and so is a message whose keys
+differ from its template's: a value inserted unescaped inside quotes added or
+repeated fields (the report names the keys and the placeholder).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -85,6 +87,9 @@ message the exporter would reject is (exit 1).`,
 			}
 			if err != nil {
 				return fmt.Errorf("write report: %w", err)
+			}
+			if n := report.Injections(); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d matching target(s) would send a message whose keys differ from the template's (injection through a quoted placeholder)", n)}
 			}
 			if n := report.Problems(); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d matching target(s) would send a message the exporter rejects", n)}
