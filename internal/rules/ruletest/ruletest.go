@@ -66,10 +66,10 @@ type Target struct {
 	Error string `json:"error,omitempty"`
 	// Injection is set when the message's keys differ from the template's:
 	// a value inserted unescaped inside quotes added or repeated fields.
-	Injection *Injection `json:"injection,omitempty"`
-	Notes    []string         `json:"notes,omitempty"`
-	Warnings []string         `json:"warnings,omitempty"`
-	Exporter []ExporterAction `json:"exporter,omitempty"`
+	Injection *Injection       `json:"injection,omitempty"`
+	Notes     []string         `json:"notes,omitempty"`
+	Warnings  []string         `json:"warnings,omitempty"`
+	Exporter  []ExporterAction `json:"exporter,omitempty"`
 }
 
 // ExporterAction is what one config.json entry does with a decision, as
