@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/rules/lint"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 )
@@ -17,7 +18,7 @@ var rulesSubcommands []func() *cobra.Command
 
 func init() {
 	registerCommand(newRulesCommand)
-	rulesSubcommands = append(rulesSubcommands, newRulesTestCommand)
+	rulesSubcommands = append(rulesSubcommands, newRulesTestCommand, newRulesLintCommand)
 }
 
 func newRulesCommand() *cobra.Command {
@@ -105,5 +106,58 @@ repeated fields (the report names the keys and the placeholder).`,
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	_ = cmd.MarkFlagRequired("rules")
 	_ = cmd.MarkFlagRequired("event")
+	return cmd
+}
+
+func newRulesLintCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "lint RULES",
+		Short: "Find rules a denied caller could write into the exporter's messages through",
+		Long: `Find rules a denied caller could write into the exporter's messages through.
+
+RULES is a CloudFormation template holding AWS::Events::Rule resources, or the
+project's JSON rules file, as rules test --rules takes. For each rule it
+reports
+
+  quoted-placeholder  a placeholder inside quotes ("key": "<name>") fed from a
+                      field the caller chooses (requestParameters,
+                      responseElements, userIdentity, userAgent, ...):
+                      EventBridge inserts such strings unescaped, so a value
+                      holding '"' adds or repeats fields of the message;
+  failed-calls        a rule matching CloudTrail records that does not exclude
+                      failed calls: CloudTrail records a DENIED call with the
+                      caller's own request parameters.
+
+Each finding comes with its fix. Exit 1 when there is any finding.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: want text or json", output)
+			}
+			rules, err := template.ParseFile(args[0])
+			if err != nil {
+				return err
+			}
+			report, err := lint.Rules(rules)
+			if err != nil {
+				return err
+			}
+			report.File = args[0]
+			if output == "json" {
+				err = report.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = report.WriteText(cmd.OutOrStdout())
+			}
+			if err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if n := len(report.Findings); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%s: %d finding(s)", args[0], n)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

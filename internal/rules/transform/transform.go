@@ -64,8 +64,13 @@ type Use struct {
 	// Quoted is true when the placeholder sits inside a JSON string, where
 	// EventBridge inserts a string value unescaped.
 	Quoted bool
-	// Line and Column are 1-based, in the template.
-	Line, Column int
+	// Line and Column are 1-based, in the template; Offset is the byte
+	// offset of the '<'.
+	Line, Column, Offset int
+	// WholeString is true for a quoted placeholder that is the whole JSON
+	// string ("key": "<name>"), so that the unquoted form ("key": <name>)
+	// replaces the string by the value.
+	WholeString bool
 }
 
 type step struct {
@@ -334,8 +339,13 @@ func (t *Transformer) Uses() []Use {
 		if seg.name == "" {
 			continue
 		}
-		u := Use{Name: seg.name, Path: t.rawPaths[seg.name], Quoted: seg.quoted}
+		u := Use{Name: seg.name, Path: t.rawPaths[seg.name], Quoted: seg.quoted, Offset: seg.offset}
 		u.Line, u.Column = lineColumn(t.tmpl, seg.offset)
+		if seg.quoted {
+			end := seg.offset + len(seg.name) + 2
+			u.WholeString = seg.offset >= 1 && t.tmpl[seg.offset-1] == '"' && (seg.offset < 2 || t.tmpl[seg.offset-2] != '\\') &&
+				end < len(t.tmpl) && t.tmpl[end] == '"'
+		}
 		uses = append(uses, u)
 	}
 	return uses

@@ -9,19 +9,20 @@ import (
 // which is which and where, TemplateKeys what every message should have.
 func TestUsesAndTemplateKeys(t *testing.T) {
 	tr, err := Compile(map[string]string{"name": "$.detail.requestParameters.functionName", "region": "$.region"},
-		"{\n\"identifier\": \"<name>\",\n\"awsRegion\": <region>,\n\"rule\": \"<aws.events.rule-name>\"\n}")
+		"{\n\"identifier\": \"<name>\",\n\"awsRegion\": <region>,\n\"rule\": \"<aws.events.rule-name>\",\n\"jq\": \"\\\"<name>\\\"\"\n}")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Use{
-		{Name: "name", Path: "$.detail.requestParameters.functionName", Quoted: true, Line: 2, Column: 16},
-		{Name: "region", Path: "$.region", Quoted: false, Line: 3, Column: 14},
-		{Name: "aws.events.rule-name", Path: "", Quoted: true, Line: 4, Column: 10},
+		{Name: "name", Path: "$.detail.requestParameters.functionName", Quoted: true, Line: 2, Column: 16, Offset: 17, WholeString: true},
+		{Name: "region", Path: "$.region", Quoted: false, Line: 3, Column: 14, Offset: 39},
+		{Name: "aws.events.rule-name", Path: "", Quoted: true, Line: 4, Column: 10, Offset: 58, WholeString: true},
+		{Name: "name", Path: "$.detail.requestParameters.functionName", Quoted: true, Line: 5, Column: 10, Offset: 92}, // inside a jq string literal
 	}
 	if got := tr.Uses(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Uses() = %+v\nwant %+v", got, want)
 	}
-	if got, want := tr.TemplateKeys(), []string{"identifier", "awsRegion", "rule"}; !reflect.DeepEqual(got, want) {
+	if got, want := tr.TemplateKeys(), []string{"identifier", "awsRegion", "rule", "jq"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("TemplateKeys() = %q, want %q", got, want)
 	}
 
@@ -35,7 +36,7 @@ func TestUsesAndTemplateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"identifier", "x", "awsRegion", "rule"}; !reflect.DeepEqual(keys, want) {
+	if want := []string{"identifier", "x", "awsRegion", "rule", "jq", "x"}; !reflect.DeepEqual(keys, want) {
 		t.Errorf("keys of %s = %q, want %q", r.Output, keys, want)
 	}
 	if got := string(r.Values["name"]); got != `"victim\",\"x\":\"y"` {
