@@ -116,6 +116,10 @@ func TestDocumentedProjectRulesFileWorks(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// What users copy must not be injectable either.
+	if out, err := runCLI(t, "rules", "lint", rules); err != nil || !strings.Contains(out, "0 finding(s)") {
+		t.Errorf("rules lint on the documented example: %v\n%s", err, out)
+	}
 }
 
 // rules test --config reads s3:// like every other --config (it answered "no S3 client").
