@@ -9,6 +9,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/rules/lint"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 )
@@ -19,7 +20,7 @@ var rulesSubcommands []func() *cobra.Command
 
 func init() {
 	registerCommand(newRulesCommand)
-	rulesSubcommands = append(rulesSubcommands, newRulesTestCommand)
+	rulesSubcommands = append(rulesSubcommands, newRulesTestCommand, newRulesLintCommand)
 }
 
 func newRulesCommand() *cobra.Command {
@@ -48,7 +49,9 @@ For every rule whose pattern matches, it prints the exact message each target
 would receive and what the exporter makes of it: resource_type, region,
 action and identifier. With --config it also says which config.json entries
 and blueprints would be touched. No match is not an error (exit 0); a
-message the exporter would reject is (exit 1).`,
+message the exporter would reject is (exit 1), and so is a message whose keys
+differ from its template's: a value inserted unescaped inside quotes added or
+repeated fields (the report names the keys and the placeholder).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -88,6 +91,9 @@ message the exporter would reject is (exit 1).`,
 			if err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
+			if n := report.Injections(); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d matching target(s) would send a message whose keys differ from the template's (injection through a quoted placeholder)", n)}
+			}
 			if n := report.Problems(); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d matching target(s) would send a message the exporter rejects", n)}
 			}
@@ -102,5 +108,58 @@ message the exporter would reject is (exit 1).`,
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	_ = cmd.MarkFlagRequired("rules")
 	_ = cmd.MarkFlagRequired("event")
+	return cmd
+}
+
+func newRulesLintCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "lint RULES",
+		Short: "Find rules a denied caller could write into the exporter's messages through",
+		Long: `Find rules a denied caller could write into the exporter's messages through.
+
+RULES is a CloudFormation template holding AWS::Events::Rule resources, or the
+project's JSON rules file, as rules test --rules takes. For each rule it
+reports
+
+  quoted-placeholder  a placeholder inside quotes ("key": "<name>") fed from a
+                      field the caller chooses (requestParameters,
+                      responseElements, userIdentity, userAgent, ...):
+                      EventBridge inserts such strings unescaped, so a value
+                      holding '"' adds or repeats fields of the message;
+  failed-calls        a rule matching CloudTrail records that does not exclude
+                      failed calls: CloudTrail records a DENIED call with the
+                      caller's own request parameters.
+
+Each finding comes with its fix. Exit 1 when there is any finding.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: want text or json", output)
+			}
+			rules, err := template.ParseFile(args[0])
+			if err != nil {
+				return err
+			}
+			report, err := lint.Rules(rules)
+			if err != nil {
+				return err
+			}
+			report.File = args[0]
+			if output == "json" {
+				err = report.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = report.WriteText(cmd.OutOrStdout())
+			}
+			if err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if n := len(report.Findings); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%s: %d finding(s)", args[0], n)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

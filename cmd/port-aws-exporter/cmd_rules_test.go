@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/rules/lint"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
@@ -114,6 +116,10 @@ func TestDocumentedProjectRulesFileWorks(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// What users copy must not be injectable either.
+	if out, err := runCLI(t, "rules", "lint", rules); err != nil || !strings.Contains(out, "0 finding(s)") {
+		t.Errorf("rules lint on the documented example: %v\n%s", err, out)
+	}
 }
 
 // rules test --config reads s3:// like every other --config (it answered "no S3 client").
@@ -145,5 +151,96 @@ func TestRulesTestReadsConfigFromS3(t *testing.T) {
 	}
 	if !strings.Contains(out, "resources[0] (AWS::Lambda::Function)") {
 		t.Errorf("the report does not use the config:\n%s", out)
+	}
+}
+
+const lintTestdata = "../../internal/rules/lint/testdata"
+
+// commandExit is the code a command's error exits with (0 without error).
+func commandExit(t *testing.T, err error) int {
+	t.Helper()
+	var exit *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	t.Fatalf("error without exit code: %v", err)
+	return -1
+}
+
+// rules test exits 1 on a message whose keys were injected, naming the keys
+// and the placeholder, even though the exporter would accept the message.
+func TestRulesTestExitsOnInjection(t *testing.T) {
+	out, err := runCLI(t, "rules", "test", "--rules", filepath.Join(lintTestdata, "seed-event-rule-template.yaml"),
+		"--event", filepath.Join(rulesTestdata, "injection-denied-deletefunction.json"))
+	if code := commandExit(t, err); code != 1 {
+		t.Fatalf("exit code %d, want 1 (%v)\n%s", code, err, out)
+	}
+	for _, want := range []string{"keys differ from the template's (injection", `added "resource_identifier", "x"`,
+		"caused by <requestFunctionName> ($.detail.requestParameters.functionName)"} {
+		if !strings.Contains(err.Error()+"\n"+out, want) {
+			t.Errorf("output lacks %q:\n%s\n%v", want, out, err)
+		}
+	}
+	// The same event and an honest record with the library's rule: exit 0.
+	out, err = runCLI(t, "rules", "test", "--rules", filepath.Join(rulesTestdata, "library-lambda-function.yaml"),
+		"--event", filepath.Join(rulesTestdata, "injection-denied-deletefunction.json"))
+	if code := commandExit(t, err); code != 0 || !strings.Contains(out, "No rule matched") {
+		t.Errorf("library rule on the denied call: exit %d (%v)\n%s", code, err, out)
+	}
+}
+
+func TestRulesLintCommand(t *testing.T) {
+	seed := filepath.Join(lintTestdata, "seed-event-rule-template.yaml")
+	out, err := runCLI(t, "rules", "lint", seed)
+	if code := commandExit(t, err); code != 1 {
+		t.Fatalf("seed template: exit %d, want 1 (%v)\n%s", code, err, out)
+	}
+	for _, want := range []string{"3 finding(s)", "failed-calls:", `add "errorCode": [{"exists": false}] under detail`,
+		"<requestFunctionName> instead of \"<requestFunctionName>\"", "<responseFunctionName> ($.detail.responseElements.functionName)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runCLI(t, "rules", "lint", "-o", "json", seed)
+	if code := commandExit(t, err); code != 1 {
+		t.Fatalf("seed template, json: exit %d (%v)", code, err)
+	}
+	var rep lint.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("-o json is not a report: %v\n%s", err, out)
+	}
+	kinds := map[string]int{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind]++
+	}
+	if rep.RulesRead != 1 || kinds[lint.FailedCalls] != 1 || kinds[lint.QuotedPlaceholder] != 2 {
+		t.Errorf("json report: %+v", rep)
+	}
+
+	// Generated rules of every kind, as the user gets them: nothing to report.
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if out, err := runCLI(t, "rules", "generate", "--kinds", "all", "--out", rules); err != nil {
+		t.Fatalf("rules generate: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "rules", "lint", rules)
+	if code := commandExit(t, err); code != 0 || !strings.Contains(out, "0 finding(s)") {
+		t.Errorf("generated rules: exit %d (%v)\n%s", code, err, out)
+	}
+
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"rules", "lint"}, "accepts 1 arg(s)"},
+		{[]string{"rules", "lint", "-o", "xml", seed}, `--output "xml"`},
+		{[]string{"rules", "lint", filepath.Join(rulesTestdata, "rules.tf")}, "Terraform rules cannot be tested"},
+	} {
+		if _, err := runCLI(t, c.args...); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%v: error %v, want %q", c.args, err, c.err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 )
 
@@ -19,9 +18,13 @@ const RegionPath = "awsRegion"
 var reservedMessageKeys = map[string]bool{"resource_type": true, "region": true, "action": true, "identifier": true,
 	"resource_identifier": true, "entity_identifier": true}
 
-// Pattern is the rule's EventBridge event pattern. CloudTrail calls exclude
-// failed calls (errorCode must not exist); several call groups or state events
-// become alternatives under detail.$or.
+// Pattern is the rule's EventBridge event pattern. Every alternative excludes
+// failed calls (errorCode must not exist): CloudTrail records a denied call
+// with the caller's own request parameters. State events have no errorCode,
+// so the exclusion changes nothing for them, but it keeps every alternative
+// free of failed CloudTrail calls whatever the detail-type (rules lint checks
+// each alternative). Several call groups or state events become alternatives
+// under detail.$or.
 func (k Kind) Pattern() map[string]any {
 	r := k.Rule
 	var branches []map[string]any
@@ -39,7 +42,11 @@ func (k Kind) Pattern() map[string]any {
 	detailTypes := []any{CloudTrailDetailType}
 	for _, s := range r.StateEvents {
 		detailTypes = append(detailTypes, s.DetailType)
-		branches = append(branches, s.Detail)
+		b := map[string]any{"errorCode": []any{map[string]any{"exists": false}}}
+		for key, v := range s.Detail {
+			b[key] = v
+		}
+		branches = append(branches, b)
 	}
 	var detail map[string]any
 	if len(branches) == 1 {
@@ -69,55 +76,48 @@ type InputTransformer struct {
 // against the message), the extension's resource_identifier and
 // entity_identifier when the rule has them, plus one field per extracted value
 // for the jq to read.
+//
+// Every value taken from the event sits OUTSIDE quotes ("name": <name>), where
+// EventBridge inserts a string JSON-quoted and escaped, and objects, arrays,
+// numbers and booleans as JSON: whatever a caller puts in a request
+// parameter stays the value of its own field and cannot add or replace
+// fields of the message (inside quotes EventBridge inserts strings unescaped).
+// A path the event does not have renders as null there (transform's
+// decision), so the jq expressions treat null like "". The region field is jq
+// reading the awsRegion field, rather than a quoted literal built from the
+// value, for the same reason; resource_type is a constant of the rule.
 func (k Kind) InputTransformer() InputTransformer {
 	paths := map[string]string{RegionPath: "$.region"}
 	for name, p := range k.Rule.InputPaths {
 		paths[name] = p
 	}
 	fields := []messageField{
-		{"resource_type", k.Type},
-		{"region", `"<` + RegionPath + `>"`},
-		{"action", k.Rule.Action},
-		{"identifier", k.Rule.Identifier},
+		{key: "resource_type", value: k.Type},
+		{key: "region", value: "." + RegionPath},
+		{key: "action", value: k.Rule.Action},
+		{key: "identifier", value: k.Rule.Identifier},
 	}
 	if k.Rule.ResourceIdentifier != "" {
-		fields = append(fields, messageField{"resource_identifier", k.Rule.ResourceIdentifier})
+		fields = append(fields, messageField{key: "resource_identifier", value: k.Rule.ResourceIdentifier})
 	}
 	if k.Rule.EntityIdentifier != "" {
-		fields = append(fields, messageField{"entity_identifier", k.Rule.EntityIdentifier})
+		fields = append(fields, messageField{key: "entity_identifier", value: k.Rule.EntityIdentifier})
 	}
-	names := make([]string, 0, len(k.Rule.InputPaths)+1)
+	// The region field reads awsRegion, so every message has it.
+	names := []string{RegionPath}
 	for name := range k.Rule.InputPaths {
 		names = append(names, name)
 	}
-	// The region field holds jq source (a quoted literal), so jq that needs
-	// the region's value, e.g. to build an ARN, reads it from a field of its own.
-	if k.usesRegionValue() {
-		names = append(names, RegionPath)
-	}
 	sort.Strings(names)
 	for _, name := range names {
-		// Inside quotes EventBridge inserts the value as is, and a path missing
-		// from the event renders as "" (what the seed's jq relies on).
-		fields = append(fields, messageField{name, "<" + name + ">"})
+		fields = append(fields, messageField{key: name, placeholder: name})
 	}
 	return InputTransformer{InputPathsMap: paths, InputTemplate: renderTemplate(fields)}
 }
 
-// regionValueRef finds jq reading the message's awsRegion field.
-var regionValueRef = regexp.MustCompile(`\.` + RegionPath + `\b`)
-
-// usesRegionValue reports whether the rule's jq reads the region's value.
-func (k Kind) usesRegionValue() bool {
-	for _, expr := range []string{k.Rule.Action, k.Rule.Identifier, k.Rule.ResourceIdentifier, k.Rule.EntityIdentifier} {
-		if regionValueRef.MatchString(expr) {
-			return true
-		}
-	}
-	return false
-}
-
-type messageField struct{ key, value string }
+// messageField is one field of the template: a constant string value, or
+// an unquoted placeholder.
+type messageField struct{ key, value, placeholder string }
 
 // renderTemplate writes the fields as a JSON object, one per line, in order.
 // HTML escaping is off so that placeholders keep their angle brackets.
@@ -128,7 +128,11 @@ func renderTemplate(fields []messageField) string {
 		buf.WriteString("  ")
 		buf.Write(marshalNoEscape(f.key))
 		buf.WriteString(": ")
-		buf.Write(marshalNoEscape(f.value))
+		if f.placeholder != "" {
+			buf.WriteString("<" + f.placeholder + ">")
+		} else {
+			buf.Write(marshalNoEscape(f.value))
+		}
 		if i < len(fields)-1 {
 			buf.WriteByte(',')
 		}

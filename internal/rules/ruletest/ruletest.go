@@ -63,10 +63,13 @@ type Target struct {
 	// Decision is the evaluated message (nil when it could not be evaluated).
 	Decision *events.Decision `json:"decision,omitempty"`
 	// Error says why the exporter would reject the message.
-	Error    string           `json:"error,omitempty"`
-	Notes    []string         `json:"notes,omitempty"`
-	Warnings []string         `json:"warnings,omitempty"`
-	Exporter []ExporterAction `json:"exporter,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Injection is set when the message's keys differ from the template's:
+	// a value inserted unescaped inside quotes added or repeated fields.
+	Injection *Injection       `json:"injection,omitempty"`
+	Notes     []string         `json:"notes,omitempty"`
+	Warnings  []string         `json:"warnings,omitempty"`
+	Exporter  []ExporterAction `json:"exporter,omitempty"`
 }
 
 // ExporterAction is what one config.json entry does with a decision, as
@@ -92,12 +95,69 @@ type Options struct {
 	DefaultRegion string
 }
 
-// Problems counts targets whose message the exporter would reject.
+// Injection describes a message whose top-level keys differ from its
+// template's.
+type Injection struct {
+	// Added are keys the template does not have; Duplicated keys the
+	// message has more often than the template (a JSON reader keeps one of
+	// them, usually the last); Missing keys of the template the message
+	// lacks.
+	Added      []string `json:"added,omitempty"`
+	Duplicated []string `json:"duplicated,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
+	// Placeholders are the quoted placeholders whose values caused it, with
+	// their InputPathsMap paths ("<name> ($.detail...)").
+	Placeholders []string `json:"placeholders"`
+}
+
+// String is the report's sentence about the injection.
+func (in *Injection) String() string {
+	var parts []string
+	if len(in.Added) > 0 {
+		parts = append(parts, "added "+quoteAll(in.Added))
+	}
+	if len(in.Duplicated) > 0 {
+		parts = append(parts, "repeated "+quoteAll(in.Duplicated))
+	}
+	if len(in.Missing) > 0 {
+		parts = append(parts, "lost "+quoteAll(in.Missing))
+	}
+	msg := "INJECTION: the message's keys differ from the template's (" + strings.Join(parts, "; ") + ")"
+	if len(in.Placeholders) > 0 {
+		msg += ", caused by " + strings.Join(in.Placeholders, ", ") +
+			", inserted unescaped inside quotes; put the placeholder outside quotes (\"key\": <name>, which EventBridge inserts as a JSON value) and exclude failed calls (\"errorCode\": [{\"exists\": false}])"
+	}
+	return msg
+}
+
+func quoteAll(keys []string) string {
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%q", k)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Problems counts targets whose message the exporter would reject, or whose
+// keys were injected.
 func (r *Report) Problems() int {
 	n := 0
 	for _, m := range r.Matches {
 		for _, t := range m.Targets {
-			if t.Error != "" {
+			if t.Error != "" || t.Injection != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Injections counts targets whose message's keys were injected.
+func (r *Report) Injections() int {
+	n := 0
+	for _, m := range r.Matches {
+		for _, t := range m.Targets {
+			if t.Injection != nil {
 				n++
 			}
 		}
@@ -283,6 +343,7 @@ func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t templat
 		for _, name := range r.Unescaped {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("<%s>: its value holds '\"' or '\\' and EventBridge inserts it unescaped inside quotes: the message may not say what the event says", name))
 		}
+		out.Injection = checkKeys(cr.transformers[i], r, t.InputTransformer.InputPathsMap)
 	case t.Input != "":
 		body = []byte(t.Input)
 	case cr.inputPaths[i] != nil:
@@ -398,4 +459,76 @@ func eventTime(event []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.Parse(time.RFC3339, e.Time)
+}
+
+// checkKeys compares the rendered message's top-level keys with the
+// template's, counting duplicates: a string inserted unescaped inside quotes
+// can close its string and add fields, or repeat one (such as identifier or
+// action) so that the reader takes the caller's value.
+func checkKeys(tr *transform.Transformer, r transform.Rendered, paths map[string]string) *Injection {
+	want := tr.TemplateKeys()
+	if want == nil {
+		return nil // not a JSON object template
+	}
+	got, err := transform.ObjectKeys(r.Output)
+	if err != nil {
+		got = nil // e.g. an array: every template key is lost
+	}
+	count := func(keys []string) map[string]int {
+		m := map[string]int{}
+		for _, k := range keys {
+			m[k]++
+		}
+		return m
+	}
+	wantN, gotN := count(want), count(got)
+	in := &Injection{Placeholders: []string{}}
+	for _, k := range got {
+		switch {
+		case wantN[k] == 0:
+			if !slices.Contains(in.Added, k) {
+				in.Added = append(in.Added, k)
+			}
+		case gotN[k] > wantN[k]:
+			if !slices.Contains(in.Duplicated, k) {
+				in.Duplicated = append(in.Duplicated, k)
+			}
+		}
+	}
+	for _, k := range want {
+		if gotN[k] == 0 && !slices.Contains(in.Missing, k) {
+			in.Missing = append(in.Missing, k)
+		}
+	}
+	if len(in.Added)+len(in.Duplicated)+len(in.Missing) == 0 {
+		return nil
+	}
+	// The cause: quoted placeholders inserted unescaped whose value holds an
+	// offending key as a JSON string; failing that, every one inserted
+	// unescaped (only they can change the structure).
+	offending := append(append([]string{}, in.Added...), in.Duplicated...)
+	var causes []string
+	for _, name := range r.Unescaped {
+		var s string
+		if json.Unmarshal(r.Values[name], &s) != nil {
+			s = string(r.Values[name])
+		}
+		for _, k := range offending {
+			if strings.Contains(s, `"`+k+`"`) {
+				causes = append(causes, name)
+				break
+			}
+		}
+	}
+	if len(causes) == 0 {
+		causes = r.Unescaped
+	}
+	for _, name := range causes {
+		label := "<" + name + ">"
+		if p := paths[name]; p != "" {
+			label += " (" + p + ")"
+		}
+		in.Placeholders = append(in.Placeholders, label)
+	}
+	return in
 }

@@ -28,6 +28,7 @@ type ruleCase struct {
 	Decisions     []*events.Decision `json:"decisions"`
 	Message       string             `json:"message"`
 	Error         string             `json:"error"`
+	Injection     *Injection         `json:"injection"`
 	Exporter      []string           `json:"exporter"`
 	Text          []string           `json:"text"`
 }
@@ -109,7 +110,19 @@ func TestCases(t *testing.T) {
 			if tc.Error != "" && (len(targets) == 0 || !strings.Contains(targets[0].Error, tc.Error)) {
 				t.Errorf("target error %q does not contain %q", targets[0].Error, tc.Error)
 			}
-			if tc.Error == "" && rep.Problems() != 0 {
+			var gotInjection *Injection
+			if len(targets) > 0 {
+				gotInjection = targets[0].Injection
+			}
+			if !reflect.DeepEqual(gotInjection, tc.Injection) {
+				got, _ := json.Marshal(gotInjection)
+				want, _ := json.Marshal(tc.Injection)
+				t.Errorf("injection\n got: %s\nwant: %s", got, want)
+			}
+			if tc.Injection != nil && rep.Injections() == 0 {
+				t.Error("Injections() = 0 for an injected message")
+			}
+			if tc.Error == "" && tc.Injection == nil && rep.Problems() != 0 {
 				t.Errorf("unexpected problems: %+v", targets)
 			}
 			if len(tc.Exporter) > 0 && !reflect.DeepEqual(exporter, tc.Exporter) {

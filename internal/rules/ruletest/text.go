@@ -61,6 +61,9 @@ func (r *Report) WriteText(w io.Writer) error {
 					fmt.Fprintf(&b, "      entity_identifier    %s\n", t.Decision.EntityIdentifier)
 				}
 			}
+			if t.Injection != nil {
+				fmt.Fprintf(&b, "    error: %s\n", t.Injection)
+			}
 			if t.Error != "" {
 				fmt.Fprintf(&b, "    error: %s\n", t.Error)
 			}

@@ -40,14 +40,37 @@ var placeholderRE = regexp.MustCompile(`^<([A-Za-z0-9_.-]+)>`)
 // Transformer is a compiled InputTransformer; it is safe for concurrent use.
 type Transformer struct {
 	paths    map[string]path
+	rawPaths map[string]string
+	tmpl     string
 	segments []segment
 	isJSON   bool
+	// keys are the top-level keys of a JSON object template, in order
+	// (nil when the template is not a JSON object).
+	keys []string
 }
 
 type segment struct {
 	literal string
 	name    string // placeholder name; empty for a literal
 	quoted  bool   // the placeholder sits inside a JSON string
+	offset  int    // byte offset of the placeholder in the template
+}
+
+// Use is one occurrence of a placeholder in the template.
+type Use struct {
+	Name string
+	// Path is the InputPathsMap path; empty for predefined placeholders.
+	Path string
+	// Quoted is true when the placeholder sits inside a JSON string, where
+	// EventBridge inserts a string value unescaped.
+	Quoted bool
+	// Line and Column are 1-based, in the template; Offset is the byte
+	// offset of the '<'.
+	Line, Column, Offset int
+	// WholeString is true for a quoted placeholder that is the whole JSON
+	// string ("key": "<name>"), so that the unquoted form ("key": <name>)
+	// replaces the string by the value.
+	WholeString bool
 }
 
 type step struct {
@@ -76,6 +99,9 @@ type Rendered struct {
 	// control character and was inserted raw inside quotes, as EventBridge
 	// does: the message may not say what the event said.
 	Unescaped []string
+	// Values holds the compact JSON text of each placeholder's value, for
+	// placeholders whose path found a non-null value.
+	Values map[string]json.RawMessage
 }
 
 // CompileError is an InputTransformer EventBridge would refuse. Where names
@@ -122,7 +148,7 @@ func Compile(inputPathsMap map[string]string, inputTemplate string) (*Transforme
 	if len(inputPathsMap) > MaxInputPaths {
 		return nil, &CompileError{Where: "InputPathsMap", Msg: fmt.Sprintf("%d entries, at most %d are allowed", len(inputPathsMap), MaxInputPaths)}
 	}
-	t := &Transformer{paths: make(map[string]path, len(inputPathsMap))}
+	t := &Transformer{paths: make(map[string]path, len(inputPathsMap)), rawPaths: make(map[string]string, len(inputPathsMap))}
 	names := make([]string, 0, len(inputPathsMap))
 	for name := range inputPathsMap {
 		names = append(names, name)
@@ -141,6 +167,7 @@ func Compile(inputPathsMap map[string]string, inputTemplate string) (*Transforme
 			return nil, &CompileError{Where: where, Msg: err.Error()}
 		}
 		t.paths[name] = p
+		t.rawPaths[name] = inputPathsMap[name]
 	}
 	if inputTemplate == "" {
 		return nil, &CompileError{Where: "InputTemplate", Msg: "must not be empty"}
@@ -148,6 +175,7 @@ func Compile(inputPathsMap map[string]string, inputTemplate string) (*Transforme
 	if n := utf8.RuneCountInString(inputTemplate); n > MaxTemplateLength {
 		return nil, &CompileError{Where: "InputTemplate", Msg: fmt.Sprintf("%d characters, at most %d are allowed", n, MaxTemplateLength)}
 	}
+	t.tmpl = inputTemplate
 	if err := t.parseTemplate(inputTemplate); err != nil {
 		return nil, err
 	}
@@ -241,7 +269,7 @@ func (t *Transformer) parseTemplate(tmpl string) error {
 					t.segments = append(t.segments, segment{literal: lit.String()})
 					lit.Reset()
 				}
-				t.segments = append(t.segments, segment{name: name, quoted: inString})
+				t.segments = append(t.segments, segment{name: name, quoted: inString, offset: i})
 				if inString {
 					skeleton.WriteString(strings.Repeat(" ", len(m[0])))
 				} else {
@@ -297,8 +325,67 @@ func (t *Transformer) parseTemplate(tmpl string) error {
 		if err := checkJSON([]byte(skeleton.String())); err != nil {
 			return &CompileError{Where: "InputTemplate " + position(tmpl, err.offset), Msg: "not valid JSON: " + err.cause.Error()}
 		}
+		// Quoted placeholders are blanks and unquoted ones digits in the
+		// skeleton, so its keys are the template's whatever the values.
+		t.keys, _ = ObjectKeys([]byte(skeleton.String()))
 	}
 	return nil
+}
+
+// Uses lists every placeholder occurrence of the template, in order.
+func (t *Transformer) Uses() []Use {
+	var uses []Use
+	for _, seg := range t.segments {
+		if seg.name == "" {
+			continue
+		}
+		u := Use{Name: seg.name, Path: t.rawPaths[seg.name], Quoted: seg.quoted, Offset: seg.offset}
+		u.Line, u.Column = lineColumn(t.tmpl, seg.offset)
+		if seg.quoted {
+			end := seg.offset + len(seg.name) + 2
+			u.WholeString = seg.offset >= 1 && t.tmpl[seg.offset-1] == '"' && (seg.offset < 2 || t.tmpl[seg.offset-2] != '\\') &&
+				end < len(t.tmpl) && t.tmpl[end] == '"'
+		}
+		uses = append(uses, u)
+	}
+	return uses
+}
+
+// TemplateKeys returns the top-level keys of a JSON object template, in
+// order, as every message it renders should have them; nil when the
+// template is not a JSON object.
+func (t *Transformer) TemplateKeys() []string { return append([]string(nil), t.keys...) }
+
+// ObjectKeys returns the top-level keys of a JSON object, in order and with
+// duplicates (which encoding/json would silently merge, the last one
+// winning). It fails when b is not a JSON object.
+func ObjectKeys(b []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	keys := []string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("object key is not a string")
+		}
+		keys = append(keys, key)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 type jsonSyntaxError struct {
@@ -368,6 +455,12 @@ func (t *Transformer) Render(event []byte, meta Meta) (Rendered, error) {
 			return Rendered{}, fmt.Errorf("rule %s: placeholder <%s>: %w", ruleLabel(meta.RuleName), seg.name, err)
 		}
 		isNull := found && bytes.Equal(val, []byte("null"))
+		if found && !isNull {
+			if r.Values == nil {
+				r.Values = map[string]json.RawMessage{}
+			}
+			r.Values[seg.name] = json.RawMessage(val)
+		}
 		if !found || isNull {
 			if !seenMissing[seg.name] {
 				seenMissing[seg.name] = true

@@ -14,6 +14,7 @@ locals {
   port_credentials_secret_arn = local.create_secret ? aws_secretsmanager_secret.port_credentials[0].arn : var.port_credentials_secret_arn
   log_group_name              = "/aws/lambda/${var.function_name}"
   config_object_arn           = "arn:${local.partition}:s3:::${var.bucket_name}/${var.config_json_file_key}"
+  event_rules_arn             = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.event_rule_name_prefix}*"
 }
 
 # --- configuration bucket and object ---
@@ -51,6 +52,36 @@ resource "aws_s3_bucket_versioning" "config" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+data "aws_iam_policy_document" "config_bucket" {
+  count = var.create_bucket ? 1 : 0
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.config[0].arn, "${aws_s3_bucket.config[0].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "config" {
+  count  = var.create_bucket ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+  policy = data.aws_iam_policy_document.config_bucket[0].json
+  # S3 refuses a bucket policy while the public access block is being set.
+  depends_on = [aws_s3_bucket_public_access_block.config]
 }
 
 resource "aws_s3_object" "config" {
@@ -118,7 +149,35 @@ data "aws_iam_policy_document" "events_queue" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/*"]
+      values   = [local.event_rules_arn]
+    }
+  }
+
+  # Whatever IAM policies elsewhere allow: only those rules and the exporter's
+  # role (the full sync's shard fan-out) put messages here. Both conditions
+  # must hold for the deny to apply; a request without aws:SourceArn (any
+  # principal calling SendMessage itself) satisfies ArnNotLike.
+  statement {
+    sid       = "DenySendExceptEventBridgeRulesAndTheExporter"
+    effect    = "Deny"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.events.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:SourceArn"
+      values   = [local.event_rules_arn]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [aws_iam_role.exporter.arn]
     }
   }
 
@@ -144,6 +203,31 @@ data "aws_iam_policy_document" "events_queue" {
 resource "aws_sqs_queue_policy" "events" {
   queue_url = aws_sqs_queue.events.id
   policy    = data.aws_iam_policy_document.events_queue.json
+}
+
+data "aws_iam_policy_document" "dead_letter_queue" {
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dead_letter" {
+  queue_url = aws_sqs_queue.dead_letter.id
+  policy    = data.aws_iam_policy_document.dead_letter_queue.json
 }
 
 # --- execution role ---

@@ -188,6 +188,17 @@ variable "events_message_retention_seconds" {
   }
 }
 
+variable "event_rule_name_prefix" {
+  description = "Only EventBridge rules of this account and region whose names start with this prefix may send to the events queue (besides the exporter's role); empty: every rule. Generated rules are named port-aws-exporter-sync-..."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[-._A-Za-z0-9]{0,63}$", var.event_rule_name_prefix))
+    error_message = "A rule name prefix holds at most 63 letters, digits, '.', '-' and '_'."
+  }
+}
+
 # --- operations ---
 
 variable "alarm_topic_arn" {
