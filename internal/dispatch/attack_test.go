@@ -436,3 +436,95 @@ func checkDecision(t *testing.T, o dispatch.Outcome, want map[string]string) {
 		}
 	}
 }
+
+// FuzzInjectedFunctionName puts a mutated string into
+// requestParameters.functionName of a failed DeleteFunction and of a failed
+// CreateFunction, sends both through the seed's template and the Handler, and
+// checks that no entity whose function exists in AWS and no hand-made entity
+// is deleted. One stack serves every input of a fuzz worker; Port is reset
+// after each.
+func FuzzInjectedFunctionName(f *testing.F) {
+	for _, c := range loadAttacks(f) {
+		if c.Rule != "seed" || c.Setup != "" {
+			continue
+		}
+		if s, ok := c.Patch["requestParameters.functionName"].(string); ok && len(s) < 4096 {
+			f.Add(expand(s))
+		}
+	}
+	f.Add(`victim-fn`)
+	f.Add(`x","entity_identifier":"\"hand-fn\"","y":"`)
+	f.Add(`x","entity_identifier":"\"victim-fn\"","resource_identifier":"\"ghost\"","y":"`)
+
+	suite := suiteOf(f, "seed", nil)
+	s := dispatchtest.New(f, dispatchtest.Options{Logger: quiet})
+	const region = "us-east-1"
+	owned := dispatchtest.Datasource(region, "AWS::Lambda::Function")
+	existing := []string{"victim-fn", "victim-two", "victim-fn\\", "ghost\"", "hand-shadow"}
+	for _, name := range existing {
+		s.PutFunction(f, region, name, 128)
+	}
+	var mine, hand []entity.Entity
+	for _, name := range []string{"victim-fn", "victim-two", "victim-fn\\", "ghost", "stale"} {
+		mine = append(mine, entity.Entity{Blueprint: "lambda", Identifier: name, Properties: map[string]any{}})
+	}
+	for _, name := range []string{"hand-fn", "victim-three", "x", "nothing"} {
+		hand = append(hand, entity.Entity{Blueprint: "lambda", Identifier: name, Properties: map[string]any{}})
+	}
+	reset := func() {
+		s.Port.Put(owned, mine...)
+		s.Port.Put(handDatasource, hand...)
+	}
+	reset()
+	records := map[string][]byte{}
+	for _, name := range []string{"lambda_DeleteFunction20150331__invictus-ir_aws_dataset.json",
+		"lambda_CreateFunction20150331__invictus-ir_aws_dataset__ERROR-InvalidParameterValueException.json"} {
+		raw, err := os.ReadFile(filepath.Join(attacksDir, "records", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		records[name] = raw
+	}
+
+	f.Fuzz(func(t *testing.T, injected string) {
+		defer reset()
+		var items []dispatch.Item
+		for name, raw := range records {
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["errorCode"] = "AccessDenied"
+			doc["responseElements"] = nil
+			doc["requestParameters"].(map[string]any)["functionName"] = injected
+			event, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := render(t, suite, event)
+			if !r.Matched {
+				t.Fatalf("%s: the seed's rule does not match a failed call", name)
+			}
+			for _, b := range r.Bodies {
+				items = append(items, dispatch.Item{ID: fmt.Sprintf("m-%d", len(items)+1), Body: []byte(b)})
+			}
+		}
+		out := s.Handler.HandleBatch(context.Background(), items)
+		if len(out) != len(items) {
+			t.Fatalf("%d outcomes for %d messages", len(out), len(items))
+		}
+		for _, name := range existing {
+			if name == "ghost\"" || name == "hand-shadow" {
+				continue // no entity of that name in Port
+			}
+			if _, ok := s.Port.Entity("lambda", name); !ok {
+				t.Errorf("entity %q was deleted while its function exists in AWS (injected %q; outcomes %+v)", name, injected, out)
+			}
+		}
+		for _, e := range hand {
+			if _, ok := s.Port.Entity("lambda", e.Identifier); !ok {
+				t.Errorf("hand-made entity %q was deleted (injected %q; outcomes %+v)", e.Identifier, injected, out)
+			}
+		}
+	})
+}
