@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
+	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 

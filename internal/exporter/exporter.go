@@ -67,17 +67,17 @@ type Options struct {
 
 // Built is everything a command needs to sync or handle events.
 type Built struct {
-	Config    *config.Config
-	Mapper    *mapping.Mapper
-	Source    *source.CloudControl
-	Port      *port.Client // nil unless Options.NeedPort
+	Config *config.Config
+	Mapper *mapping.Mapper
+	Source *source.CloudControl
+	Port   *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
 	// Events dispatches queue messages to the controller; nil unless Options.Events.
 	Events *dispatch.Handler
 	// ShardKey signs and verifies shard messages; nil without Port
 	// credentials (the key is derived from the Port client secret).
-	ShardKey *events.ShardKey
+	ShardKey  *events.ShardKey
 	AccountID string
 	AWS       aws.Config
 	Logger    *slog.Logger
