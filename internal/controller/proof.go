@@ -45,21 +45,42 @@ type proofListing struct {
 	done    chan struct{}
 	refs    map[entity.Ref]bool
 	err     error
+	// next is the listing that starts when this one ends, shared by every
+	// message that arrived while this one was running (too late to use it).
+	next *proofListing
 }
 
 func newProofListings(ttl time.Duration) *proofListings {
 	return &proofListings{ttl: ttl, entries: map[string]*proofListing{}}
 }
 
-// listing returns the entities a listing of shard maps to: a listing that
-// started at or after notBefore and is younger than the TTL (or still
-// running), or a new one.
+// listing returns the entities a listing of shard maps to: one that started
+// at or after notBefore and is younger than the TTL (or still running), or a
+// new one. At most one listing per shard runs at a time: messages that
+// arrive while one runs share the single listing queued after it, so a flood
+// of deletion messages costs one listing after another, never one each.
 func (p *proofListings) listing(ctx context.Context, c *Controller, shard source.Shard, applicable []*mapping.Resource, notBefore time.Time) (map[entity.Ref]bool, error) {
 	key := shard.String()
 	p.mu.Lock()
 	l, ok := p.entries[key]
-	fresh := ok && !l.started.Before(notBefore) && (p.running(l) || time.Since(l.started) <= p.ttl)
-	if !fresh {
+	switch {
+	case ok && !l.started.Before(notBefore) && (p.running(l) || time.Since(l.started) <= p.ttl):
+		// fresh enough: share it
+	case ok && p.running(l):
+		if l.next == nil {
+			next := &proofListing{done: make(chan struct{})}
+			l.next = next
+			go func(prev *proofListing) {
+				<-prev.done
+				p.mu.Lock()
+				next.started = time.Now()
+				p.entries[key] = next
+				p.mu.Unlock()
+				p.run(context.WithoutCancel(ctx), c, shard, applicable, next)
+			}(l)
+		}
+		l = l.next
+	default:
 		l = &proofListing{started: time.Now(), done: make(chan struct{})}
 		p.entries[key] = l
 		go p.run(context.WithoutCancel(ctx), c, shard, applicable, l)

@@ -2,7 +2,10 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,4 +60,47 @@ func TestProofListingIsNeverOlderThanTheMessage(t *testing.T) {
 	if _, ok := s.Port.Entity("queue", "c"); !ok {
 		t.Fatal("queue c's entity was deleted on an old listing")
 	}
+}
+
+// TestAFloodOfDeletionsCostsListingsInTurnNotEach: 30 messages naming owned
+// entities of a listing-proven kind, each arriving after the previous one's
+// listing started (the worst case: none may share a listing that started
+// before it), cost listings one after another, at most one running and one
+// queued per shard, not 30.
+func TestAFloodOfDeletionsCostsListingsInTurnNotEach(t *testing.T) {
+	cfg, err := os.ReadFile("../dispatch/testdata/listing/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bps, err := os.ReadFile("../dispatch/testdata/listing/blueprints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dispatchtest.New(t, dispatchtest.Options{Config: cfg, Blueprints: bps})
+	s.CC.SetLatency(40 * time.Millisecond)
+	shard := source.Shard{AccountID: dispatchtest.AccountID, Region: "eu-west-1", Kind: "AWS::SQS::Queue"}
+	owned := dispatchtest.Datasource("eu-west-1", "AWS::SQS::Queue")
+	const messages = 30
+	for i := range messages {
+		s.Port.Put(owned, entity.Entity{Blueprint: "queue", Identifier: fmt.Sprintf("q-%d", i), Properties: map[string]any{}})
+	}
+	var wg sync.WaitGroup
+	var deleted atomic.Int64
+	for i := range messages {
+		wg.Go(func() {
+			r := s.Controller.Reconcile(context.Background(), controller.Scope{Shard: shard, Entities: []string{fmt.Sprintf("q-%d", i)}, NotBefore: time.Now()})
+			deleted.Add(int64(r.Deleted))
+		})
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	lists := s.CC.Counts(cloudcontrol.OpListResources, "eu-west-1").Calls
+	if deleted.Load() != messages {
+		t.Fatalf("deleted %d of %d gone queues' entities", deleted.Load(), messages)
+	}
+	// 30 arrivals 5 ms apart over listings of 40 ms: a handful in turn.
+	if lists > 10 {
+		t.Fatalf("%d listings for %d messages, want listings in turn (at most 10)", lists, messages)
+	}
+	t.Logf("%d messages, %d listings", messages, lists)
 }
