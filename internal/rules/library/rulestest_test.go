@@ -69,12 +69,24 @@ func TestGeneratedFilesWorkWithRulesTest(t *testing.T) {
 			if target.Error != "" || target.Decision == nil {
 				t.Fatalf("target error %q for message %s", target.Error, target.Message)
 			}
-			if len(target.Exporter) != 1 {
-				t.Fatalf("exporter actions %+v, want one", target.Exporter)
+			// The real plan, once the resource is gone: the library's rule
+			// and mapping agree, so its message deletes the entity of the
+			// kind's blueprint that the mapping names, and nothing else.
+			if len(target.Exporter) != 2 || target.Exporter[1].Case != "gone" {
+				t.Fatalf("exporter plans %+v, want found and gone", target.Exporter)
 			}
-			a := target.Exporter[0]
-			if a.Kind != k.Type || !slices.Equal(a.Blueprints, []string{k.Blueprint.Identifier}) || a.Operation != c.Want.Action {
-				t.Errorf("exporter would %s %v of %s, want %s %s of %s", a.Operation, a.Blueprints, a.Kind, c.Want.Action, k.Blueprint.Identifier, k.Type)
+			gone := target.Exporter[1]
+			want := k.Blueprint.Identifier + "/" + target.Decision.DeleteIdentifier()
+			if !slices.Equal(gone.Deletes, []string{want}) || len(gone.Errors) > 0 {
+				t.Errorf("once gone the exporter would delete %v (errors %v), want [%s]", gone.Deletes, gone.Errors, want)
+			}
+			if string(target.Decision.Action) != c.Want.Action {
+				t.Errorf("action %s, want %s", target.Decision.Action, c.Want.Action)
+			}
+			for _, w := range target.Warnings {
+				if strings.Contains(w, "name it differently") {
+					t.Errorf("the library's rule and mapping disagree: %s", w)
+				}
 			}
 		})
 	}

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/pattern"
@@ -69,21 +68,9 @@ type Target struct {
 	Injection *Injection       `json:"injection,omitempty"`
 	Notes     []string         `json:"notes,omitempty"`
 	Warnings  []string         `json:"warnings,omitempty"`
-	Exporter  []ExporterAction `json:"exporter,omitempty"`
-}
-
-// ExporterAction is what one config.json entry does with a decision, as
-// internal/events reconciles it: Cloud Control decides between upsert and
-// delete, since the message's action is only what the rule expects.
-type ExporterAction struct {
-	Config string `json:"config"` // resources[i]
-	Kind   string `json:"kind"`
-	// Blueprints are the entry's static blueprints (empty when a mapping
-	// computes its blueprint from the resource).
-	Blueprints []string `json:"blueprints"`
-	Operation  string   `json:"operation"` // upsert or delete
-	Identifier string   `json:"identifier"`
-	Summary    string   `json:"summary"`
+	// Exporter is the real plan of the exporter for the decision, when
+	// found and when gone (with a config).
+	Exporter []ExporterPlan `json:"exporter,omitempty"`
 }
 
 // Options configure a Suite.
@@ -380,57 +367,19 @@ func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t templat
 	}
 	out.Decision = &d
 	if s.opts.Mapper != nil {
-		out.Exporter, out.Warnings, out.Notes = s.exporterActions(d, out.Warnings, out.Notes)
+		plans, warnings := s.exporterPlans(ctx, d, eventAccount(event))
+		out.Exporter, out.Warnings = plans, append(out.Warnings, warnings...)
 	}
 	return out
 }
 
-// exporterActions says what each config.json entry of the decision's kind
-// would do with it, following events.Reconciler: entries that do not sync
-// the region are skipped; Cloud Control then decides between upsert and
-// delete; deletes name the entity in each static blueprint.
-func (s *Suite) exporterActions(d events.Decision, warnings, notes []string) ([]ExporterAction, []string, []string) {
-	entries := s.opts.Mapper.ForKind(d.ResourceType)
-	if len(entries) == 0 {
-		warnings = append(warnings, fmt.Sprintf("config.json has no entry of kind %s: the exporter rejects the message (unknown resource type)", d.ResourceType))
-		return nil, warnings, notes
+// eventAccount is the account of the event's envelope.
+func eventAccount(event []byte) string {
+	var e struct {
+		Account string `json:"account"`
 	}
-	var actions []ExporterAction
-	for _, e := range entries {
-		defaultRegion := s.opts.DefaultRegion
-		if defaultRegion == "" {
-			defaultRegion = d.Region
-		}
-		if regions := e.Regions(defaultRegion); !slices.Contains(regions, d.Region) {
-			notes = append(notes, fmt.Sprintf("%s syncs %s only in %s: it ignores this event from %s", e.Path(), e.Kind, strings.Join(regions, ", "), d.Region))
-			continue
-		}
-		blueprints, static := e.StaticBlueprints()
-		if blueprints == nil {
-			blueprints = []string{}
-		}
-		a := ExporterAction{Config: e.Path(), Kind: e.Kind, Blueprints: blueprints, Operation: string(d.Action), Identifier: d.Identifier}
-		// With resource_identifier and entity_identifier the lookup and the
-		// deletion may name the resource differently (events.Decision).
-		deleteID := d.DeleteIdentifier()
-		deleteWhat := fmt.Sprintf("delete entity %q from blueprint %s", deleteID, strings.Join(blueprints, ", "))
-		if err := entity.ValidateIdentifier(deleteID); err != nil {
-			deleteWhat = fmt.Sprintf("delete nothing (%q cannot be a Port identifier: %v)", deleteID, err)
-		} else if len(blueprints) == 0 {
-			deleteWhat = "delete nothing (the blueprint is computed from the resource; left to the next full sync)"
-		}
-		get := fmt.Sprintf("get %s %q in %s from Cloud Control", d.ResourceType, d.LookupIdentifier(), d.Region)
-		if d.Action == events.ActionDelete {
-			a.Summary = fmt.Sprintf("%s; gone: %s (still there: map and upsert it instead)", get, deleteWhat)
-		} else {
-			a.Summary = fmt.Sprintf("%s; found: map it and upsert its entities (blueprint %s); gone: %s", get, strings.Join(blueprints, ", "), deleteWhat)
-		}
-		if !static {
-			notes = append(notes, fmt.Sprintf("%s computes a blueprint from the resource: deletes by event cannot find its entities", e.Path()))
-		}
-		actions = append(actions, a)
-	}
-	return actions, warnings, notes
+	_ = json.Unmarshal(event, &e)
+	return e.Account
 }
 
 // ruleARN is the ARN EventBridge would give the rule in the event's account

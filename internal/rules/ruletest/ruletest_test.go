@@ -91,8 +91,8 @@ func TestCases(t *testing.T) {
 				for _, tg := range m.Targets {
 					targets = append(targets, tg)
 					decisions = append(decisions, tg.Decision)
-					for _, a := range tg.Exporter {
-						exporter = append(exporter, a.Config+" ("+a.Kind+"): "+a.Summary)
+					for _, p := range tg.Exporter {
+						exporter = append(exporter, p.Summary())
 					}
 				}
 			}

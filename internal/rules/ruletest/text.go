@@ -74,9 +74,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "    note: %s\n", note)
 			}
 			if len(t.Exporter) > 0 {
-				b.WriteString("    exporter:\n")
-				for _, a := range t.Exporter {
-					fmt.Fprintf(&b, "      %s (%s): %s\n", a.Config, a.Kind, a.Summary)
+				b.WriteString("    exporter (its real plan, if this exporter wrote the entities named):\n")
+				for _, p := range t.Exporter {
+					fmt.Fprintf(&b, "      if %s\n", p.Summary())
 				}
 			}
 		}

@@ -1,0 +1,205 @@
+package ruletest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
+	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/identity"
+	"github.com/port-labs/port-aws-exporter/internal/plan"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/target"
+)
+
+// ExporterPlan is what the exporter's one reconcile path decides for a
+// decision, offline, in one of two worlds: the resource the message names
+// still exists in AWS ("found"), or it is gone ("gone"). It is the real
+// plan, computed by internal/controller with the same scope dispatch gives a
+// queue message, against an AWS that answers only that, and a Port in which
+// this exporter wrote every entity the message names (so what it shows is
+// the most an event could delete).
+type ExporterPlan struct {
+	Case     string   `json:"case"`
+	Reads    []string `json:"reads,omitempty"`
+	Upserts  []string `json:"upserts,omitempty"`
+	Deletes  []string `json:"deletes,omitempty"`
+	Withheld []string `json:"withheld,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+	// Ignored: the config does not sync the kind in the decision's region.
+	Ignored bool `json:"ignored,omitempty"`
+}
+
+// exporterPlans runs the decision through the reconcile path for the found
+// and the gone case.
+func (s *Suite) exporterPlans(ctx context.Context, d events.Decision, account string) ([]ExporterPlan, []string) {
+	var warnings []string
+	if len(s.opts.Mapper.ForKind(d.ResourceType)) == 0 {
+		return nil, []string{fmt.Sprintf("config.json has no entry of kind %s: the exporter rejects the message (unknown resource type)", d.ResourceType)}
+	}
+	if account == "" {
+		account = "123456789012"
+	}
+	region := s.opts.DefaultRegion
+	if region == "" {
+		region = d.Region
+	}
+	var plans []ExporterPlan
+	for _, found := range []bool{true, false} {
+		if found && len(plans) > 0 {
+			break
+		}
+		src := &offlineAWS{found: found}
+		c, err := controller.New(controller.Parts{
+			Mapper: s.opts.Mapper, Source: src, Target: &target.DryRun{Registry: ownsEverything{}},
+			AccountID: account, DefaultRegion: region, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}, controller.Settings{Concurrency: 1, WriteConcurrency: 1, Policy: plan.Sync{}, MaxDeleteShare: 1})
+		if err != nil {
+			return nil, append(warnings, err.Error())
+		}
+		r := c.Reconcile(ctx, dispatch.ScopeOf(c, d, time.Now()))
+		p := ExporterPlan{Case: "gone", Notes: r.Notes, Ignored: r.Ignored}
+		if r.Ignored {
+			warnings = append(warnings, r.Notes...)
+			p.Notes = nil
+		}
+		if found {
+			p.Case = "found"
+		}
+		for _, rd := range r.Reads {
+			state := "not found"
+			if rd.Found {
+				state = "found"
+				if !rd.Selected {
+					state = "found, rejected by the selector"
+				}
+			}
+			p.Reads = append(p.Reads, fmt.Sprintf("%q (%s)", rd.Identifier, state))
+		}
+		if src.listed {
+			p.Reads = append(p.Reads, "a listing of the shard (to prove a deletion)")
+		}
+		for _, e := range r.Entities {
+			p.Upserts = append(p.Upserts, e.Ref().String())
+		}
+		for _, ref := range r.Plan.Deletes {
+			p.Deletes = append(p.Deletes, ref.String())
+		}
+		for _, w := range r.Withheld {
+			p.Withheld = append(p.Withheld, w.Ref.String()+": "+w.Reason)
+		}
+		for _, err := range r.Errors {
+			p.Errors = append(p.Errors, err.Error())
+		}
+		plans = append(plans, p)
+	}
+	if w := mismatch(plans); w != "" {
+		warnings = append(warnings, w)
+	}
+	return plans, warnings
+}
+
+// mismatch warns when the entity a found resource maps to is not among what
+// the message deletes once the resource is gone: the rule's delete identifier
+// and the config's entity identifier name the entity differently (a name
+// against an ARN), so every deletion event would be a silent no-op.
+func mismatch(plans []ExporterPlan) string {
+	if len(plans) != 2 || len(plans[0].Upserts) == 0 {
+		return ""
+	}
+	gone := map[string]bool{}
+	for _, d := range plans[1].Deletes {
+		gone[d] = true
+	}
+	for _, w := range plans[1].Withheld {
+		gone[strings.SplitN(w, ": ", 2)[0]] = true
+	}
+	for _, u := range plans[0].Upserts {
+		if gone[u] {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the entity this resource maps to (%s) is not what a message about it deletes once it is gone (%s): "+
+		"the rule's identifier for a deletion and the config's entity identifier name it differently (name or ARN?); "+
+		"make the rule's entity_identifier (or a delete's identifier) produce the config's identifier, or change the config's",
+		strings.Join(plans[0].Upserts, ", "), orNothing(plans[1].Deletes))
+}
+
+func orNothing(refs []string) string {
+	if len(refs) == 0 {
+		return "nothing"
+	}
+	return strings.Join(refs, ", ")
+}
+
+// Summary is the plan in one line.
+func (p ExporterPlan) Summary() string {
+	if p.Ignored {
+		return p.Case + ": ignored (the config does not sync this region)"
+	}
+	s := p.Case + ":"
+	add := func(label string, items []string) {
+		if len(items) > 0 {
+			s += " " + label + " " + strings.Join(items, ", ") + ";"
+		}
+	}
+	add("read", p.Reads)
+	add("upsert", p.Upserts)
+	add("delete", p.Deletes)
+	add("keep", p.Withheld)
+	add("error", p.Errors)
+	if len(p.Upserts)+len(p.Deletes)+len(p.Withheld) == 0 {
+		s += " no change;"
+	}
+	return s[:len(s)-1]
+}
+
+// offlineAWS answers reads as the case says. Found: the first identifier
+// read (the resource the message is about) exists, as a document holding its
+// primary identifier (all an offline test knows of it), and any other
+// identifier does not; gone: nothing exists. A listing is empty.
+type offlineAWS struct {
+	found  bool
+	first  string
+	listed bool
+}
+
+func (a *offlineAWS) Get(_ context.Context, region, kind, id string) (source.Resource, error) {
+	if a.first == "" {
+		a.first = id
+	}
+	if !a.found || id != a.first {
+		return source.Resource{}, fmt.Errorf("offline: %w", source.ErrNotFound)
+	}
+	props := map[string]any{}
+	if p := identity.PrimaryIdentifier(kind); p != "" {
+		props[p] = id
+	}
+	return source.Resource{Region: region, Kind: kind, Identifier: id, Properties: props}, nil
+}
+
+func (a *offlineAWS) List(_ context.Context, _ source.Shard, _ source.ListOptions, _ func(source.Resource) error) error {
+	// Found or not, the listing cannot know the rest of the account: it is
+	// empty, and a listing proof is shown as such.
+	a.listed = true
+	return nil
+}
+
+// ownsEverything is a registry in which this exporter wrote every entity
+// asked about.
+type ownsEverything struct{}
+
+func (ownsEverything) Owned(context.Context, source.Shard, []string) ([]entity.Ref, error) {
+	return nil, nil
+}
+
+func (ownsEverything) OwnedAmong(_ context.Context, _ source.Shard, refs []entity.Ref) ([]entity.Ref, error) {
+	return refs, nil
+}
