@@ -65,9 +65,9 @@ type Target struct {
 	Error string `json:"error,omitempty"`
 	// Injection is set when the message's keys differ from the template's:
 	// a value inserted unescaped inside quotes added or repeated fields.
-	Injection *Injection       `json:"injection,omitempty"`
-	Notes     []string         `json:"notes,omitempty"`
-	Warnings  []string         `json:"warnings,omitempty"`
+	Injection *Injection `json:"injection,omitempty"`
+	Notes     []string   `json:"notes,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
 	// Exporter is the real plan of the exporter for the decision, when
 	// found and when gone (with a config).
 	Exporter []ExporterPlan `json:"exporter,omitempty"`
