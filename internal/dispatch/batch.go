@@ -261,6 +261,9 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, id s
 		return o
 	}
 	sr := c.Reconcile(ctx, ScopeOf(c, d, w.notBefore))
+	for _, err := range sr.Errors {
+		h.metrics.Failure(metrics.ScopeEvent, Cause(err))
+	}
 	report := reportOf(&d, sr, h.dryRun)
 	o := outcomeOf(id, classify(sr.Errors))
 	o.Report = report

@@ -66,3 +66,37 @@ func reasonOf(err error) (reason string, transient bool) {
 	// identifier, a type it does not know): retrying does not change that.
 	return events.ReasonAWSRejected, false
 }
+
+// Cause is a short, bounded label for what an error was (metrics.Causes):
+// the same reading of the error types that classify makes, for counting.
+func Cause(err error) string {
+	var mapErr *mapping.Error
+	var apiErr *port.APIError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &mapErr):
+		return "mapping"
+	case errors.As(err, &apiErr):
+		if port.IsTransient(err) {
+			return "port_unavailable"
+		}
+		return "port_rejected"
+	case port.IsTransient(err) && !source.IsTransient(err):
+		return "port_unavailable"
+	}
+	switch c := source.Cause(err); c {
+	case source.CauseThrottled, source.CauseAccessDenied, source.CauseNotFound, source.CauseTypeNotFound,
+		source.CauseUnsupported, source.CauseValidation, source.CauseTimeout, source.CauseCanceled:
+		return c
+	case source.CauseOther:
+		if source.IsTransient(err) {
+			return "unavailable"
+		}
+	}
+	return "other"
+}

@@ -199,6 +199,9 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if m := opts.Metrics; m != nil {
 		c.OnShardDone = func(r controller.ShardReport) {
 			m.ShardSynced(r.Shard.AccountID, r.Shard.Region, r.Shard.Kind, r.Duration, r.OK())
+			for _, err := range r.Errors {
+				m.Failure(metrics.ScopeShard, dispatch.Cause(err))
+			}
 		}
 	}
 	b.Controller = c

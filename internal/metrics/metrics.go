@@ -54,11 +54,12 @@ type Metrics struct {
 	messageAge      prometheus.Histogram
 	deadLetters     *prometheus.CounterVec
 	inFlight        prometheus.Gauge
+	failures        *prometheus.CounterVec
 
 	// bounds of the label values
 	kinds, regions, accounts, actions              *label
 	eventOutcomes, awsOutcomes, operations, routes *label
-	statuses, reasons                              *label
+	statuses, reasons, scopes, causes              *label
 }
 
 // Option configures New.
@@ -108,6 +109,12 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		routes:        newLabel(codeShape, maxCodeValues),
 		statuses:      newLabel(codeShape, maxCodeValues),
 		reasons:       newLabel(codeShape, maxCodeValues),
+		scopes:        fixed(ScopeShard, ScopeEvent),
+		causes:        fixed(Causes...),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "failures_total",
+			Help: "Errors of reconciles, by scope (shard: a full sync's shard; event: a message's) and cause (throttled, access_denied, mapping, port_rejected, ...).",
+		}, []string{"scope", "cause"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "events_total",
 			Help: "Event messages handled, by resource type, action and outcome (ok, transient, permanent, duplicate).",
@@ -163,11 +170,31 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.events, m.eventDuration, m.syncDuration, m.syncLastSuccess, m.syncFailures,
-		m.awsRequests, m.awsLatency, m.portRequests, m.portLatency, m.messageAge, m.deadLetters, m.inFlight)
+		m.awsRequests, m.awsLatency, m.portRequests, m.portLatency, m.messageAge, m.deadLetters, m.inFlight, m.failures)
 	for _, o := range opts {
 		o(m)
 	}
 	return m
+}
+
+// Scopes of Failure.
+const (
+	ScopeShard = "shard"
+	ScopeEvent = "event"
+)
+
+// Causes are the values of the cause label (dispatch.Cause yields them).
+var Causes = []string{"throttled", "unavailable", "timeout", "canceled", "access_denied", "not_found", "type_not_found",
+	"unsupported", "validation", "mapping", "port_rejected", "port_unavailable", "other"}
+
+// Failure counts one error of a reconcile by its cause, so that a run of
+// AccessDenied (a permission to fix) is told apart from throttling (a
+// budget to share) on a dashboard.
+func (m *Metrics) Failure(scope, cause string) {
+	if m == nil {
+		return
+	}
+	m.failures.WithLabelValues(m.scopes.value(scope), m.causes.value(cause)).Inc()
 }
 
 // Event records one handled event message.
