@@ -347,7 +347,7 @@ func evaluateExtension(ctx context.Context, msg Message, d *Decision) error {
 // evalString evaluates one expression, which must yield exactly one string
 // (a number is accepted and formatted, as some identifiers are numeric).
 func evalString(ctx context.Context, msg Message, field, expr string) (string, error) {
-	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
+	q, err := jq.CompileMessage(expr)
 	if err != nil {
 		if bareLiteral.MatchString(expr) {
 			err = fmt.Errorf("%w; region, action and the identifiers are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)

@@ -141,8 +141,8 @@ func TestRunawayExpressionsStop(t *testing.T) {
 			start := time.Now()
 			_, err = q.Run(t.Context(), 0)
 			elapsed := time.Since(start)
-			if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrMemory) {
-				t.Fatalf("err = %v, want ErrTimeout or ErrMemory", err)
+			if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrLimit) {
+				t.Fatalf("err = %v, want ErrTimeout or ErrLimit", err)
 			}
 			if !strings.Contains(err.Error(), expr) && len(expr) <= maxQuotedExpr {
 				t.Fatalf("error %q does not name the expression", err)
