@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -35,7 +36,7 @@ const (
 	maxElements = 1 << 22
 	// maxDepth bounds nesting: gojq's walkers recurse, and so does the
 	// caller's JSON encoding of an output.
-	maxDepth = 10_001
+	maxDepth = 100_000
 	// maxIndex bounds an array index used to read or write: gojq allocates
 	// an array up to the index it writes.
 	maxIndex = maxElements
@@ -60,7 +61,10 @@ func limitError(format string, args ...any) error {
 }
 
 // weigh measures v as a tree, stopping once the count passes limit.
-func weigh(v any, limit int64) (int64, error) {
+func weigh(v any, limit int64) (int64, error) { return measure(v, limit, nil) }
+
+// measure is weigh that also counts the nodes at each depth in levels.
+func measure(v any, limit int64, levels *[]int64) (int64, error) {
 	var n int64
 	var walk func(v any, depth int) error
 	walk = func(v any, depth int) error {
@@ -68,6 +72,12 @@ func weigh(v any, limit int64) (int64, error) {
 			return limitError("value nested deeper than %d levels", maxDepth)
 		}
 		n++
+		if levels != nil {
+			if len(*levels) <= depth {
+				*levels = append(*levels, 0)
+			}
+			(*levels)[depth]++
+		}
 		switch v := v.(type) {
 		case string:
 			n += int64(len(v)) / 8
@@ -232,7 +242,8 @@ var argGuards = map[string]guardFunc{
 		}
 		return nil
 	},
-	"#index": func(b *budget, _ any, k any) error { return checkIndex(b, k) },
+	"#index":  func(b *budget, _ any, k any) error { return checkKey(k) },
+	"#windex": func(b *budget, _ any, k any) error { return checkIndex(b, k) },
 	// fromstream's events are [path, leaf]: the path is written with setpath.
 	"#event": func(b *budget, _ any, e any) error {
 		if ev, ok := e.([]any); ok && len(ev) > 0 {
@@ -253,19 +264,26 @@ func checkPath(b *budget, p any) error {
 	return b.charge("a path", p)
 }
 
+// chargeProduct charges what matching every part of l against every part
+// of r costs (contains, indices, array subtraction): they compare elements
+// pairwise, level by level, so no pair of nodes at one depth is compared
+// twice. A chain nested 10,000 deep is then 10,000 comparisons, not 10^8.
 func chargeProduct(b *budget, what string, l, r any) error {
-	wl, err := weigh(l, b.work)
-	if err != nil {
+	var ll, rl []int64
+	if _, err := measure(l, b.work, &ll); err != nil {
 		return err
 	}
-	wr, err := weigh(r, b.work)
-	if err != nil {
+	if _, err := measure(r, b.work, &rl); err != nil {
 		return err
 	}
-	if wl > 0 && wr > math.MaxInt64/wl {
-		return b.spend(what, math.MaxInt64)
+	var cost int64
+	for d := 0; d < len(ll) && d < len(rl); d++ {
+		if rl[d] > 0 && ll[d] > (math.MaxInt64-cost)/rl[d] {
+			return b.spend(what, math.MaxInt64)
+		}
+		cost += ll[d] * rl[d]
 	}
-	return b.spend(what, wl*wr)
+	return b.spend(what, cost)
 }
 
 func checkSplit(v, sep any) error {
@@ -281,35 +299,36 @@ func checkSplit(v, sep any) error {
 	return fits("split", n+int64(len(s))/8)
 }
 
+// gojqMaxIndex is where gojq itself refuses to write an array index (with
+// its own error, which the guard leaves to it).
+const gojqMaxIndex = 0x20000000
+
+// checkIndex guards a key used to write: gojq allocates the array up to it.
 func checkIndex(b *budget, k any) error {
+	var i float64
 	switch k := k.(type) {
 	case int:
-		if k >= maxIndex {
-			return limitError("array index %d is too large (at most %d)", k, maxIndex-1)
-		}
+		i = float64(k)
 	case float64:
-		if k >= maxIndex {
-			return limitError("array index %v is too large (at most %d)", k, maxIndex-1)
-		}
-	case *big.Int:
-		if k.Sign() > 0 {
-			return limitError("array index %v is too large (at most %d)", k, maxIndex-1)
-		}
-	case []any:
-		// .[array] searches the indexed array for the subarray, which the
-		// key's guard cannot see (it runs on the outer input): a small key
-		// keeps that search to a few comparisons per element.
+		i = math.Floor(k)
+	case map[string]any: // a slice: gojq clamps it to the array
+		return nil
+	default:
+		return checkKey(k)
+	}
+	if i >= maxIndex && i < gojqMaxIndex {
+		return limitError("array index %v is too large to write (at most %d)", k, maxIndex-1)
+	}
+	return nil
+}
+
+// checkKey guards a key used to read: .[array] searches the indexed array
+// for the subarray, which the guard cannot see (it runs on the outer input),
+// so the key must be small to keep that to a few comparisons per element.
+func checkKey(k any) error {
+	if k, ok := k.([]any); ok {
 		if n, err := weigh(k, 1<<10); err != nil || n > 1<<10 {
 			return limitError("an array used as an index must be small")
-		}
-	case map[string]any:
-		if start, ok := k["start"]; ok {
-			if err := checkIndex(b, start); err != nil {
-				return err
-			}
-		}
-		if end, ok := k["end"]; ok {
-			return checkIndex(b, end)
 		}
 	}
 	return nil
@@ -347,8 +366,11 @@ var opGuards = map[gojq.Operator]func(b *budget, l, r any) error{
 		}
 		switch l := l.(type) {
 		case string:
+			// From MaxInt32 bytes on, gojq refuses with its own error.
 			if n, ok := toFloat(r); ok && n > 0 {
-				return fits("string repetition", 1+int64(math.Min(n, math.MaxInt32)*float64(len(l))/8))
+				if size := math.Min(n, math.MaxInt32) * float64(len(l)); size < math.MaxInt32 {
+					return fits("string repetition", 1+int64(size)/8)
+				}
 			}
 		case map[string]any:
 			return b.charge("object multiplication", l, r)
@@ -442,6 +464,17 @@ var guardOptions = func() []gojq.CompilerOption {
 			return args[0]
 		}))
 	}
+	// builtins lists custom functions too: the guards stay out of sight.
+	opts = append(opts, gojq.WithFunction("#hide", 0, 0, func(v any, _ []any) any {
+		names, _ := v.([]any)
+		out := make([]any, 0, len(names))
+		for _, n := range names {
+			if s, ok := n.(string); !ok || !strings.HasPrefix(s, "#") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}))
 	for op, g := range opGuards {
 		opts = append(opts, gojq.WithFunction(opGuardName(op), 3, 3, func(_ any, args []any) any {
 			b, err := budgetOf(args)
@@ -457,4 +490,4 @@ var guardOptions = func() []gojq.CompilerOption {
 	return opts
 }()
 
-func opGuardName(op gojq.Operator) string { return "#op" + op.String() }
+func opGuardName(op gojq.Operator) string { return "#op" + strconv.Itoa(int(op)) }

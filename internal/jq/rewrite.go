@@ -90,7 +90,17 @@ func element(i int) *gojq.Query {
 
 type rewriter struct {
 	defined map[string]int // name/arity of the functions in scope, counted
+	// writing is above zero where an index may be written: the left side
+	// of an update, pick's argument, and function bodies (which an update
+	// may call).
+	writing int
 	err     error
+}
+
+func (r *rewriter) write(q *gojq.Query) {
+	r.writing++
+	r.query(q)
+	r.writing--
 }
 
 func key(name string, arity int) string { return name + "/" + strconv.Itoa(arity) }
@@ -121,7 +131,13 @@ func (r *rewriter) query(q *gojq.Query) {
 		r.term(q.Term)
 		return
 	}
-	r.query(q.Left)
+	switch q.Op {
+	case gojq.OpAssign, gojq.OpModify, gojq.OpUpdateAdd, gojq.OpUpdateSub, gojq.OpUpdateMul,
+		gojq.OpUpdateDiv, gojq.OpUpdateMod, gojq.OpUpdateAlt:
+		r.write(q.Left)
+	default:
+		r.query(q.Left)
+	}
 	for _, p := range q.Patterns {
 		r.pattern(p)
 	}
@@ -165,7 +181,7 @@ func (r *rewriter) funcDef(fd *gojq.FuncDef) {
 		defer r.define(a, 0)()
 	}
 	defer r.define(fd.Name, len(fd.Args))()
-	r.query(fd.Body)
+	r.write(fd.Body)
 }
 
 func (r *rewriter) pattern(p *gojq.Pattern) {
@@ -202,14 +218,14 @@ func (r *rewriter) index(x *gojq.Index) {
 		return
 	}
 	r.str(x.Str)
-	for _, k := range []**gojq.Query{&x.Start, &x.End} {
-		if *k == nil {
-			continue
+	r.query(x.Start)
+	r.query(x.End)
+	if x.Start != nil && !x.IsSlice && !smallLiteral(x.Start) {
+		g := "#index"
+		if r.writing > 0 {
+			g = "#windex"
 		}
-		r.query(*k)
-		if !smallLiteral(*k) {
-			*k = call("#index", *k, ref(budgetVar))
-		}
+		x.Start = call(g, x.Start, ref(budgetVar))
 	}
 }
 
@@ -296,8 +312,20 @@ func (r *rewriter) term(t *gojq.Term) {
 
 func (r *rewriter) call(t *gojq.Term) {
 	f := t.Func
-	for _, a := range f.Args {
-		r.query(a)
+	arity := len(f.Args)
+	shadowed := r.defined[key(f.Name, arity)] > 0
+	for i, a := range f.Args {
+		switch k := key(f.Name, arity); {
+		case shadowed:
+			r.query(a)
+		case i == 0 && (k == "pick/1" || k == "_modify/2" || k == "_assign/2"):
+			r.write(a)
+		case k == "getpath/1" && r.writing > 0:
+			r.query(a)
+			f.Args[0] = call("#path", a, ref(budgetVar))
+		default:
+			r.query(a)
+		}
 	}
 	if f.Name[0] == '$' {
 		if f.Name == "$ENV" {
@@ -305,9 +333,15 @@ func (r *rewriter) call(t *gojq.Term) {
 		}
 		return
 	}
-	arity := len(f.Args)
-	if r.defined[key(f.Name, arity)] > 0 {
+	if shadowed {
 		return // the expression's own function
+	}
+	if f.Name == "builtins" && arity == 0 {
+		inner := *t
+		inner.SuffixList = nil
+		*t = gojq.Term{Type: gojq.TermTypeQuery, SuffixList: t.SuffixList,
+			Query: pipe(&gojq.Query{Term: &inner}, call("#hide"))}
+		return
 	}
 	if f.Name == "env" && arity == 0 {
 		r.fail(envMessage("env"))
