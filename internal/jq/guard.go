@@ -34,6 +34,10 @@ const (
 	// maxElements bounds the array elements one evaluation collects with
 	// [...] or map(f): 4M slots are 64 MiB.
 	maxElements = 1 << 22
+	// maxCalls bounds the calls of the expression's own functions and the
+	// steps of the builtins that recurse (recurse, repeat, until, while) in
+	// one evaluation: each holds a frame until the recursion returns.
+	maxCalls = 1 << 17
 	// maxDepth bounds nesting: gojq's walkers recurse, and so does the
 	// caller's JSON encoding of an output.
 	maxDepth = 100_000
@@ -51,10 +55,17 @@ const (
 const budgetVar = "$#budget"
 
 type budget struct {
-	work, elements int64 // what is left
+	work, elements, calls int64 // what is left
 }
 
-func newBudget() *budget { return &budget{work: maxWork, elements: maxElements} }
+func newBudget() *budget { return &budget{work: maxWork, elements: maxElements, calls: maxCalls} }
+
+func (b *budget) call() error {
+	if b.calls--; b.calls < 0 {
+		return limitError("more than %d function calls or recursion steps", maxCalls)
+	}
+	return nil
+}
 
 func limitError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrLimit, fmt.Sprintf(format, args...))
@@ -109,11 +120,16 @@ func measure(v any, limit int64, levels *[]int64) (int64, error) {
 	return n, err
 }
 
-// charge deducts the weight of the values from the evaluation's work.
+// charge checks the size of each value handed to one call (the call's
+// result, a string or a copy, is about as large) and deducts it from the
+// evaluation's work.
 func (b *budget) charge(what string, vs ...any) error {
 	for _, v := range vs {
-		n, err := weigh(v, b.work)
+		n, err := weigh(v, min(b.work, maxWeight))
 		if err != nil {
+			return err
+		}
+		if err := fits(what, n); err != nil {
 			return err
 		}
 		if err := b.spend(what, n); err != nil {
@@ -180,6 +196,15 @@ type guardFunc func(b *budget, v any, arg any) error
 // Prefix guards see the call's input.
 var prefixGuards = map[string]func(b *budget, v any) error{
 	"#walk": func(b *budget, v any) error { return b.charge("this builtin", v) },
+	// |= may walk the whole value (when it deletes); it is measured, not
+	// charged, as most updates do not: a document of honest size passes.
+	"#modify": func(b *budget, v any) error {
+		n, err := weigh(v, maxWeight)
+		if err != nil {
+			return err
+		}
+		return fits("the value updated with |=", n)
+	},
 	"#explode": func(b *budget, v any) error {
 		if s, ok := v.(string); ok {
 			return fits("explode", int64(len(s)))
@@ -215,8 +240,14 @@ var argGuards = map[string]guardFunc{
 		}
 		return nil
 	},
+	// A step of a recursing builtin.
+	"#step": func(b *budget, _ any, _ any) error { return b.call() },
 	// contains, inside, indices: every part of one side against the other.
 	"#product": func(b *budget, v any, x any) error {
+		if s, ok := v.(string); ok {
+			// indices of a string: up to a number per character.
+			return fits("this builtin", int64(len(s)))
+		}
 		return chargeProduct(b, "this builtin", v, x)
 	},
 	"#join": func(b *budget, v any, sep any) error {
@@ -464,6 +495,17 @@ var guardOptions = func() []gojq.CompilerOption {
 			return args[0]
 		}))
 	}
+	// #call is a condition: true, or the error.
+	opts = append(opts, gojq.WithFunction("#call", 1, 1, func(_ any, args []any) any {
+		b, err := budgetOf(args)
+		if err == nil {
+			err = b.call()
+		}
+		if err != nil {
+			return err
+		}
+		return true
+	}))
 	// builtins lists custom functions too: the guards stay out of sight.
 	opts = append(opts, gojq.WithFunction("#hide", 0, 0, func(v any, _ []any) any {
 		names, _ := v.([]any)

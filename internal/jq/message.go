@@ -166,8 +166,10 @@ func (g *grammar) query(q *gojq.Query) {
 	switch q.Op {
 	case gojq.OpPipe, gojq.OpComma, gojq.OpAdd, gojq.OpSub, gojq.OpMul, gojq.OpDiv, gojq.OpMod,
 		gojq.OpEq, gojq.OpNe, gojq.OpGt, gojq.OpLt, gojq.OpGe, gojq.OpLe, gojq.OpAnd, gojq.OpOr, gojq.OpAlt:
+	case 0: // an empty query: gojq says what is missing
 	default:
-		g.refuse("the operator %s", q.Op)
+		// Operator.String panics on operators it does not name.
+		g.refuse("this operator (%s)", opName(q.Op))
 	}
 	for _, p := range q.Patterns {
 		g.pattern(p)
@@ -268,6 +270,15 @@ func (g *grammar) call(f *gojq.Func) {
 	for _, a := range f.Args {
 		g.query(a)
 	}
+}
+
+func opName(op gojq.Operator) (name string) {
+	defer func() {
+		if recover() != nil {
+			name = "none"
+		}
+	}()
+	return op.String()
 }
 
 // lru is a bounded map from expression text to its compiled query, dropping

@@ -33,7 +33,11 @@ var guardedCalls = func() map[string]callGuard {
 	m["fromjson/0"] = callGuard{prefix: "#fromjson"}
 	m["transpose/0"] = callGuard{prefix: "#transpose"}
 	m["bsearch/1"] = callGuard{prefix: "#walk", args: map[int]string{0: "#walkarg"}}
-	for _, name := range []string{"sort_by/1", "group_by/1", "unique_by/1", "min_by/1", "max_by/1", "IN/1", "INDEX/1", "add/1", "delpaths/1"} {
+	// delpaths walks the whole value after deleting (to drop the holes).
+	m["delpaths/1"] = callGuard{prefix: "#walk", args: map[int]string{0: "#walkarg"}}
+	m["del/1"] = callGuard{prefix: "#walk"}
+	m["_modify/2"] = callGuard{prefix: "#modify"}
+	for _, name := range []string{"sort_by/1", "group_by/1", "unique_by/1", "min_by/1", "max_by/1", "IN/1", "INDEX/1", "add/1"} {
 		m[name] = onArg(0, "#walkarg")
 	}
 	m["IN/2"] = callGuard{args: map[int]string{0: "#walkarg", 1: "#walkarg"}}
@@ -42,6 +46,12 @@ var guardedCalls = func() map[string]callGuard {
 	m["JOIN/3"] = onArg(2, "#walkarg")
 	m["JOIN/4"] = onArg(2, "#walkarg")
 	m["map/1"] = onArg(0, "#elem")
+	// Each step of these recursing builtins runs the argument once.
+	m["recurse/1"] = onArg(0, "#step")
+	m["recurse/2"] = onArg(0, "#step")
+	m["repeat/1"] = onArg(0, "#step")
+	m["until/2"] = onArg(1, "#step")
+	m["while/2"] = onArg(1, "#step")
 	for _, name := range []string{"contains/1", "inside/1", "indices/1", "index/1", "rindex/1"} {
 		m[name] = onArg(0, "#product")
 	}
@@ -154,12 +164,23 @@ func (r *rewriter) query(q *gojq.Query) {
 		guardOp(update)
 		*q = gojq.Query{Meta: q.Meta, Imports: q.Imports, FuncDefs: q.FuncDefs, Left: q.Right,
 			Patterns: []*gojq.Pattern{{Name: "$#u"}}, Op: gojq.OpPipe,
-			Right: &gojq.Query{Left: q.Left, Op: gojq.OpModify, Right: update}}
+			Right: modify(&gojq.Query{Left: q.Left, Op: gojq.OpModify, Right: update})}
+	case gojq.OpModify:
+		*q = *modify(&gojq.Query{Left: q.Left, Op: q.Op, Right: q.Right, FuncDefs: q.FuncDefs, Meta: q.Meta, Imports: q.Imports})
 	default:
 		if _, ok := opGuards[q.Op]; ok {
 			guardOp(q)
 		}
 	}
+}
+
+// modify puts #modify before l |= f: where f yields nothing, gojq deletes
+// the path and then walks the whole value to drop the holes.
+func modify(q *gojq.Query) *gojq.Query {
+	outer := &gojq.Query{Meta: q.Meta, Imports: q.Imports, FuncDefs: q.FuncDefs}
+	q.Meta, q.Imports, q.FuncDefs = nil, nil, nil
+	outer.Left, outer.Op, outer.Right = call("#modify", ref(budgetVar)), gojq.OpPipe, q
+	return outer
 }
 
 // guardOp turns l op r into #op(l; r) as [$#l, $#r] | $#l op $#r. gojq
@@ -182,6 +203,10 @@ func (r *rewriter) funcDef(fd *gojq.FuncDef) {
 	}
 	defer r.define(fd.Name, len(fd.Args))()
 	r.write(fd.Body)
+	// Count the call: if #call then body else empty end. The condition is
+	// not part of a path, so path(f) still works.
+	fd.Body = &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeIf, If: &gojq.If{
+		Cond: call("#call", ref(budgetVar)), Then: fd.Body, Else: call("empty")}}}
 }
 
 func (r *rewriter) pattern(p *gojq.Pattern) {
