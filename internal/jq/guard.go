@@ -471,41 +471,31 @@ func budgetOf(args []any) (*budget, error) {
 // guardOptions registers the guards with gojq.
 var guardOptions = func() []gojq.CompilerOption {
 	var opts []gojq.CompilerOption
-	for name, g := range prefixGuards {
-		opts = append(opts, gojq.WithFunction(name, 1, 1, func(v any, args []any) any {
+	// guarded registers a guard: run check, then return what result says.
+	guarded := func(name string, arity int, check func(b *budget, v any, args []any) error, result func(v any, args []any) any) {
+		opts = append(opts, gojq.WithFunction(name, arity, arity, func(v any, args []any) any {
 			b, err := budgetOf(args)
 			if err == nil {
-				err = g(b, v)
+				err = check(b, v, args)
 			}
 			if err != nil {
 				return err
 			}
-			return v
+			return result(v, args)
 		}))
+	}
+	for name, g := range prefixGuards {
+		guarded(name, 1, func(b *budget, v any, _ []any) error { return g(b, v) }, func(v any, _ []any) any { return v })
 	}
 	for name, g := range argGuards {
-		opts = append(opts, gojq.WithFunction(name, 2, 2, func(v any, args []any) any {
-			b, err := budgetOf(args)
-			if err == nil {
-				err = g(b, v, args[0])
-			}
-			if err != nil {
-				return err
-			}
-			return args[0]
-		}))
+		guarded(name, 2, func(b *budget, v any, args []any) error { return g(b, v, args[0]) }, func(_ any, args []any) any { return args[0] })
+	}
+	for op, g := range opGuards {
+		guarded(opGuardName(op), 3, func(b *budget, _ any, args []any) error { return g(b, args[0], args[1]) },
+			func(_ any, args []any) any { return []any{args[0], args[1]} })
 	}
 	// #call is a condition: true, or the error.
-	opts = append(opts, gojq.WithFunction("#call", 1, 1, func(_ any, args []any) any {
-		b, err := budgetOf(args)
-		if err == nil {
-			err = b.call()
-		}
-		if err != nil {
-			return err
-		}
-		return true
-	}))
+	guarded("#call", 1, func(b *budget, _ any, _ []any) error { return b.call() }, func(any, []any) any { return true })
 	// builtins lists custom functions too: the guards stay out of sight.
 	opts = append(opts, gojq.WithFunction("#hide", 0, 0, func(v any, _ []any) any {
 		names, _ := v.([]any)
@@ -517,18 +507,6 @@ var guardOptions = func() []gojq.CompilerOption {
 		}
 		return out
 	}))
-	for op, g := range opGuards {
-		opts = append(opts, gojq.WithFunction(opGuardName(op), 3, 3, func(_ any, args []any) any {
-			b, err := budgetOf(args)
-			if err == nil {
-				err = g(b, args[0], args[1])
-			}
-			if err != nil {
-				return err
-			}
-			return []any{args[0], args[1]}
-		}))
-	}
 	return opts
 }()
 

@@ -10,7 +10,14 @@
 // guards in front of the few operations that can allocate or compute without
 // bound inside one Go call, where the deadline is not seen: see guard.go.
 // The guards measure the values handed to those operations, per evaluation,
-// so one evaluation's bound does not depend on what else the process does.
+// so one evaluation's bound does not depend on what else the process does:
+// a value handed to or built by one such call is at most 2M units (a JSON
+// node, or 8 bytes of string: 16 MiB of text), nested at most 100,000 deep;
+// one evaluation walks at most 16M units in them, collects at most 4M array
+// elements, makes at most 131,072 calls of its own functions or recursion
+// steps, writes no array index past 4M, and yields outputs within the same
+// size bound. Everything else runs as in plain gojq, which the conformance
+// test checks against jq's and gojq's own test suites.
 //
 // Message expressions (CompileMessage) arrive in SQS event messages: anyone
 // who can send to the queue, or who can put a string into a CloudTrail record
@@ -166,7 +173,8 @@ func compile(expr string, parsed *gojq.Query, opts []Option) (*Query, error) {
 func (q *Query) String() string { return q.expr }
 
 // Run evaluates the expression against input and returns every value it
-// yields, in order. input must hold JSON values (see Normalize).
+// yields, in order. input must hold the values encoding/json decodes (with
+// or without UseNumber), as gojq requires.
 func (q *Query) Run(ctx context.Context, input any) ([]any, error) {
 	var out []any
 	err := q.each(ctx, input, func(v any) bool {
