@@ -33,15 +33,15 @@ type program struct {
 // it (the suites' own compile-failure tests).
 func TestConformance(t *testing.T) {
 	var programs []program
-	programs = append(programs, loadJQTests(t, "testdata/conformance/jq.test")...)
-	programs = append(programs, loadJQTests(t, "testdata/conformance/man.test")...)
+	skipped := map[string]int{}
+	programs = append(programs, loadJQTests(t, "testdata/conformance/jq.test", skipped)...)
+	programs = append(programs, loadJQTests(t, "testdata/conformance/man.test", skipped)...)
 	cli, cliSkips := loadGojqTests(t, "testdata/conformance/gojq-cli-test.yaml")
 	programs = append(programs, cli...)
-
-	skipped := map[string]int{}
 	for reason, n := range cliSkips {
 		skipped[reason] += n
 	}
+	notLoaded := sumOf(skipped)
 	run, equal := 0, 0
 	for _, p := range programs {
 		start := time.Now()
@@ -63,7 +63,7 @@ func TestConformance(t *testing.T) {
 		reasons = append(reasons, r+": "+itoa(n))
 	}
 	sort.Strings(reasons)
-	t.Logf("conformance: %d programs, %d run, %d equal to plain gojq; skipped: %s", len(programs)+sumOf(cliSkips), run, equal, strings.Join(reasons, "; "))
+	t.Logf("conformance: %d programs, %d run, %d equal to plain gojq; skipped: %s", len(programs)+notLoaded, run, equal, strings.Join(reasons, "; "))
 	// The suites hold about 1,700 programs; most must run.
 	if run < 1200 {
 		t.Errorf("only %d programs ran", run)
@@ -136,7 +136,7 @@ func runCode(ctx context.Context, code *gojq.Code, input any) ([]any, error) {
 // loadJQTests reads jq's test format: groups of lines separated by blank
 // lines, '#' lines ignored; a group is a program, an input and the expected
 // outputs, or %%FAIL, a program and an error (a compile failure).
-func loadJQTests(t *testing.T, path string) []program {
+func loadJQTests(t *testing.T, path string, skipped map[string]int) []program {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -146,11 +146,17 @@ func loadJQTests(t *testing.T, path string) []program {
 	var group []string
 	start := 0
 	flush := func() {
-		if len(group) >= 2 && !strings.HasPrefix(group[0], "%%FAIL") {
-			var input any
-			if err := decodeJSON([]byte(group[1]), &input); err == nil {
-				out = append(out, program{source: path + ":" + itoa(start), expr: group[0], inputs: []any{input}})
-			}
+		var input any
+		switch {
+		case len(group) == 0:
+		case strings.HasPrefix(group[0], "%%FAIL"):
+			skipped["jq compile-failure test (%%FAIL)"]++
+		case len(group) < 2:
+			skipped["jq test without an input"]++
+		case decodeJSON([]byte(group[1]), &input) != nil:
+			skipped["jq test whose input is not one JSON value"]++
+		default:
+			out = append(out, program{source: path + ":" + itoa(start), expr: group[0], inputs: []any{input}})
 		}
 		group = nil
 	}
