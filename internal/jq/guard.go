@@ -301,11 +301,17 @@ func checkPath(b *budget, p any) error {
 // twice. A chain nested 10,000 deep is then 10,000 comparisons, not 10^8.
 func chargeProduct(b *budget, what string, l, r any) error {
 	var ll, rl []int64
-	if _, err := measure(l, b.work, &ll); err != nil {
-		return err
-	}
-	if _, err := measure(r, b.work, &rl); err != nil {
-		return err
+	for _, side := range []struct {
+		v      any
+		levels *[]int64
+	}{{l, &ll}, {r, &rl}} {
+		n, err := measure(side.v, min(b.work, maxWeight), side.levels)
+		if err == nil {
+			err = fits(what, n)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	var cost int64
 	for d := 0; d < len(ll) && d < len(rl); d++ {
@@ -425,11 +431,14 @@ var opGuards = map[gojq.Operator]func(b *budget, l, r any) error{
 // chargeCompare charges the smaller operand: a comparison walks both sides
 // together and stops where one ends or they differ.
 func chargeCompare(b *budget, l, r any) error {
-	wl, err := weigh(l, b.work)
+	wl, err := weigh(l, min(b.work, maxWeight))
 	if err != nil {
 		return err
 	}
 	wr, err := weigh(r, min(wl, b.work))
+	if err == nil {
+		err = fits("a comparison", min(wl, wr))
+	}
 	if err != nil {
 		return err
 	}
