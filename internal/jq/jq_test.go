@@ -146,8 +146,9 @@ func TestRunawayExpressionsStop(t *testing.T) {
 			if !strings.Contains(err.Error(), expr) && len(expr) <= maxQuotedExpr {
 				t.Fatalf("error %q does not name the expression", err)
 			}
-			// A generous bound: the point is that it stops, not how fast.
-			if elapsed > 10*timeout {
+			// A generous bound: the point is that it stops, not how fast
+			// (the suite runs beside other packages' tests on shared CPUs).
+			if elapsed > timeout+3*time.Second {
 				t.Fatalf("stopped only after %s with a %s deadline", elapsed, timeout)
 			}
 		})
