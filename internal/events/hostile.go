@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
-
-	"github.com/port-labs/port-aws-exporter/internal/jq"
 )
 
 // Defences against hostile message bodies. They run before anything else
@@ -133,35 +130,4 @@ func checkExpressionBounds(expr string) error {
 		}
 	}
 	return nil
-}
-
-// compiled caches message expressions by text: a queue carries the same few
-// rule expressions over and over, and compiling each once keeps a burst of
-// messages from costing a parse each. Bounded, since a hostile sender could
-// otherwise fill it with distinct texts.
-var compiled = struct {
-	sync.Mutex
-	m map[string]*jq.Query
-}{m: map[string]*jq.Query{}}
-
-const maxCompiledExpressions = 1024
-
-func compileExpression(expr string) (*jq.Query, error) {
-	compiled.Lock()
-	q, ok := compiled.m[expr]
-	compiled.Unlock()
-	if ok {
-		return q, nil
-	}
-	q, err := jq.Compile(expr, jq.WithTimeout(ExpressionTimeout), jq.WithMaxOutputs(2))
-	if err != nil {
-		return nil, err
-	}
-	compiled.Lock()
-	if len(compiled.m) >= maxCompiledExpressions {
-		clear(compiled.m) // crude, and enough: legitimate texts come back at once
-	}
-	compiled.m[expr] = q
-	compiled.Unlock()
-	return q, nil
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/jq"
 )
 
 // Action is what a message asks for.
@@ -379,7 +380,7 @@ func evalString(ctx context.Context, msg Message, field, expr string) (string, e
 	if err := checkExpressionBounds(expr); err != nil {
 		return "", &PermanentError{Reason: ReasonJQError, Err: fmt.Errorf("field %q: %w", field, err)}
 	}
-	q, err := compileExpression(expr)
+	q, err := jq.CompileMessage(expr)
 	if err != nil {
 		if bareLiteral.MatchString(expr) {
 			err = fmt.Errorf("%w; region, action and the identifiers are jq expressions: write the literal in jq quotes: %q", err, `"`+expr+`"`)

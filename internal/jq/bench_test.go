@@ -24,8 +24,8 @@ var benchInput = map[string]any{
 }
 
 // BenchmarkFirst compares one evaluation through Compile (guards, budget,
-// watchdog registration) with plain gojq under a context.WithTimeout, which
-// is what an evaluation cost before memory was bounded.
+// deadline) with plain gojq under a context.WithTimeout: what the guards
+// cost an honest mapping expression.
 func BenchmarkFirst(b *testing.B) {
 	for _, expr := range benchExprs {
 		b.Run("guarded/"+expr, func(b *testing.B) {

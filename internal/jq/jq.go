@@ -1,27 +1,52 @@
-// Package jq compiles and runs the jq expressions of the exporter's config
-// with gojq, inside a sandbox: no process environment, no input reading, no
-// module loading, and a bound on running time, number of outputs and memory,
-// so that a mistake in a config (range(1e12), unbounded recursion, "x" * 1e9)
-// or an expression injected through an event cannot hang or exhaust the
-// exporter. See budget.go for how memory is bounded.
+// Package jq compiles and runs the exporter's jq expressions with gojq, in
+// one of two sandboxes, one per threat model.
+//
+// Config expressions (Compile) are the operator's own code in config.json:
+// any jq program is accepted and must behave exactly as in plain gojq; the
+// sandbox only has to stop mistakes such as [range(1e12)], "x" * 1e9 or
+// sorting a value built by sharing ([1] | reduce range(60) as $i (.; [., .])
+// | sort) from hanging or exhausting the exporter. Every evaluation has a
+// deadline (gojq checks it between VM instructions), an output cap, and
+// guards in front of the few operations that can allocate or compute without
+// bound inside one Go call, where the deadline is not seen: see guard.go.
+// The guards measure the values handed to those operations, per evaluation,
+// so one evaluation's bound does not depend on what else the process does:
+// a value handed to or built by one such call is at most 2M units (a JSON
+// node, or 8 bytes of string: 16 MiB of text), nested at most 100,000 deep;
+// one evaluation walks at most 16M units in them, collects at most 4M array
+// elements, makes at most 131,072 calls of its own functions or recursion
+// steps, writes no array index past 4M, and yields outputs within the same
+// size bound. Everything else runs as in plain gojq, which the conformance
+// test checks against jq's and gojq's own test suites.
+//
+// Message expressions (CompileMessage) arrive in SQS event messages: anyone
+// who can send to the queue, or who can put a string into a CloudTrail record
+// a rule copies, writes them. Before gojq parses one, its length and bracket
+// nesting are bounded (MaxMessageExprBytes, MaxMessageExprDepth), so a hostile
+// message costs microseconds; the parsed program must then stay inside a
+// small grammar (paths, literals, operators, if, as-bindings, construction and
+// a list of pure builtins: message.go) with no definitions, loops or
+// recursion; it runs with the config guards, a short deadline and a small
+// output cap, and is compiled once per distinct text (a bounded LRU cache).
+//
+// Both sandboxes compile without gojq's environ loader, input iterator or
+// module loader: $ENV and env are compile errors (the environment holds
+// credentials), input/inputs are refused and import/include load nothing.
 package jq
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/itchyny/gojq"
 )
 
-// DefaultTimeout bounds one evaluation. Mapping expressions touch one
-// resource document of a few kilobytes and finish in microseconds; a second
-// is generous for any honest expression and short enough that a runaway one
-// is noticed quickly. Memory is bounded separately (DefaultMemoryLimit): within
-// a second a runaway such as [range(1e9)] would otherwise allocate hundreds of
-// megabytes.
+// DefaultTimeout bounds one evaluation of a config expression. Mapping
+// expressions touch one resource document of a few kilobytes and finish in
+// microseconds; a second is generous for any honest expression and short
+// enough that a runaway one is noticed quickly.
 const DefaultTimeout = time.Second
 
 // DefaultMaxOutputs caps how many values one evaluation may yield. Mappings
@@ -37,14 +62,15 @@ var ErrTooManyOutputs = errors.New("too many outputs")
 // The caller's own cancellation is reported as the context's error instead.
 var ErrTimeout = errors.New("evaluation took too long")
 
-// forbidden names the builtins that would let a config read the process
-// environment. gojq already lacks file and network access, and refuses
-// input/inputs without an input iterator and import/include without a module
-// loader; env and $ENV would otherwise compile to an (empty) object, which
-// hides the mistake, so they are rejected at compile time instead.
-var forbidden = map[string]string{
-	"env":  "env is not available: the exporter does not expose its environment to jq",
-	"$ENV": "$ENV is not available: the exporter does not expose its environment to jq",
+// ErrLimit is returned (wrapped) when a guarded operation would exceed the
+// sandbox's bounds on value size, nesting or work (see guard.go).
+var ErrLimit = errors.New("exceeds the jq sandbox's bounds")
+
+// envMessage is the error for the routes to the process environment. gojq
+// without an environ loader would compile them to an empty object, which
+// hides the mistake, so they are compile errors instead.
+func envMessage(name string) string {
+	return name + " is not available: the exporter does not expose its environment to jq"
 }
 
 // Option adjusts how a Query evaluates.
@@ -70,29 +96,19 @@ func WithMaxOutputs(n int) Option {
 	}
 }
 
-// WithMemoryLimit sets how many bytes one evaluation may allocate (default
-// DefaultMemoryLimit). Zero or negative keeps the default.
-func WithMemoryLimit(bytes int64) Option {
-	return func(q *Query) {
-		if bytes > 0 {
-			q.memoryLimit = bytes
-		}
-	}
-}
-
 // Query is a compiled expression. It is safe for concurrent use: gojq keeps
-// each run's state apart from the compiled code.
+// each run's state apart from the compiled code, and each run has its own
+// budget.
 type Query struct {
-	expr        string
-	code        *gojq.Code
-	timeout     time.Duration
-	maxOutputs  int
-	memoryLimit int64
+	expr       string
+	code       *gojq.Code
+	timeout    time.Duration
+	maxOutputs int
 }
 
 // Error is an error of one expression: compiling or running it.
 type Error struct {
-	Expr  string // the expression as written in the config
+	Expr  string // the expression as written
 	Phase string // "parse", "compile" or "run"
 	Err   error
 }
@@ -115,8 +131,16 @@ func quoteExpr(expr string) string {
 	return fmt.Sprintf("%q", expr)
 }
 
-// Compile parses and compiles expr once, in the sandbox.
+// Compile parses and compiles a config expression once, in the sandbox.
 func Compile(expr string, opts ...Option) (*Query, error) {
+	parsed, err := parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	return compile(expr, parsed, opts)
+}
+
+func parse(expr string) (*gojq.Query, error) {
 	parsed, err := gojq.Parse(expr)
 	if err != nil {
 		var pe *gojq.ParseError
@@ -125,20 +149,20 @@ func Compile(expr string, opts ...Option) (*Query, error) {
 		}
 		return nil, &Error{Expr: expr, Phase: "parse", Err: err}
 	}
-	if name, ok := findForbidden(parsed); ok {
-		return nil, &Error{Expr: expr, Phase: "compile", Err: errors.New(forbidden[name])}
-	}
-	if err := checkRegexps(parsed); err != nil {
+	return parsed, nil
+}
+
+func compile(expr string, parsed *gojq.Query, opts []Option) (*Query, error) {
+	if err := guard(parsed); err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
-	guardQuery(parsed)
 	// No WithEnvironLoader, WithInputIter or WithModuleLoader: gojq then has
 	// no environment, refuses input/inputs and refuses import/include.
-	code, err := gojq.Compile(parsed, compilerOptions...)
+	code, err := gojq.Compile(parsed, guardOptions...)
 	if err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
-	q := &Query{expr: expr, code: code, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs, memoryLimit: DefaultMemoryLimit}
+	q := &Query{expr: expr, code: code, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs}
 	for _, opt := range opts {
 		opt(q)
 	}
@@ -149,7 +173,8 @@ func Compile(expr string, opts ...Option) (*Query, error) {
 func (q *Query) String() string { return q.expr }
 
 // Run evaluates the expression against input and returns every value it
-// yields, in order. input must hold JSON values (see Normalize).
+// yields, in order. input must hold the values encoding/json decodes (with
+// or without UseNumber), as gojq requires.
 func (q *Query) Run(ctx context.Context, input any) ([]any, error) {
 	var out []any
 	err := q.each(ctx, input, func(v any) bool {
@@ -169,17 +194,10 @@ func (q *Query) First(ctx context.Context, input any) (value any, ok bool, err e
 	return value, ok, err
 }
 
-// compilerOptions define the guards the rewritten expression calls.
-var compilerOptions = guardFunctions
-
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
-	// The watchdog enforces the deadline along with the memory limit, to
-	// within a millisecond; one registration replaces a timer per evaluation.
-	budget := &evaluation{Context: ctx, timeout: q.timeout, limit: q.memoryLimit}
-	budget.input = [2]any{input, budget}
-	defaultWatchdog.add(budget)
-	defer defaultWatchdog.remove(budget)
-	iter := q.code.RunWithContext(budget, budget.input[:])
+	runCtx, cancel := context.WithTimeoutCause(ctx, q.timeout, ErrTimeout)
+	defer cancel()
+	iter := q.code.RunWithContext(runCtx, []any{input, newBudget()})
 	n := 0
 	for {
 		v, more := iter.Next()
@@ -187,11 +205,16 @@ func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 			return nil
 		}
 		if err, isErr := v.(error); isErr {
-			return q.runError(ctx, err)
+			return q.runError(ctx, runCtx, err)
 		}
 		n++
 		if n > q.maxOutputs {
 			return &Error{Expr: q.expr, Phase: "run", Err: fmt.Errorf("%w: more than %d values", ErrTooManyOutputs, q.maxOutputs)}
+		}
+		// The caller encodes what it gets (to JSON, for Port): a value too
+		// large or too deeply nested to walk safely stops here.
+		if err := checkOutput(v); err != nil {
+			return &Error{Expr: q.expr, Phase: "run", Err: err}
 		}
 		if !fn(v) {
 			return nil
@@ -199,37 +222,20 @@ func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 	}
 }
 
-func (q *Query) runError(ctx context.Context, err error) error {
-	if errors.Is(err, ErrMemory) || errors.Is(err, ErrTimeout) {
-		return &Error{Expr: q.expr, Phase: "run", Err: err}
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return &Error{Expr: q.expr, Phase: "run", Err: ctxErr}
+func (q *Query) runError(ctx, runCtx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return &Error{Expr: q.expr, Phase: "run", Err: ctxErr}
+		}
+		if errors.Is(context.Cause(runCtx), ErrTimeout) {
+			return &Error{Expr: q.expr, Phase: "run", Err: fmt.Errorf("%w (deadline %s)", ErrTimeout, q.timeout)}
+		}
 	}
 	var halt *gojq.HaltError
 	if errors.As(err, &halt) {
 		// halt and halt_error would end a jq program; here they can only fail
 		// this one evaluation.
-		return &Error{Expr: q.expr, Phase: "run", Err: fmt.Errorf("halt is not allowed in mappings: %w", err)}
+		return &Error{Expr: q.expr, Phase: "run", Err: fmt.Errorf("halt is not allowed in mappings: %w", boundedError{err})}
 	}
-	return &Error{Expr: q.expr, Phase: "run", Err: err}
-}
-
-// findForbidden reports the first use of a forbidden name: a call such as
-// env or $ENV, or the object shorthand {$ENV} (short for {"ENV": $ENV}).
-func findForbidden(parsed *gojq.Query) (name string, found bool) {
-	walk(reflect.ValueOf(parsed), func(node any) bool {
-		switch n := node.(type) {
-		case *gojq.Func:
-			if _, bad := forbidden[n.Name]; bad && len(n.Args) == 0 {
-				name, found = n.Name, true
-			}
-		case *gojq.ObjectKeyVal:
-			if n.Val == nil && n.Key == "$ENV" {
-				name, found = n.Key, true
-			}
-		}
-		return !found
-	})
-	return name, found
+	return &Error{Expr: q.expr, Phase: "run", Err: boundedError{err}}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/big"
 	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -141,14 +140,15 @@ func TestRunawayExpressionsStop(t *testing.T) {
 			start := time.Now()
 			_, err = q.Run(t.Context(), 0)
 			elapsed := time.Since(start)
-			if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrMemory) {
-				t.Fatalf("err = %v, want ErrTimeout or ErrMemory", err)
+			if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrLimit) {
+				t.Fatalf("err = %v, want ErrTimeout or ErrLimit", err)
 			}
 			if !strings.Contains(err.Error(), expr) && len(expr) <= maxQuotedExpr {
 				t.Fatalf("error %q does not name the expression", err)
 			}
-			// A generous bound: the point is that it stops, not how fast.
-			if elapsed > 10*timeout {
+			// A generous bound: the point is that it stops, not how fast
+			// (the suite runs beside other packages' tests on shared CPUs).
+			if elapsed > timeout+3*time.Second {
 				t.Fatalf("stopped only after %s with a %s deadline", elapsed, timeout)
 			}
 		})
@@ -271,66 +271,4 @@ func TestLongExpressionIsShortenedInErrors(t *testing.T) {
 	if len(err.Error()) > 400 || !strings.Contains(err.Error(), "…") {
 		t.Fatalf("error not shortened: %d bytes: %v", len(err.Error()), err)
 	}
-}
-
-func TestNormalize(t *testing.T) {
-	type tag struct {
-		Key   string `json:"Key"`
-		Value string `json:"Value"`
-	}
-	huge := new(big.Int).SetUint64(1<<64 - 1)
-	cases := []struct {
-		name string
-		in   any
-		want string // canonical JSON
-	}{
-		{"decoded JSON passes through", map[string]any{"a": []any{1.5, "x", nil, true}}, `{"a":[1.5,"x",null,true]}`},
-		{"json.Number stays exact", map[string]any{"n": json.Number("12345678901234567890")}, `{"n":12345678901234567890}`},
-		{"typed slice", []string{"a", "b"}, `["a","b"]`},
-		{"typed map", map[string]string{"k": "v"}, `{"k":"v"}`},
-		{"int64 and uint64", []any{int64(-3), uint64(1<<64 - 1)}, `[-3,18446744073709551615]`},
-		{"struct through encoding/json", []tag{{"team", "x"}}, `[{"Key":"team","Value":"x"}]`},
-		{"nested typed values", map[string]any{"tags": map[string]string{"a": "b"}, "n": int32(7)}, `{"n":7,"tags":{"a":"b"}}`},
-		{"big.Int", huge, `18446744073709551615`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := Normalize(tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c := canonical(t, got); c != tc.want {
-				t.Fatalf("Normalize = %s, want %s", c, tc.want)
-			}
-			// And gojq must accept the result.
-			out, err := mustCompile(t, "tojson").Run(t.Context(), got)
-			if err != nil {
-				t.Fatalf("gojq rejects the normalized value: %v", err)
-			}
-			if c := canonical(t, fromJSON(t, out[0].(string))); c != tc.want {
-				t.Fatalf("gojq sees %s, want %s", c, tc.want)
-			}
-		})
-	}
-	t.Run("decoded JSON is not copied", func(t *testing.T) {
-		in := map[string]any{"a": 1.0}
-		got, _ := Normalize(in)
-		if reflect.ValueOf(got).Pointer() != reflect.ValueOf(in).Pointer() {
-			t.Fatal("Normalize copied a value that was already normal")
-		}
-	})
-	t.Run("channel is an error", func(t *testing.T) {
-		if _, err := Normalize(map[string]any{"c": make(chan int)}); err == nil {
-			t.Fatal("no error for a channel")
-		}
-	})
-}
-
-func fromJSON(t *testing.T, s string) any {
-	t.Helper()
-	var v any
-	if err := decodeJSON([]byte(s), &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
