@@ -129,7 +129,7 @@ func TestInitThenRulesTest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rules test on generated rules: %v\n%s", err, report)
 	}
-	for _, want := range []string{`"S3BucketEventRule"`, `"action": "delete"`, `"identifier": "stratus-red-team-ctlr-bucket-zqfsvooxqj"`, `"awsS3Bucket"`} {
+	for _, want := range []string{`"S3BucketEventRule"`, `"action": "delete"`, `"identifier": "stratus-red-team-ctlr-bucket-zqfsvooxqj"`, `"awsS3Bucket/stratus-red-team-ctlr-bucket-zqfsvooxqj"`} {
 		if !strings.Contains(report, want) {
 			t.Errorf("rules test report lacks %s:\n%s", want, report)
 		}

@@ -149,7 +149,7 @@ func TestRulesTestReadsConfigFromS3(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rules test with an s3:// config: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "resources[0] (AWS::Lambda::Function)") {
+	if !strings.Contains(out, "if gone: read \"test-function\" (not found); delete lambda/test-function") {
 		t.Errorf("the report does not use the config:\n%s", out)
 	}
 }
