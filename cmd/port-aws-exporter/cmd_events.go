@@ -60,15 +60,25 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			}
 			ctx := cmd.Context()
 			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
+			// Verifications go back to the events queue; its client exists
+			// once the AWS config is loaded.
+			verifier := &queue.Verifier{QueueURL: os.Getenv(lambdaruntime.EnvQueueURL)}
+			if verifier.QueueURL != "" {
+				evs.Verifier = verifier
+			} else if evs.VerifyDelay > 0 {
+				logger.Warn("no verifications of writes: set " + lambdaruntime.EnvQueueURL + " so that concurrent invocations converge")
+			}
 			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true})
 			if err != nil {
 				return err
 			}
+			client := sqs.NewFromConfig(b.AWS)
+			verifier.Client = client
 			h := lambdaruntime.NewFromEnvironment(&lambdaruntime.Handler{
 				Batch:    b.Events,
 				Shards:   lambdaruntime.ShardListerFunc(func(context.Context) ([]events.ShardRequest, error) { return dispatch.ShardRequests(b.Controller) }),
 				ShardKey: b.ShardKey,
-				SQS:      sqs.NewFromConfig(b.AWS),
+				SQS:      client,
 				Logger:   logger,
 			})
 			lambdaruntime.Start(h)
@@ -141,6 +151,10 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			m := metrics.New(reg)
+			// Verifications go back to the events queue; its client exists
+			// once the AWS config is loaded.
+			verifier := &queue.Verifier{QueueURL: queueURL}
+			evs.Verifier = verifier
 			b, err := build(ctx, exporter.Options{
 				ConfigLocation: configLocation, Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m,
 			})
@@ -149,6 +163,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			}
 			boundMetricLabels(m, b)
 			client := sqs.NewFromConfig(b.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
+			verifier.Client = client
 			consumer := &queue.Consumer{
 				Client: client, QueueURL: queueURL, Handler: b.Events,
 				GracePeriod: gracePeriod, Metrics: m, Logger: logger, Pollers: pollers,
@@ -211,7 +226,7 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			b, err := build(ctx, exporter.Options{
 				ConfigLocation: configLocation, Sync: settings, Logger: logger, OneShot: true,
 				NeedPort: !dryRun || portCredentialsConfigured(),
-				Events:   &exporter.EventSettings{Concurrency: 1}, // one message
+				Events:   &exporter.EventSettings{Concurrency: 1, Timeout: cli.EventDefaults().Timeout}, // one message, no verification
 			})
 			if err != nil {
 				return err

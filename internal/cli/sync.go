@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -72,19 +73,28 @@ func SyncDefaults() exporter.SyncSettings {
 }
 
 // EventFlags are the event handling knobs.
-type EventFlags struct{ Concurrency int }
+type EventFlags struct {
+	Concurrency int
+	Timeout     time.Duration
+	VerifyDelay time.Duration
+}
 
 // BindEventFlags adds the event knobs to a flag set.
 func BindEventFlags(f *pflag.FlagSet) *EventFlags {
 	e := &EventFlags{}
 	f.IntVar(&e.Concurrency, "event-concurrency", 16, "resources of one message batch reconciled at once")
 	BindEnv(f, "event-concurrency", "EVENT_CONCURRENCY")
+	f.DurationVar(&e.Timeout, "event-timeout", 20*time.Second, "longest reconcile of one message; what has not finished is retried")
+	BindEnv(f, "event-timeout", "EVENT_TIMEOUT")
+	f.DurationVar(&e.VerifyDelay, "event-verify-delay", 30*time.Second,
+		"every message that wrote is reconciled once more this much later, so that replicas and concurrent invocations converge on AWS; must exceed --event-timeout (0 disables)")
+	BindEnv(f, "event-verify-delay", "EVENT_VERIFY_DELAY")
 	return e
 }
 
 // Settings are the built, validated event settings.
 func (e *EventFlags) Settings() (exporter.EventSettings, error) {
-	set := exporter.EventSettings{Concurrency: e.Concurrency}
+	set := exporter.EventSettings{Concurrency: e.Concurrency, Timeout: e.Timeout, VerifyDelay: e.VerifyDelay}
 	return set, set.Validate()
 }
 

@@ -37,6 +37,12 @@ type Handler struct {
 	log         *slog.Logger
 	// dryRun marks reports: the controller's target records instead of writing.
 	dryRun bool
+
+	unitTimeout time.Duration
+	verifier    Verifier
+	verifyDelay time.Duration
+	locks       *resourceLocks
+	verifies    *verifications
 }
 
 // Options are a Handler's built settings.
@@ -49,6 +55,14 @@ type Options struct {
 	Logger      *slog.Logger
 	// DryRun says the controller's target is a dry-run recorder.
 	DryRun bool
+	// UnitTimeout bounds one message's reconcile (> 0): what has not
+	// finished by then is retried. It bounds how late a stale write can land.
+	UnitTimeout time.Duration
+	// Verifier, when set, receives a verification of every message whose
+	// reconcile wrote, VerifyDelay later (converge.go). VerifyDelay must
+	// exceed UnitTimeout.
+	Verifier    Verifier
+	VerifyDelay time.Duration
 }
 
 // New builds a Handler over the controller.
@@ -59,20 +73,32 @@ func New(c *controller.Controller, opts Options) (*Handler, error) {
 	if opts.Concurrency < 1 {
 		return nil, fmt.Errorf("dispatch: concurrency %d: want at least 1", opts.Concurrency)
 	}
+	if opts.UnitTimeout <= 0 {
+		return nil, fmt.Errorf("dispatch: unit timeout %v: want above 0", opts.UnitTimeout)
+	}
+	if opts.Verifier != nil && opts.VerifyDelay <= opts.UnitTimeout {
+		return nil, fmt.Errorf("dispatch: verify delay %v must exceed the unit timeout %v, or a stale write could land after the verification", opts.VerifyDelay, opts.UnitTimeout)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{controller: c, shardKey: opts.ShardKey, concurrency: opts.Concurrency, metrics: opts.Metrics, log: log, dryRun: opts.DryRun}, nil
+	return &Handler{controller: c, shardKey: opts.ShardKey, concurrency: opts.Concurrency, metrics: opts.Metrics, log: log, dryRun: opts.DryRun,
+		unitTimeout: opts.UnitTimeout, verifier: opts.Verifier, verifyDelay: opts.VerifyDelay,
+		locks: newResourceLocks(), verifies: &verifications{due: map[string]time.Time{}}}, nil
 }
 
 func (h *Handler) logger() *slog.Logger { return h.log }
 
 // work is one unit of a batch: a resource or a shard, with the messages about it.
 type work struct {
-	key      string
-	decision *events.Decision
-	shard    *events.ShardRequest
+	key string
+	// verification: every message of the unit is a verification (none
+	// schedules another); body is the handled message's, to verify with.
+	verification bool
+	body         []byte
+	decision     *events.Decision
+	shard        *events.ShardRequest
 	// notBefore is the arrival of the latest message of the unit.
 	notBefore time.Time
 	// items are the indexes of the batch's messages about this unit; the last
@@ -112,14 +138,15 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 				h.finished(it.ID, msg.ResourceType, "", out[i], 0)
 				continue
 			}
-			unit = work{key: d.Key(), decision: &d, notBefore: arrived}
+			unit = work{key: d.Key(), decision: &d, notBefore: arrived, verification: it.Attributes[VerificationAttribute] != "", body: it.Body}
 		}
 		if w, ok := byKey[unit.key]; ok {
 			// The later message wins: its decision (upsert or delete) is the newer intent.
 			if unit.decision != nil && w.decision != nil {
 				inheritEntityIdentifier(unit.decision, *w.decision)
 			}
-			w.decision, w.shard = unit.decision, unit.shard
+			w.decision, w.shard, w.body = unit.decision, unit.shard, unit.body
+			w.verification = w.verification && unit.verification
 			if unit.notBefore.After(w.notBefore) {
 				w.notBefore = unit.notBefore
 			}
@@ -159,11 +186,11 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 					// bulk: waiting for it would hold the batch's upserts for
 					// a whole shard.
 					bulk.finish()
-					h.handleChain(ctx, reconciler, items, out, chain)
+					h.handleChain(ctx, reconciler, nil, items, out, chain)
 					bulk.start(1)
 					continue
 				}
-				h.handleChain(ctx, reconciler, items, out, chain)
+				h.handleChain(ctx, reconciler, bulk, items, out, chain)
 			}
 		})
 	}
@@ -173,10 +200,10 @@ func (h *Handler) HandleBatch(ctx context.Context, items []Item) []Outcome {
 
 // handleChain handles a chain's units in order; each unit's outcome is also
 // that of the messages it stands for.
-func (h *Handler) handleChain(ctx context.Context, reconciler *controller.Controller, items []Item, out []Outcome, chain []*work) {
+func (h *Handler) handleChain(ctx context.Context, reconciler *controller.Controller, bulk *bulkUpserter, items []Item, out []Outcome, chain []*work) {
 	for _, w := range chain {
 		handled := w.items[len(w.items)-1]
-		o := h.handleUnit(ctx, reconciler, items[handled].ID, w)
+		o := h.handleUnit(ctx, reconciler, bulk, items[handled].ID, w)
 		for _, i := range w.items {
 			shared := o
 			shared.ID = items[i].ID
@@ -242,7 +269,7 @@ func (h *Handler) batchController() (*controller.Controller, *bulkUpserter) {
 	return h.controller.WithTarget(bulk), bulk
 }
 
-func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, id string, w *work) Outcome {
+func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk *bulkUpserter, id string, w *work) Outcome {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		// Too late to start: the message goes back to the queue untouched.
@@ -260,7 +287,34 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, id s
 		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
 		return o
 	}
-	sr := c.Reconcile(ctx, ScopeOf(c, d, w.notBefore))
+	scope := ScopeOf(c, d, w.notBefore)
+	unitCtx, cancel := context.WithTimeout(ctx, h.unitTimeout)
+	defer cancel()
+	// While it waits for another reconcile of the same resource, this worker
+	// is out of the batch's shared upserts: they must not wait for it (that
+	// other reconcile may itself wait for its own batch's upserts).
+	if bulk != nil {
+		bulk.finish()
+	}
+	release, err := h.locks.lock(unitCtx, lockKeys(scope))
+	if bulk != nil {
+		bulk.start(1)
+	}
+	if err != nil {
+		o := Outcome{ID: id, Status: StatusRetry, Err: fmt.Errorf("waiting for another reconcile of the same resource: %w", err), Report: &Report{Decision: &d}}
+		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
+		return o
+	}
+	sr := c.Reconcile(unitCtx, scope)
+	release()
+	if h.verifier != nil && !w.verification && (sr.Upserted > 0 || sr.Deleted > 0) && h.verifies.claim(w.key, h.verifyDelay) {
+		// Sent after the write: a verification may not be lost silently,
+		// but failing to send one only loses the guarantee across
+		// replicas, which the full sync still restores.
+		if err := h.verifier.Verify(context.WithoutCancel(ctx), w.body, h.verifyDelay); err != nil {
+			h.log.Warn("could not schedule the verification of a write", "message_id", id, "error", err)
+		}
+	}
 	for _, err := range sr.Errors {
 		h.metrics.Failure(metrics.ScopeEvent, Cause(err))
 	}

@@ -208,13 +208,18 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if opts.Events == nil {
 		return nil
 	}
-	b.Events, err = dispatch.New(c, dispatch.Options{
+	do := dispatch.Options{
 		ShardKey:    b.ShardKey,
 		Concurrency: opts.Events.Concurrency,
 		Metrics:     opts.Metrics,
 		Logger:      b.Logger,
 		DryRun:      opts.Sync.DryRun,
-	})
+		UnitTimeout: opts.Events.Timeout,
+	}
+	if opts.Events.VerifyDelay > 0 && opts.Events.Verifier != nil && !opts.Sync.DryRun {
+		do.Verifier, do.VerifyDelay = opts.Events.Verifier, opts.Events.VerifyDelay
+	}
+	b.Events, err = dispatch.New(c, do)
 	return err
 }
 

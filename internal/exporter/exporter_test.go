@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -59,7 +60,7 @@ func testbedOptions(t *testing.T) (Options, *cloudcontrol.Emulator, *portapi.Ser
 // writes to Port, and the sync it wires lands the emulator's functions.
 func TestBuildWiresTheSettingsAsGiven(t *testing.T) {
 	opts, emu, double := testbedOptions(t)
-	opts.Events = &EventSettings{Concurrency: 3}
+	opts.Events = &EventSettings{Concurrency: 3, Timeout: 20 * time.Second}
 	b, err := Build(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,9 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/plan"
 )
 
@@ -64,12 +66,27 @@ func (s SyncSettings) Validate() error {
 type EventSettings struct {
 	// Concurrency is how many resources of one message batch are reconciled at once.
 	Concurrency int
+	// Timeout bounds one message's reconcile.
+	Timeout time.Duration
+	// VerifyDelay is when a message that wrote is verified (0: never).
+	VerifyDelay time.Duration
+	// Verifier sends the verifications (the events queue); nil: none.
+	Verifier dispatch.Verifier
 }
 
-// Validate refuses a concurrency the handler would silently replace.
+// Validate refuses settings the handler would silently replace.
 func (s EventSettings) Validate() error {
 	if s.Concurrency < 1 {
 		return fmt.Errorf("event concurrency %d: want at least 1", s.Concurrency)
+	}
+	if s.Timeout <= 0 {
+		return fmt.Errorf("event timeout %v: want above 0", s.Timeout)
+	}
+	if s.VerifyDelay != 0 && s.VerifyDelay <= s.Timeout {
+		return fmt.Errorf("event verify delay %v must exceed the event timeout %v (or be 0 to disable verifications)", s.VerifyDelay, s.Timeout)
+	}
+	if s.VerifyDelay > 15*time.Minute {
+		return fmt.Errorf("event verify delay %v: SQS delays a message at most 15 minutes", s.VerifyDelay)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/plan"
 )
@@ -52,7 +53,13 @@ func TestSyncSettingsValidate(t *testing.T) {
 	if err := (EventSettings{Concurrency: 0}).Validate(); err == nil || !strings.Contains(err.Error(), "event concurrency 0") {
 		t.Errorf("event concurrency 0: %v, want refused", err)
 	}
-	if err := (EventSettings{Concurrency: 1}).Validate(); err != nil {
+	if err := (EventSettings{Concurrency: 1, Timeout: 10 * time.Second, VerifyDelay: 10 * time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "must exceed the event timeout") {
+		t.Errorf("a verify delay not above the timeout: %v, want refused (a stale write could land after the verification)", err)
+	}
+	if err := (EventSettings{Concurrency: 1, Timeout: 10 * time.Second, VerifyDelay: 16 * time.Minute}).Validate(); err == nil {
+		t.Error("a verify delay past SQS's 15 minutes accepted")
+	}
+	if err := (EventSettings{Concurrency: 1, Timeout: 20 * time.Second}).Validate(); err != nil {
 		t.Errorf("event concurrency 1 refused: %v", err)
 	}
 }

@@ -184,8 +184,9 @@ func (c *Consumer) poll(ctx, work context.Context) {
 			WaitTimeSeconds:             int32(c.WaitTime / time.Second),
 			VisibilityTimeout:           int32(c.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-			// Shard messages carry their signature as a message attribute.
-			MessageAttributeNames: []string{events.SignatureAttribute},
+			// Shard messages carry their signature as a message attribute,
+			// verifications their mark.
+			MessageAttributeNames: []string{events.SignatureAttribute, dispatch.VerificationAttribute},
 		})
 		if err != nil {
 			if ctx.Err() != nil {

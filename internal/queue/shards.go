@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 )
 
@@ -70,6 +72,30 @@ func SendShardMessages(ctx context.Context, client *sqs.Client, queueURL string,
 	if len(unsent) > 0 {
 		slices.Sort(unsent)
 		return fmt.Errorf("send shard messages to %s: %d of %d not sent: %v", queueURL, len(unsent), len(reqs), unsent)
+	}
+	return nil
+}
+
+// Verifier sends verification messages (dispatch.Verifier) to the events
+// queue: the message's body again, delayed, with the verification attribute.
+type Verifier struct {
+	Client   *sqs.Client
+	QueueURL string
+}
+
+// Verify sends body back to the queue, visible after delay (SQS allows at
+// most 15 minutes).
+func (v Verifier) Verify(ctx context.Context, body []byte, delay time.Duration) error {
+	_, err := v.Client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     aws.String(v.QueueURL),
+		MessageBody:  aws.String(string(body)),
+		DelaySeconds: int32(min(max(delay, time.Second), 15*time.Minute) / time.Second),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			dispatch.VerificationAttribute: {DataType: aws.String("String"), StringValue: aws.String("1")},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("send a verification to %s: %w", v.QueueURL, err)
 	}
 	return nil
 }

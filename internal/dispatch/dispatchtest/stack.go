@@ -68,6 +68,9 @@ type Options struct {
 	DryRun bool
 	// Logger is the handler's and controller's (default slog.Default()).
 	Logger *slog.Logger
+	// Verifier and VerifyDelay: the handler's verifications (none by default).
+	Verifier    dispatch.Verifier
+	VerifyDelay time.Duration
 	// Config, when set, is the exporter config (YAML) instead of config.yaml,
 	// and Blueprints the JSON array of blueprints instead of blueprints.json:
 	// for tests of kinds the shared config does not hold, which would change
@@ -156,7 +159,8 @@ func New(t testing.TB, opts Options) *Stack {
 	if concurrency == 0 {
 		concurrency = dispatch.DefaultConcurrency
 	}
-	handler, err := dispatch.New(ctl, dispatch.Options{ShardKey: key, Concurrency: concurrency, DryRun: opts.DryRun, Logger: opts.Logger})
+	handler, err := dispatch.New(ctl, dispatch.Options{ShardKey: key, Concurrency: concurrency, DryRun: opts.DryRun, Logger: opts.Logger,
+		UnitTimeout: 20 * time.Second, Verifier: opts.Verifier, VerifyDelay: opts.VerifyDelay})
 	if err != nil {
 		t.Fatal(err)
 	}
