@@ -26,6 +26,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
@@ -181,6 +182,9 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 	}
 	work, cancel := h.workContext(ctx)
 	outcomes := h.Batch.HandleBatch(work, items)
+	// Work cut off by the deadline comes back after the visibility
+	// timeout; work that failed comes back after its backoff.
+	interrupted := work.Err() != nil
 	cancel()
 
 	var resp lambdaevents.SQSEventResponse
@@ -206,9 +210,13 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 			return dlq.URL, dlq.Send(ctx, queue.NewDeadLetter(o.ID, r.Body, r.Attributes, o))
 		})
 		if fate != queue.Done {
-			// Lambda has no visibility to park with: a failed record is
-			// redelivered after the queue's visibility timeout, never lost.
+			// A failed record is redelivered, never lost: after its backoff
+			// when it failed transiently, after the queue's visibility
+			// timeout when its dead-letter send failed.
 			fail(o.ID)
+		}
+		if fate == queue.Redeliver && !interrupted {
+			h.retryLater(ctx, r)
 		}
 	}
 	// A record without an outcome was not handled: redeliver it.
@@ -219,6 +227,30 @@ func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) (lamb
 	}
 	log.Info("handled SQS batch", "records", len(ev.Records), "failed", len(resp.BatchItemFailures))
 	return resp, nil
+}
+
+// retryLater makes a record that failed transiently visible again after its
+// backoff rather than after the queue's whole visibility timeout. Best
+// effort: without it the record still comes back, later.
+func (h *Handler) retryLater(ctx context.Context, r lambdaevents.SQSMessage) {
+	if h.SQS == nil {
+		return
+	}
+	url := h.QueueURL
+	if url == "" {
+		var err error
+		if url, err = queue.QueueURLFromARN(ctx, h.SQS, r.EventSourceARN); err != nil {
+			return
+		}
+	}
+	n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+	_, err := h.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(url), ReceiptHandle: aws.String(r.ReceiptHandle),
+		VisibilityTimeout: int32(queue.RetryBackoff(n) / time.Second),
+	})
+	if err != nil {
+		h.logger(ctx).Warn("could not shorten a failed record's visibility; it comes back after the visibility timeout", "message_id", r.MessageId, "error", err)
+	}
 }
 
 // deadLetterQueue resolves (once per source queue) where permanent failures go.

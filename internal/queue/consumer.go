@@ -178,7 +178,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) poll(ctx, work context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		out, err := c.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		// The long poll runs on the work context, not ctx: cancelling a
+		// ReceiveMessage in flight can leave messages SQS has already handed
+		// out invisible for the whole visibility timeout. A poll that ends
+		// after shutdown began releases what it got at once instead.
+		out, err := c.Client.ReceiveMessage(work, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(c.QueueURL),
 			MaxNumberOfMessages:         c.MaxMessages,
 			WaitTimeSeconds:             int32(c.WaitTime / time.Second),
@@ -189,7 +193,7 @@ func (c *Consumer) poll(ctx, work context.Context) {
 			MessageAttributeNames: []string{events.SignatureAttribute, dispatch.VerificationAttribute},
 		})
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || work.Err() != nil {
 				return
 			}
 			c.recordPoll(err)
@@ -204,6 +208,13 @@ func (c *Consumer) poll(ctx, work context.Context) {
 		}
 		c.recordPoll(nil)
 		backoff = time.Second
+		if len(out.Messages) > 0 && ctx.Err() != nil {
+			settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			c.changeVisibility(settle, out.Messages, 0)
+			cancel()
+			c.logger().Info("released messages received during shutdown", "messages", len(out.Messages))
+			return
+		}
 		if len(out.Messages) > 0 {
 			c.handle(ctx, work, out.Messages)
 		}
@@ -238,7 +249,7 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	interrupted := work.Err() != nil || ctx.Err() != nil
-	var done, release []types.Message
+	var done, release, retry []types.Message
 	seen := map[string]bool{}
 	for _, o := range outcomes {
 		m, ok := byID[o.ID]
@@ -257,7 +268,11 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 			if interrupted {
 				c.logger().Info("releasing unfinished message for redelivery", "message_id", o.ID)
 				release = append(release, m)
+				continue
 			}
+			// It failed, and the exporter knows it: it comes back after its
+			// backoff, not after the whole visibility timeout.
+			retry = append(retry, m)
 		}
 	}
 	// A message the handler did not report on is released, never deleted.
@@ -268,6 +283,20 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 	}
 	c.delete(settle, done)
 	c.changeVisibility(settle, release, 0)
+	for _, m := range retry {
+		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+		c.changeVisibility(settle, []types.Message{m}, RetryBackoff(n))
+	}
+}
+
+// RetryBackoff is how long a message that failed transiently on its n-th
+// receive stays invisible before SQS hands it out again: 1, 2, 4, ... seconds,
+// at most 5 minutes (the queue's redrive policy bounds how often).
+func RetryBackoff(receiveCount int) time.Duration {
+	if receiveCount < 1 {
+		receiveCount = 1
+	}
+	return min(time.Second<<min(receiveCount-1, 9), 5*time.Minute)
 }
 
 // heartbeat keeps a batch's messages invisible while the handler works on
