@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
@@ -51,6 +54,9 @@ type Stack struct {
 	Handler    *dispatch.Handler
 	// ShardKey signs shard messages the Handler accepts.
 	ShardKey *events.ShardKey
+
+	opts   Options
+	mapper *mapping.Mapper
 }
 
 // Options shape a Stack.
@@ -71,6 +77,11 @@ type Options struct {
 	// Verifier and VerifyDelay: the handler's verifications (none by default).
 	Verifier    dispatch.Verifier
 	VerifyDelay time.Duration
+	// UnitTimeout is the handler's (default 20 s).
+	UnitTimeout time.Duration
+	// CCJitter, when set, delays every Cloud Control answer after the state
+	// was read (cloudcontrol.Jitter): stale answers for convergence tests.
+	CCJitter *cloudcontrol.Jitter
 	// Config, when set, is the exporter config (YAML) instead of config.yaml,
 	// and Blueprints the JSON array of blueprints instead of blueprints.json:
 	// for tests of kinds the shared config does not hold, which would change
@@ -107,9 +118,6 @@ func New(t testing.TB, opts Options) *Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ccSrv.Close() })
-	reader := source.NewCloudControl(ccSrv.AWSConfig("eu-west-1"), source.Options{
-		RequestsPerSecond: -1, MaxRetries: 1, BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond,
-	})
 
 	double := portapi.NewHandler(portapi.Options{})
 	var h http.Handler = double
@@ -127,12 +135,45 @@ func New(t testing.TB, opts Options) *Stack {
 			t.Fatal(err)
 		}
 	}
+	client, err := port.New(port.Config{
+		BaseURL: portSrv.URL, ClientID: double.ClientID(), ClientSecret: double.ClientSecret(), RequestsPerSecond: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{CC: cc, CCURL: ccSrv.URL, Port: double, PortURL: portSrv.URL, PortClient: client, opts: opts, mapper: mapper}
+	if opts.CCJitter != nil {
+		jittered := httptest.NewServer(cc.JitteredHandler(*opts.CCJitter))
+		t.Cleanup(jittered.Close)
+		s.CCURL = jittered.URL
+	}
+	s.Controller, s.Handler, s.ShardKey = s.replica(t)
+	return s
+}
+
+// Replica builds another controller and handler over the same Cloud Control
+// and Port, with its own locks, caches and clients: a second process of the
+// exporter (a replica of serve, a concurrent Lambda container).
+func (s *Stack) Replica(t testing.TB) *dispatch.Handler {
+	t.Helper()
+	_, h, _ := s.replica(t)
+	return h
+}
+
+func (s *Stack) replica(t testing.TB) (*controller.Controller, *dispatch.Handler, *events.ShardKey) {
+	t.Helper()
+	opts, mapper := s.opts, s.mapper
+	reader := source.NewCloudControl(aws.Config{
+		Region:       "eu-west-1",
+		Credentials:  awscreds.NewStaticCredentialsProvider("AKIDEMULATED", "emulated-secret", ""),
+		BaseEndpoint: aws.String(s.CCURL),
+	}, source.Options{RequestsPerSecond: -1, MaxRetries: 1, BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond})
 	retries := opts.PortRetries
 	if retries == 0 {
 		retries = 1
 	}
 	client, err := port.New(port.Config{
-		BaseURL: portSrv.URL, ClientID: double.ClientID(), ClientSecret: double.ClientSecret(),
+		BaseURL: s.PortURL, ClientID: s.Port.ClientID(), ClientSecret: s.Port.ClientSecret(),
 		Retries: retries, RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, RequestsPerSecond: -1,
 	})
 	if err != nil {
@@ -159,14 +200,16 @@ func New(t testing.TB, opts Options) *Stack {
 	if concurrency == 0 {
 		concurrency = dispatch.DefaultConcurrency
 	}
+	unitTimeout := opts.UnitTimeout
+	if unitTimeout == 0 {
+		unitTimeout = 20 * time.Second
+	}
 	handler, err := dispatch.New(ctl, dispatch.Options{ShardKey: key, Concurrency: concurrency, DryRun: opts.DryRun, Logger: opts.Logger,
-		UnitTimeout: 20 * time.Second, Verifier: opts.Verifier, VerifyDelay: opts.VerifyDelay})
+		UnitTimeout: unitTimeout, Verifier: opts.Verifier, VerifyDelay: opts.VerifyDelay})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{
-		CC: cc, CCURL: ccSrv.URL, Port: double, PortURL: portSrv.URL, PortClient: client, Controller: ctl, Handler: handler, ShardKey: key,
-	}
+	return ctl, handler, key
 }
 
 // Datasource is the $datasource the exporter's writes for a shard of the
