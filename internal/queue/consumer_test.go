@@ -1,10 +1,12 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,8 +255,10 @@ func TestConsumerShutdownFinishesOrReleases(t *testing.T) {
 	send(t, client, srcURL, "slow:300", "block")
 
 	h := &scriptedHandler{}
+	var logs lockedBuffer
 	c := &queue.Consumer{Client: client, QueueURL: srcURL, Handler: h, WaitTime: time.Second, VisibilityTimeout: 600 * time.Second,
-		GracePeriod: 1500 * time.Millisecond, DeadLetter: &queue.DeadLetterQueue{Client: client, URL: dlqURL}}
+		GracePeriod: 1500 * time.Millisecond, DeadLetter: &queue.DeadLetterQueue{Client: client, URL: dlqURL},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	stop := runConsumer(t, c)
 	waitFor(t, "both messages to be in flight", 15*time.Second, func() bool { return h.count("slow:300") == 1 && h.count("block") == 1 })
 	start := time.Now()
@@ -273,6 +277,28 @@ func TestConsumerShutdownFinishesOrReleases(t *testing.T) {
 		}
 		t.Fatalf("after shutdown the queue shows %v, want only the released [block]", bodies)
 	}
+	// A clean stop is not an error.
+	if out := logs.String(); strings.Contains(out, "level=ERROR") {
+		t.Errorf("a clean shutdown logged errors:\n%s", out)
+	}
+}
+
+// lockedBuffer is a log sink the consumer's goroutines may share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestConsumerKeepsMessageWhenDeadLetterSendFails(t *testing.T) {
