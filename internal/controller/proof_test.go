@@ -16,11 +16,10 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 )
 
-// TestProofListingIsNeverOlderThanTheMessage: a listing that proves a
-// deletion is shared only by messages that arrived before it started. A
-// message that arrived later (a resource may have been created in between)
-// gets a listing of its own.
-func TestProofListingIsNeverOlderThanTheMessage(t *testing.T) {
+// listingStack is the event path over a config whose deletions are proven
+// by listing (SQS queues named by QueueName).
+func listingStack(t *testing.T) *dispatchtest.Stack {
+	t.Helper()
 	cfg, err := os.ReadFile("../dispatch/testdata/listing/config.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +28,15 @@ func TestProofListingIsNeverOlderThanTheMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := dispatchtest.New(t, dispatchtest.Options{Config: cfg, Blueprints: bps})
+	return dispatchtest.New(t, dispatchtest.Options{Config: cfg, Blueprints: bps})
+}
+
+// TestProofListingIsNeverOlderThanTheMessage: a listing that proves a
+// deletion is shared only by messages that arrived before it started. A
+// message that arrived later (a resource may have been created in between)
+// gets a listing of its own.
+func TestProofListingIsNeverOlderThanTheMessage(t *testing.T) {
+	s := listingStack(t)
 	shard := source.Shard{AccountID: dispatchtest.AccountID, Region: "eu-west-1", Kind: "AWS::SQS::Queue"}
 	owned := dispatchtest.Datasource("eu-west-1", "AWS::SQS::Queue")
 	s.Port.Put(owned, entity.Entity{Blueprint: "queue", Identifier: "a", Properties: map[string]any{}},
@@ -68,15 +75,7 @@ func TestProofListingIsNeverOlderThanTheMessage(t *testing.T) {
 // before it), cost listings one after another, at most one running and one
 // queued per shard, not 30.
 func TestAFloodOfDeletionsCostsListingsInTurnNotEach(t *testing.T) {
-	cfg, err := os.ReadFile("../dispatch/testdata/listing/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bps, err := os.ReadFile("../dispatch/testdata/listing/blueprints.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := dispatchtest.New(t, dispatchtest.Options{Config: cfg, Blueprints: bps})
+	s := listingStack(t)
 	s.CC.SetLatency(40 * time.Millisecond)
 	shard := source.Shard{AccountID: dispatchtest.AccountID, Region: "eu-west-1", Kind: "AWS::SQS::Queue"}
 	owned := dispatchtest.Datasource("eu-west-1", "AWS::SQS::Queue")
