@@ -54,6 +54,9 @@ const (
 //   - A throttle only cuts for a call that took its token after the last
 //     cut: the calls in flight or already holding a reservation at the old
 //     rate when AWS first said no say nothing new.
+//   - At the first throttle the pace is halved, or set to the calls/s AWS
+//     admitted in the last 0.5 s if that is lower; calls that reserved a
+//     token at the old rate and still wait take a new one.
 //   - The pace grows only from successes of calls that waited for their
 //     token (the pace, not the demand, was the limit), so a region that
 //     reads little does not inflate its rate and throttle itself later.
@@ -76,6 +79,44 @@ type adaptiveRate struct {
 	slowStart bool
 	lastGrow  time.Time // last success that earned growth (or cut)
 	lastCut   time.Time
+	cuts      uint64 // generation: waiters re-reserve after a cut
+	// admitted counts successes in the last second, in 100 ms slots
+	// (slot i holds the successes of tenth slotTenth[i]).
+	admitted  [10]int
+	slotTenth [10]int64
+}
+
+// admittedWindow is how far back admittedRate looks, in 100 ms slots: long
+// enough to hold a few calls at 10/s, short enough that the slow start's
+// lower rates of a second ago do not pull the estimate down.
+const admittedWindow = 5
+
+// admittedRate is the successes of the last admittedWindow slots, per second.
+func (a *adaptiveRate) admittedRate(now time.Time) float64 {
+	tenth := now.UnixNano() / int64(100*time.Millisecond)
+	n := 0
+	for i, t := range a.slotTenth {
+		if tenth-t < admittedWindow {
+			n += a.admitted[i]
+		}
+	}
+	return float64(n) / (admittedWindow / 10.0)
+}
+
+func (a *adaptiveRate) countSuccess(now time.Time) {
+	tenth := now.UnixNano() / int64(100*time.Millisecond)
+	i := int(tenth % 10)
+	if a.slotTenth[i] != tenth {
+		a.slotTenth[i], a.admitted[i] = tenth, 0
+	}
+	a.admitted[i]++
+}
+
+// generation changes at every cut.
+func (a *adaptiveRate) generation() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cuts
 }
 
 func newAdaptiveRate(start, ceiling float64, now time.Time) *adaptiveRate {
@@ -101,6 +142,7 @@ func (a *adaptiveRate) current() float64 {
 func (a *adaptiveRate) succeeded(now time.Time, limited bool) float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.countSuccess(now)
 	dt := now.Sub(a.lastGrow)
 	if dt <= 0 {
 		return a.rate
@@ -129,12 +171,18 @@ func (a *adaptiveRate) throttled(now, sent time.Time) (float64, bool) {
 	if sent.Before(a.lastCut) {
 		return a.rate, false
 	}
-	cut := throttleCut
+	next := a.rate * throttleCut
 	if a.slowStart {
-		cut = slowStartCut
+		// What AWS let through in the last second is a better guess than
+		// half a rate that doubled while AWS's own burst hid the limit.
+		next = a.rate * slowStartCut
+		if adm := a.admittedRate(now); adm > 0 {
+			next = math.Min(next, adm)
+		}
 		a.slowStart = false
 	}
-	a.rate = math.Max(a.floor, a.rate*cut)
+	a.rate = math.Max(a.floor, next)
+	a.cuts++
 	a.lastCut = now
 	a.lastGrow = now
 	return a.rate, true

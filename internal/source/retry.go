@@ -151,6 +151,10 @@ func (p *pacing) wait(ctx context.Context) (waited bool, err error) {
 	if p.limiter.Limit() == rate.Inf {
 		return false, ctx.Err()
 	}
+	var gen uint64
+	if p.pace != nil {
+		gen = p.pace.adapt.generation()
+	}
 	now := time.Now()
 	r := p.limiter.ReserveN(now, 1)
 	if !r.OK() {
@@ -169,11 +173,17 @@ func (p *pacing) wait(ctx context.Context) (waited bool, err error) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true, nil
 	case <-ctx.Done():
 		r.Cancel()
 		return true, fmt.Errorf("wait for the %s request pace: %w", p.region, ctx.Err())
 	}
+	if p.pace != nil && p.pace.adapt.generation() != gen {
+		// The pace was cut while this call waited at the old rate: take a
+		// token at the new one, or every waiter goes at the old spacing.
+		_, err := p.wait(ctx)
+		return true, err
+	}
+	return true, nil
 }
 
 // addTo puts the pacing middleware right after the SDK's retry loop.
