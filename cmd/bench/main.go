@@ -53,6 +53,7 @@ type benchChildInput struct {
 	Sync cli.SyncFlags
 	// PaceAWS and PacePort pace at the testbed's limits (see bench.Settings).
 	PaceAWS, PacePort bool
+	NoAWSCeiling      bool
 	// WriteConcurrency and GetConcurrency override the controller's and the
 	// source's defaults when positive (experiments; the sync command has no such flags).
 	WriteConcurrency int
@@ -65,6 +66,7 @@ func newBenchCommand() *cobra.Command {
 		resources        int
 		asJSON           bool
 		inProcess        bool
+		paceAtLimits     bool
 		child            bool
 		writeConcurrency int
 		getConcurrency   int
@@ -122,14 +124,18 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 				err = errors.New("the events scenario runs as a Go benchmark (it starts moto_server): " +
 					"go test -run '^$' -bench BenchmarkEvents -benchtime 1x -timeout 60m ./internal/bench")
 			default:
-				// The exporter paces at the testbed's limits unless the user set the rates.
-				paceAWS, pacePort := !cmd.Flags().Changed("aws-requests-per-second"), !cmd.Flags().Changed("port-requests-per-second")
+				// With --pace-at-limits the exporter is told the testbed's limits
+				// (unless the user set the rates); otherwise it runs with the
+				// defaults, the AWS pace without a ceiling.
+				awsSet, portSet := cmd.Flags().Changed("aws-requests-per-second"), cmd.Flags().Changed("port-requests-per-second")
+				paceAWS, pacePort := paceAtLimits && !awsSet, paceAtLimits && !portSet
+				noCeiling := !paceAtLimits && !awsSet
 				exp := childExporter(benchChildInput{
-					Sync: *syncFlags, PaceAWS: paceAWS, PacePort: pacePort,
+					Sync: *syncFlags, PaceAWS: paceAWS, PacePort: pacePort, NoAWSCeiling: noCeiling,
 					WriteConcurrency: writeConcurrency, GetConcurrency: getConcurrency,
 				}, cli.LogLevel(cmd))
 				if inProcess {
-					exp = bench.InProcess(bench.Settings{Sync: settings, PaceAWS: paceAWS, PacePort: pacePort, Logger: logger})
+					exp = bench.InProcess(bench.Settings{Sync: settings, PaceAWS: paceAWS, PacePort: pacePort, NoAWSCeiling: noCeiling, Logger: logger})
 				}
 				res, err = bench.RunSync(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
 					logger.Debug("progress", "elapsed", elapsed.Round(time.Second), "aws_requests", t.AWSRequests,
@@ -155,6 +161,7 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 	f.StringSliceVar(&scenarios, "scenario", []string{bench.ScenarioFullSync}, "scenarios to run, in order (repeat or comma-separate)")
 	f.IntVar(&resources, "resources", 0, "resize the scenario to this many resources (0: the scenario's own size)")
 	f.BoolVar(&asJSON, "json", false, "print the figures as JSON")
+	f.BoolVar(&paceAtLimits, "pace-at-limits", false, "tell the exporter the testbed's limits (--aws-requests-per-second, --port-requests-per-second), as before issue 11; default: the binary's defaults, the AWS pace without a ceiling")
 	f.BoolVar(&inProcess, "in-process", false, "run the exporter in this process (peak RSS then includes the testbed)")
 	f.IntVar(&writeConcurrency, "write-concurrency", 0, "upsert requests in flight across shards (0: the controller's default)")
 	f.IntVar(&getConcurrency, "get-concurrency", 0, "GetResource calls in flight per region (cap) (0: the source's default)")
@@ -227,7 +234,7 @@ func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	sync.WriteConcurrency, sync.GetConcurrency = in.WriteConcurrency, in.GetConcurrency
-	set := bench.Settings{Sync: sync, PaceAWS: in.PaceAWS, PacePort: in.PacePort}
+	set := bench.Settings{Sync: sync, PaceAWS: in.PaceAWS, PacePort: in.PacePort, NoAWSCeiling: in.NoAWSCeiling}
 	run, err := bench.SyncOnce(ctx, in.Endpoints, set.For(in.Endpoints), cli.NewLogger(cmd, os.Stderr))
 	if err != nil {
 		return err

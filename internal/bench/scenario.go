@@ -65,6 +65,14 @@ const (
 	ScenarioFullSync100k = "full-sync-100k"
 	ScenarioEvents       = "events"
 	ScenarioMapping      = "mapping"
+	// Budgets (issue 11): the exporter with the binary's defaults, no rate
+	// flag, against AWS allowing 4, 60 or 400 calls/s per region, or Port
+	// allowing 12 or 1,200 requests/s.
+	ScenarioAWS4     = "aws-4"
+	ScenarioAWS60    = "aws-60"
+	ScenarioAWS400   = "aws-400"
+	ScenarioPort12   = "port-12"
+	ScenarioPort1200 = "port-1200"
 )
 
 // Named returns a scenario of issue 6; resources > 0 replaces its size (spread
@@ -85,6 +93,16 @@ func Named(name string, resources int) (Scenario, error) {
 		sc.Messages = 10_000
 	case ScenarioMapping:
 		sc.Kinds, sc.Regions, sc.PerShard = DefaultKinds[:1], DefaultRegions[:1], 100_000
+	case ScenarioAWS4: // 160 resources, 168 calls: 20 s at 4/s
+		sc.Kinds, sc.Regions, sc.PerShard, sc.AWSRate = DefaultKinds[:1], DefaultRegions[:2], 80, 4
+	case ScenarioAWS60: // 1,000 resources, 1,040 calls: 7.7 s at 60/s
+		sc.Kinds, sc.Regions, sc.PerShard, sc.AWSRate = DefaultKinds[:1], DefaultRegions[:2], 500, 60
+	case ScenarioAWS400: // 8,000 resources, 8,320 calls: 9.4 s at 400/s
+		sc.Kinds, sc.Regions, sc.PerShard, sc.AWSRate = DefaultKinds[:4], DefaultRegions[:2], 1000, 400
+	case ScenarioPort12: // 2,000 resources, 160 Port requests: 13 s at 12/s
+		sc.PerShard, sc.PortRate = 50, 12
+	case ScenarioPort1200: // 5,000 resources, 280 Port requests: 2.4 s at Port's default pace, 0.2 s at 1,200/s
+		sc.Regions, sc.PerShard, sc.AWSRate, sc.PortRate = DefaultRegions[:2], 250, 1000, 1200
 	default:
 		return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(ScenarioNames(), ", "))
 	}
@@ -103,7 +121,8 @@ func Named(name string, resources int) (Scenario, error) {
 
 // ScenarioNames lists the scenarios Named knows.
 func ScenarioNames() []string {
-	names := []string{ScenarioFullSync, ScenarioFullSync100k, ScenarioEvents, ScenarioMapping}
+	names := []string{ScenarioFullSync, ScenarioFullSync100k, ScenarioEvents, ScenarioMapping,
+		ScenarioAWS4, ScenarioAWS60, ScenarioAWS400, ScenarioPort12, ScenarioPort1200}
 	sort.Strings(names)
 	return names
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
@@ -50,14 +51,21 @@ type Settings struct {
 	// limits, as a user sets --aws-requests-per-second and
 	// --port-requests-per-second to the limits of their account.
 	PaceAWS, PacePort bool
-	Logger            *slog.Logger
+	// NoAWSCeiling runs the AWS pace with no ceiling (when PaceAWS is
+	// false): --aws-requests-per-second none, the default the product is
+	// meant to have once the CLI is wired to it (its flag still defaults to 10).
+	NoAWSCeiling bool
+	Logger       *slog.Logger
 }
 
 // For are the settings for a sync of the testbed at ep.
 func (set Settings) For(ep Endpoints) exporter.SyncSettings {
 	s := set.Sync
-	if set.PaceAWS {
+	switch {
+	case set.PaceAWS:
 		s.AWSRequestsPerSecond = ep.AWSRate
+	case set.NoAWSCeiling:
+		s.AWSRequestsPerSecond = math.Inf(1)
 	}
 	if set.PacePort {
 		s.PortRequestsPerSecond = ep.PortRate
@@ -88,6 +96,7 @@ func SyncOnce(ctx context.Context, ep Endpoints, sync exporter.SyncSettings, log
 	start := time.Now()
 	report, err := b.Controller.Run(ctx)
 	run := Summarize(report, time.Since(start))
+	b.Source.LogRates(log) // the pace found per region
 	if err != nil {
 		return run, fmt.Errorf("sync: %w", err)
 	}

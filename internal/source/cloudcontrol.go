@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,26 +18,40 @@ import (
 )
 
 // Defaults for Options. Cloud Control does not publish its limits; they are
-// per account and region and shared with every other caller, so the default
-// pace is modest and throttling is expected and absorbed by backoff.
+// per account and region and shared with every other caller, so each
+// region's pace is found from AWS's answers (see adaptiveRate), starting at
+// DefaultStartRequestsPerSecond, and the throttling that finds it is
+// absorbed by backoff.
 const (
-	DefaultRequestsPerSecond = 10
-	DefaultMaxRetries        = 8
-	DefaultBackoffBase       = 250 * time.Millisecond
-	DefaultBackoffCap        = 20 * time.Second
-	DefaultGetConcurrency    = 64
-	DefaultPageSize          = 100
+	DefaultMaxRetries     = 8
+	DefaultBackoffBase    = 250 * time.Millisecond
+	DefaultBackoffCap     = 20 * time.Second
+	DefaultGetConcurrency = 64
+	DefaultPageSize       = 100
 	// maxEmptyPages bounds consecutive pages with no resources but a NextToken.
 	maxEmptyPages = 100
 )
 
 // Options tune a CloudControl reader. Zero values take the defaults above.
 type Options struct {
-	// RequestsPerSecond paces Cloud Control calls per region, shared by all
-	// shards of that region; negative means unpaced.
+	// RequestsPerSecond is the ceiling of each region's pace, shared by all
+	// shards of that region: the pace adapts below it (see adaptiveRate).
+	// 0 or +Inf means no ceiling (the default); negative means unpaced
+	// (no bucket, no adaptation: tests).
 	RequestsPerSecond float64
-	// Burst is the token bucket size; default max(1, RequestsPerSecond).
+	// StartRequestsPerSecond is each region's pace before AWS has answered;
+	// default DefaultStartRequestsPerSecond (at most the ceiling).
+	StartRequestsPerSecond float64
+	// FixedPace paces at RequestsPerSecond exactly, without adapting (the
+	// reader before adaptive pacing; tests and comparisons).
+	FixedPace bool
+	// Burst is the token bucket size; default 1 with the adaptive pace (AWS's
+	// own bucket has the burst), max(1, RequestsPerSecond) with FixedPace.
 	Burst int
+	// OnRate, when set, is called with a region's pace whenever it is cut,
+	// and at most once a second while it rises: what the reader has found
+	// AWS allows there (e.g. for a gauge). Rates gives the same on demand.
+	OnRate func(region string, perSecond float64)
 	// MaxRetries is how often one call is repeated after throttling or a
 	// transient failure before it fails; negative means never. It is the
 	// SDK retryer's MaxAttempts − 1 (AWS_MAX_ATTEMPTS does not change it).
@@ -44,14 +61,14 @@ type Options struct {
 	// [0, min(cap, base·2ⁿ⁻¹)), throttled or not.
 	BackoffBase, BackoffCap time.Duration
 	// AdaptivePacing adds the SDK's adaptive retry mode per region
-	// (retry.NewAdaptiveMode): after a throttled answer the region's rate is
-	// cut (×0.7 of the measured rate) and raised again, CUBIC-like, while
-	// calls succeed. RequestsPerSecond stays the ceiling; negative means
-	// the adaptive rate alone paces.
+	// (retry.NewAdaptiveMode, botocore's "adaptive"): after a throttled
+	// answer its rate is cut (×0.7 of the measured rate) and raised again,
+	// CUBIC-like, while calls succeed. For comparisons: it runs on top of
+	// the reader's own pace unless RequestsPerSecond is negative.
 	AdaptivePacing bool
 	// GetConcurrency caps GetResource calls in flight per region, shared by
 	// the shards of that region. Below the cap the budget is the region's
-	// RequestsPerSecond × the observed GetResource latency × 2 (at least 4),
+	// current pace × the observed GetResource latency × 2 (at least 4),
 	// so the pace, not the number of shards at once, bounds the reads.
 	GetConcurrency int
 	// PageSize is ListResources' MaxResults (1..100); AWS may answer less.
@@ -68,11 +85,23 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.RequestsPerSecond == 0 {
-		o.RequestsPerSecond = DefaultRequestsPerSecond
+	if o.RequestsPerSecond == 0 || math.IsNaN(o.RequestsPerSecond) {
+		o.RequestsPerSecond = math.Inf(1)
+	}
+	if o.FixedPace && math.IsInf(o.RequestsPerSecond, 1) {
+		o.FixedPace = false // a fixed pace without a rate is no pace at all
+	}
+	if o.StartRequestsPerSecond <= 0 {
+		o.StartRequestsPerSecond = DefaultStartRequestsPerSecond
+	}
+	if o.RequestsPerSecond > 0 {
+		o.StartRequestsPerSecond = min(o.StartRequestsPerSecond, o.RequestsPerSecond)
 	}
 	if o.Burst <= 0 {
-		o.Burst = max(1, int(o.RequestsPerSecond))
+		o.Burst = 1
+		if o.FixedPace {
+			o.Burst = max(1, int(min(o.RequestsPerSecond, 1e6)))
+		}
 	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = DefaultMaxRetries
@@ -116,6 +145,8 @@ type regionClient struct {
 	region string
 	api    *cc.Client
 	gets   *getSlots
+	pace   *regionPace // nil unless adaptive
+	fixed  float64     // the fixed pace (or -1: unpaced) when pace is nil
 }
 
 // NewCloudControl returns a reader using cfg's credentials and endpoint
@@ -131,17 +162,31 @@ func (c *CloudControl) client(region string) *regionClient {
 	if rc := c.regions[region]; rc != nil {
 		return rc
 	}
-	limit := rate.Limit(c.opts.RequestsPerSecond)
-	if c.opts.RequestsPerSecond < 0 {
-		limit = rate.Inf
+	o := c.opts
+	rc := &regionClient{region: region}
+	var limiter *rate.Limiter
+	switch {
+	case o.RequestsPerSecond < 0:
+		rc.fixed = -1
+		limiter = rate.NewLimiter(rate.Inf, o.Burst)
+		rc.gets = newGetSlots(-1, o.GetConcurrency)
+	case o.FixedPace:
+		rc.fixed = o.RequestsPerSecond
+		limiter = rate.NewLimiter(rate.Limit(o.RequestsPerSecond), o.Burst)
+		rc.gets = newGetSlots(o.RequestsPerSecond, o.GetConcurrency)
+	default:
+		limiter = rate.NewLimiter(rate.Limit(o.StartRequestsPerSecond), o.Burst)
+		rc.gets = newGetSlots(o.StartRequestsPerSecond, o.GetConcurrency)
+		adapt := newAdaptiveRate(o.StartRequestsPerSecond, o.RequestsPerSecond, time.Now())
+		rc.pace = newRegionPace(region, adapt, limiter, rc.gets, o.OnRate)
 	}
-	rc := &regionClient{region: region, gets: newGetSlots(c.opts.RequestsPerSecond, c.opts.GetConcurrency)}
 	pace := &pacing{
 		region:  region,
-		limiter: rate.NewLimiter(limit, c.opts.Burst),
+		limiter: limiter,
 		gets:    rc.gets,
-		observe: c.opts.Observe,
-		logger:  c.opts.logger(),
+		pace:    rc.pace,
+		observe: o.Observe,
+		logger:  o.logger(),
 	}
 	optFns := append([]func(*cc.Options){func(o *cc.Options) {
 		o.Region = region
@@ -152,6 +197,37 @@ func (c *CloudControl) client(region string) *regionClient {
 	rc.api = cc.NewFromConfig(c.cfg, optFns...)
 	c.regions[region] = rc
 	return rc
+}
+
+// Rates reports each region's pace so far (regions this reader has called),
+// sorted by region: what it found AWS allows, for the log line at the end
+// of a sync.
+func (c *CloudControl) Rates() []RegionRate {
+	c.mu.Lock()
+	out := make([]RegionRate, 0, len(c.regions))
+	for _, rc := range c.regions {
+		if rc.pace != nil {
+			out = append(out, rc.pace.snapshot())
+		} else {
+			out = append(out, RegionRate{Region: rc.region, PerSecond: rc.fixed})
+		}
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b RegionRate) int { return strings.Compare(a.Region, b.Region) })
+	return out
+}
+
+// LogRates logs each region's pace at info level ("cloud control pace"),
+// e.g. at the end of a sync.
+func (c *CloudControl) LogRates(logger *slog.Logger) {
+	if logger == nil {
+		logger = c.opts.logger()
+	}
+	for _, r := range c.Rates() {
+		logger.Info("cloud control pace", slog.String("region", r.Region),
+			slog.Float64("requests_per_second", math.Round(r.PerSecond*10)/10),
+			slog.Int("throttled", r.Throttled), slog.Int("cuts", r.Cuts))
+	}
 }
 
 // Get reads one resource. errors.Is(err, ErrNotFound) when it does not exist;

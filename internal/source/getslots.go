@@ -75,6 +75,22 @@ func (s *getSlots) observe(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency += time.Duration(latencyWeight * float64(d-s.latency))
+	s.resizeLocked()
+}
+
+// setRate follows the region's pace (the adaptive rate as it moves).
+func (s *getSlots) setRate(perSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if perSecond < 0 {
+		perSecond = math.Inf(1)
+	}
+	s.rate = perSecond
+	s.resizeLocked()
+}
+
+// resizeLocked opens or parks slots to match target; s.mu held.
+func (s *getSlots) resizeLocked() {
 	want := s.target()
 	switch {
 	case want > s.open:

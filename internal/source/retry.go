@@ -93,11 +93,13 @@ func (e *paceError) CanceledError() bool { return true }
 
 // pacing is the per-attempt middleware of one region: a GetResource slot
 // (see getSlots) for GetResource, a token of the region's bucket, then the
-// call, observed.
+// call, observed; its answer moves the region's adaptive pace (when on),
+// which the bucket and the GetResource budget follow.
 type pacing struct {
 	region  string
 	limiter *rate.Limiter
 	gets    *getSlots
+	pace    *regionPace // nil: the bucket's rate is fixed (or unpaced)
 	observe func(op, region string, err error, d time.Duration)
 	logger  *slog.Logger
 }
@@ -113,27 +115,75 @@ func (p *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 		}
 		defer p.gets.release()
 	}
-	if err := p.limiter.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("wait for the %s request pace: %w", p.region, ctx.Err())
-		}
-		// The limiter refuses early when the wait would outlast the deadline.
-		return middleware.FinalizeOutput{}, middleware.Metadata{}, &paceError{region: p.region, err: err}
+	reserved := time.Now()
+	waited, err := p.wait(ctx)
+	if err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 	}
 	start := time.Now()
 	out, md, err := next.HandleFinalize(ctx, in)
-	d := time.Since(start)
+	end := time.Now()
+	d := end.Sub(start)
 	if p.observe != nil {
 		p.observe(op, p.region, err, d)
 	}
 	switch {
-	case err == nil && isGet:
-		p.gets.observe(d)
-	case err != nil && ctx.Err() == nil:
+	case err == nil:
+		if isGet {
+			p.gets.observe(d)
+		}
+		if p.pace != nil {
+			p.pace.succeeded(end, waited)
+		}
+	case ctx.Err() == nil:
+		if p.pace != nil && classify(err) == ReasonThrottled {
+			p.pace.throttled(end, reserved)
+		}
 		p.logger.Debug("cloud control call attempt failed",
 			slog.String("op", op), slog.String("region", p.region), slog.Any("error", err))
 	}
 	return out, md, err
+}
+
+// wait takes a token of the region's bucket and says whether the call had
+// to wait for it (the pace, not the demand, was the limit).
+func (p *pacing) wait(ctx context.Context) (waited bool, err error) {
+	if p.limiter.Limit() == rate.Inf {
+		return false, ctx.Err()
+	}
+	var gen uint64
+	if p.pace != nil {
+		gen = p.pace.adapt.generation()
+	}
+	now := time.Now()
+	r := p.limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return false, &paceError{region: p.region, err: errors.New("the bucket refuses a single token")}
+	}
+	delay := r.DelayFrom(now)
+	if delay == 0 {
+		return false, ctx.Err()
+	}
+	if deadline, ok := ctx.Deadline(); ok && now.Add(delay).After(deadline) {
+		// The wait would outlast the deadline: refuse early.
+		r.CancelAt(now)
+		return true, &paceError{region: p.region, err: fmt.Errorf("the next token comes in %s", delay.Round(time.Millisecond))}
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		r.Cancel()
+		return true, fmt.Errorf("wait for the %s request pace: %w", p.region, ctx.Err())
+	}
+	if p.pace != nil && p.pace.adapt.generation() != gen {
+		// The pace was cut while this call waited at the old rate: take a
+		// token at the new one, or every waiter goes at the old spacing.
+		_, err := p.wait(ctx)
+		return true, err
+	}
+	return true, nil
 }
 
 // addTo puts the pacing middleware right after the SDK's retry loop.

@@ -55,7 +55,7 @@ func TestPacingHoldsTheRate(t *testing.T) {
 		fill(t, e, "eu-west-1", 25)
 		e.SetThrottle(throttle, 3)
 		opts := fastOptions()
-		opts.RequestsPerSecond = 100
+		opts.RequestsPerSecond, opts.FixedPace = 100, true
 		opts.Burst = 1
 		opts.MaxRetries = 20
 		c := reader(t, e, opts)
@@ -102,12 +102,16 @@ func TestCancelStopsListingPromptly(t *testing.T) {
 		{"waiting for an answer", func(e *cloudcontrol.Emulator, _ *source.Options) {
 			e.SetLatency(30 * time.Second)
 		}},
-		{"adaptive, throttled", func(e *cloudcontrol.Emulator, o *source.Options) {
+		{"SDK adaptive mode, throttled", func(e *cloudcontrol.Emulator, o *source.Options) {
 			e.SetThrottle(0.9, 1)
 			o.AdaptivePacing, o.MaxRetries = true, 30
 		}},
+		{"adaptive pace, throttled", func(e *cloudcontrol.Emulator, o *source.Options) {
+			e.SetThrottle(0.9, 1)
+			o.RequestsPerSecond, o.MaxRetries = 0, 30
+		}},
 	}
-	if len(cases) < 4 {
+	if len(cases) < 5 {
 		t.Fatal("too few cases")
 	}
 	for _, tc := range cases {
@@ -157,17 +161,30 @@ func (s *capacityServer) serve(t testing.TB, e *cloudcontrol.Emulator) *cloudcon
 	return &cloudcontrol.Server{URL: srv.URL}
 }
 
-// pacingRun lists 4 shards of 100 resources at once against a server that
-// allows capacity calls/s, and returns the share of throttled answers and
-// the resources read per second.
-func pacingRun(t testing.TB, adaptive bool, ceiling float64, capacity float64) (throttledShare, perSecond float64) {
+// pacingMode is how pacingRun's reader paces.
+type pacingMode struct {
+	name string
+	set  func(*source.Options)
+}
+
+var (
+	fixed400 = pacingMode{"fixed 400/s", func(o *source.Options) { o.RequestsPerSecond, o.FixedPace = 400, true }}
+	sdkMode  = pacingMode{"SDK adaptive mode", func(o *source.Options) { o.RequestsPerSecond, o.AdaptivePacing = -1, true }}
+	ours     = pacingMode{"adaptive pace", func(o *source.Options) { o.RequestsPerSecond = 0 }}
+)
+
+// pacingRun lists 4 shards of perShard resources at once against a server
+// that allows capacity calls/s (burst 5), and returns the share of
+// throttled answers and the calls answered per second.
+func pacingRun(t testing.TB, mode pacingMode, capacity float64, perShard int) (throttledShare, perSecond float64) {
 	t.Helper()
 	e := cloudcontrol.New()
-	fill(t, e, "eu-west-1", 100)
+	fill(t, e, "eu-west-1", perShard)
 	s := &capacityServer{limiter: rate.NewLimiter(rate.Limit(capacity), 5)}
 	opts := fastOptions()
-	opts.RequestsPerSecond, opts.AdaptivePacing, opts.MaxRetries = ceiling, adaptive, 40
+	opts.MaxRetries = 40
 	opts.BackoffBase, opts.BackoffCap = 10*time.Millisecond, 200*time.Millisecond
+	mode.set(&opts)
 	c := source.NewCloudControl(s.serve(t, e).AWSConfig("eu-west-1"), opts)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -175,37 +192,46 @@ func pacingRun(t testing.TB, adaptive bool, ceiling float64, capacity float64) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, times, err := collect(context.Background(), c, lambdaShard("eu-west-1"), source.ListOptions{}); err != nil || len(times) != 100 {
+			if _, times, err := collect(context.Background(), c, lambdaShard("eu-west-1"), source.ListOptions{}); err != nil || len(times) != perShard {
 				t.Errorf("listed %d, %v", len(times), err)
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(s.throttled.Load()) / float64(s.calls.Load()), 400 / time.Since(start).Seconds()
+	calls, throttled := s.calls.Load(), s.throttled.Load()
+	return float64(throttled) / float64(calls), float64(calls-throttled) / time.Since(start).Seconds()
 }
 
-// TestAdaptivePacingFollowsTheServersLimit: above a server limit of 100
-// calls/s, a fixed pace of 400/s is throttled on most calls and lives on
-// retries; the SDK's adaptive rate limit cuts the pace below what the server
-// allows, so far fewer calls are throttled, at a cost in throughput: the
-// SDK's CUBIC limiter (×0.7 on a throttle, rate capped at twice the measured
-// one) settles well under the limit (figures in BENCHMARKS.md).
+// TestAdaptivePacingFollowsTheServersLimit: against a server that allows
+// 100 calls/s, a fixed pace of 400/s lives on retries (most calls
+// throttled); the SDK's adaptive mode (botocore's) avoids throttling but
+// settles well under the limit; the reader's adaptive pace, with no ceiling
+// and no rate given, keeps at least 60 % of the fixed pace's throughput
+// (83–86 % of the limit on an idle machine) with at most 30 % of the
+// calls throttled (it starts at 10/s). Figures in BENCHMARKS.md.
 func TestAdaptivePacingFollowsTheServersLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 14 s")
+		t.Skip("takes about 20 s")
 	}
-	fixedShare, fixedRate := pacingRun(t, false, 400, 100)
-	adaptiveShare, adaptiveRate := pacingRun(t, true, 400, 100)
-	t.Logf("fixed 400/s: %.0f%% throttled, %.0f resources/s; adaptive: %.0f%% throttled, %.0f resources/s",
-		fixedShare*100, fixedRate, adaptiveShare*100, adaptiveRate)
+	const capacity, perShard = 100, 150
+	fixedShare, fixedRate := pacingRun(t, fixed400, capacity, perShard)
+	sdkShare, sdkRate := pacingRun(t, sdkMode, capacity, perShard)
+	oursShare, oursRate := pacingRun(t, ours, capacity, perShard)
+	t.Logf("server limit %d/s: %s %.0f%% throttled, %.0f calls/s; %s %.0f%%, %.0f/s; %s %.0f%%, %.0f/s", capacity,
+		fixed400.name, fixedShare*100, fixedRate, sdkMode.name, sdkShare*100, sdkRate, ours.name, oursShare*100, oursRate)
 	if fixedShare < 0.3 {
 		t.Fatalf("fixed pace throttled %.0f%%: the server limit did not bite, the test proves nothing", fixedShare*100)
 	}
-	if adaptiveShare > fixedShare/2 {
-		t.Errorf("adaptive pacing throttled %.0f%% of calls, fixed %.0f%%: want less than half", adaptiveShare*100, fixedShare*100)
+	if oursShare > 0.3 {
+		t.Errorf("adaptive pace throttled %.0f%% of calls, want at most 30%%", oursShare*100)
 	}
-	if adaptiveRate < fixedRate/4 {
-		t.Errorf("adaptive pacing read %.0f resources/s, fixed %.0f: want at least a quarter", adaptiveRate, fixedRate)
+	// Relative to the fixed pace, which lives at the server's limit: on a
+	// loaded machine both slow down (speed goals live in the bench).
+	if oursRate < 0.6*fixedRate {
+		t.Errorf("adaptive pace answered %.0f calls/s, the fixed pace at the limit %.0f: want at least 60%%", oursRate, fixedRate)
+	}
+	if oursRate <= sdkRate {
+		t.Errorf("adaptive pace %.0f calls/s, the SDK's adaptive mode %.0f: want faster", oursRate, sdkRate)
 	}
 }
 
