@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/cli"
+	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
@@ -88,6 +89,16 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 	syncFlags = cli.BindSyncFlags(cmd.Flags())
 	eventFlags = cli.BindEventFlags(cmd.Flags())
 	return cmd
+}
+
+// syncLoggingRates is the full sync of serve, logging after each run the
+// Cloud Control pace each region settled at.
+type syncLoggingRates struct{ b *exporter.Built }
+
+func (s syncLoggingRates) Run(ctx context.Context) (controller.Report, error) {
+	r, err := s.b.Controller.Run(ctx)
+	s.b.Source.LogRates(s.b.Logger)
+	return r, err
 }
 
 // boundMetricLabels limits the kind and region labels to what the config
@@ -172,7 +183,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
 			}
 			svc := &service.Service{
-				Consumer: consumer, Sync: b.Controller, SyncInterval: syncInterval,
+				Consumer: consumer, Sync: syncLoggingRates{b}, SyncInterval: syncInterval,
 				Listen: listen, Registry: reg, Logger: logger, QueueURL: queueURL,
 			}
 			return svc.Run(ctx)

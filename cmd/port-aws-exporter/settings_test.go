@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
@@ -59,8 +60,8 @@ func TestZeroDeleteShareReachesTheBuiltSettings(t *testing.T) {
 			if s.MaxDeleteShare != 0 {
 				t.Errorf("MaxDeleteShare = %v, want 0", s.MaxDeleteShare)
 			}
-			if s.Policy != plan.Policies["sync"] || s.Concurrency != 4 || s.AWSRequestsPerSecond != 10 || s.PortRequestsPerSecond != 35000.0/300 {
-				t.Errorf("settings %+v: want the flag definitions' defaults (sync policy, 4 shards, 10 and 116.67 per second)", s)
+			if s.Policy != plan.Policies["sync"] || s.Concurrency != 4 || !math.IsInf(s.AWSRequestsPerSecond, 1) || s.PortRequestsPerSecond != 35000.0/300 {
+				t.Errorf("settings %+v: want the flag definitions' defaults (sync policy, 4 shards, no AWS ceiling and 116.67 Port requests per second)", s)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestHelpNamesTheVariable(t *testing.T) {
 
 func TestDefaultsComeFromTheFlags(t *testing.T) {
 	d := SyncDefaults()
-	if d.Concurrency != 4 || d.MaxDeleteShare != 0.5 || d.AWSRequestsPerSecond != 10 || d.PortRequestsPerSecond != 35000.0/300 || d.Policy == nil {
+	if d.Concurrency != 4 || d.MaxDeleteShare != 0.5 || !math.IsInf(d.AWSRequestsPerSecond, 1) || d.PortRequestsPerSecond != 35000.0/300 || d.Policy == nil {
 		t.Errorf("defaults %+v", d)
 	}
 	if e := EventDefaults(); e.Concurrency != 16 {
@@ -120,5 +121,29 @@ func TestLoggerFormats(t *testing.T) {
 	NewLogger(cmd, &buf).Info("hello", "took", 2*time.Second)
 	if out := buf.String(); !strings.Contains(out, "msg=hello") || !strings.Contains(out, "took=2s") {
 		t.Errorf("text: %q", out)
+	}
+}
+
+func TestAWSRateCeilingFlag(t *testing.T) {
+	cases := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"none", math.Inf(1), true}, {"NONE", math.Inf(1), true}, {"50", 50, true}, {"0.5", 0.5, true},
+		{"0", 0, false}, {"-1", 0, false}, {"fast", 0, false}, {"NaN", 0, false},
+	}
+	if len(cases) < 8 {
+		t.Fatal("cases lost")
+	}
+	for _, c := range cases {
+		var v ceiling
+		err := v.Set(c.in)
+		if (err == nil) != c.ok || (c.ok && float64(v) != c.want) {
+			t.Errorf("Set(%q) = %v, %v; want %v, ok %v", c.in, float64(v), err, c.want, c.ok)
+		}
+	}
+	if v := ceiling(math.Inf(1)); v.String() != "none" {
+		t.Errorf("the default prints %q, want none", v.String())
 	}
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +35,12 @@ func BindSyncFlags(f *pflag.FlagSet) *SyncFlags {
 	BindEnv(f, "max-delete-share", "MAX_DELETE_SHARE")
 	f.StringVar(&s.Policy, "policy", "sync", "sync (upsert and delete stale) or upsert-only")
 	BindEnv(f, "policy", "SYNC_POLICY")
-	f.Float64Var(&s.AWSRequestsPerSecond, "aws-requests-per-second", 10,
-		"Cloud Control calls per second per region")
+	// No ceiling by default: the pace of each region starts at 10 calls/s,
+	// grows while AWS answers and is cut on ThrottlingException (AWS
+	// publishes no Cloud Control rate, so no user could know what to set).
+	s.AWSRequestsPerSecond = math.Inf(1)
+	f.Var((*ceiling)(&s.AWSRequestsPerSecond), "aws-requests-per-second",
+		"highest Cloud Control calls per second per region; the pace below it adapts to what AWS allows (none: no ceiling)")
 	BindEnv(f, "aws-requests-per-second", "AWS_REQUESTS_PER_SECOND")
 	f.Float64Var(&s.PortRequestsPerSecond, "port-requests-per-second", 35000.0/300, // Port's published 35,000 requests per 5 minutes
 		"Port API requests per second; the default is Port's published 35,000 per 5 minutes")
@@ -107,3 +113,28 @@ func EventDefaults() exporter.EventSettings {
 	}
 	return e
 }
+
+// ceiling is a rate flag whose value "none" (the default) means no ceiling.
+type ceiling float64
+
+func (c *ceiling) String() string {
+	if math.IsInf(float64(*c), 1) {
+		return "none"
+	}
+	return strconv.FormatFloat(float64(*c), 'g', -1, 64)
+}
+
+func (c *ceiling) Set(v string) error {
+	if strings.EqualFold(strings.TrimSpace(v), "none") {
+		*c = ceiling(math.Inf(1))
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) {
+		return fmt.Errorf("want a number above 0, or none")
+	}
+	*c = ceiling(f)
+	return nil
+}
+
+func (c *ceiling) Type() string { return "rate" }
