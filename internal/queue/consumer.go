@@ -285,18 +285,20 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 	c.changeVisibility(settle, release, 0)
 	for _, m := range retry {
 		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-		c.changeVisibility(settle, []types.Message{m}, RetryBackoff(n))
+		c.changeVisibility(settle, []types.Message{m}, min(RetryBackoff(n), c.VisibilityTimeout))
 	}
 }
 
 // RetryBackoff is how long a message that failed transiently on its n-th
 // receive stays invisible before SQS hands it out again: 1, 2, 4, ... seconds,
-// at most 5 minutes (the queue's redrive policy bounds how often).
+// at most a minute, so that after an outage nothing waits longer than the
+// visibility timeout would have made it (callers cap it at theirs; the
+// queue's redrive policy bounds how often a message comes back).
 func RetryBackoff(receiveCount int) time.Duration {
 	if receiveCount < 1 {
 		receiveCount = 1
 	}
-	return min(time.Second<<min(receiveCount-1, 9), 5*time.Minute)
+	return min(time.Second<<min(receiveCount-1, 6), time.Minute)
 }
 
 // heartbeat keeps a batch's messages invisible while the handler works on
