@@ -129,7 +129,7 @@ func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, 
 func newServeCommand() *cobra.Command {
 	var (
 		configLocation, queueURL, deadLetterURL, listen string
-		syncInterval, gracePeriod                       time.Duration
+		syncInterval, gracePeriod, visibility           time.Duration
 		pollers                                         int
 		syncFlags                                       *cli.SyncFlags
 		eventFlags                                      *cli.EventFlags
@@ -149,6 +149,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			}
 			if syncInterval < 0 || gracePeriod < 0 {
 				return fmt.Errorf("--sync-interval %s and --grace-period %s: durations cannot be negative (--sync-interval 0 disables the full sync)", syncInterval, gracePeriod)
+			}
+			if visibility < time.Second || visibility > 12*time.Hour {
+				return fmt.Errorf("--event-visibility-timeout %s: SQS takes 1s to 12h", visibility)
 			}
 			if pollers < 1 {
 				return fmt.Errorf("--event-pollers %d: at least one receive loop is needed", pollers)
@@ -177,7 +180,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			verifier.Client = client
 			consumer := &queue.Consumer{
 				Client: client, QueueURL: queueURL, Handler: b.Events,
-				GracePeriod: gracePeriod, Metrics: m, Logger: logger, Pollers: pollers,
+				GracePeriod: gracePeriod, Metrics: m, Logger: logger, Pollers: pollers, VisibilityTimeout: visibility,
 			}
 			if deadLetterURL != "" {
 				consumer.DeadLetter = &queue.DeadLetterQueue{Client: client, URL: deadLetterURL, SourceQueueURL: queueURL}
@@ -200,6 +203,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
 	// 25 s: inside Kubernetes' default 30 s termination grace.
 	f.DurationVar(&gracePeriod, "grace-period", 25*time.Second, "on SIGTERM, how long in-flight messages may finish")
+	f.DurationVar(&visibility, "event-visibility-timeout", time.Minute,
+		"how long a received message stays hidden; renewed while it is worked on, so it is how soon the messages of a crashed service come back")
+	cli.BindEnv(f, "event-visibility-timeout", "EVENT_VISIBILITY_TIMEOUT")
 	f.IntVar(&pollers, "event-pollers", 4, "receive loops on the queue, each holding up to 10 messages")
 	cli.BindEnv(f, "event-pollers", "EVENT_POLLERS")
 	syncFlags = cli.BindSyncFlags(f)
