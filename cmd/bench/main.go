@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -197,6 +198,10 @@ func childExporter(knobs benchChildInput, logLevel string) bench.Exporter {
 	return func(ctx context.Context, ep bench.Endpoints) (bench.ExporterRun, error) {
 		in := knobs
 		in.Endpoints = ep
+		if math.IsInf(in.Sync.AWSRequestsPerSecond, 1) {
+			// JSON has no infinity: "no ceiling" travels as NoAWSCeiling.
+			in.Sync.AWSRequestsPerSecond, in.NoAWSCeiling = 0, true
+		}
 		payload, err := json.Marshal(in)
 		if err != nil {
 			return bench.ExporterRun{}, fmt.Errorf("encode the child's input: %w", err)
@@ -228,6 +233,9 @@ func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 	var in benchChildInput
 	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&in); err != nil {
 		return fmt.Errorf("read the bench input from stdin: %w", err)
+	}
+	if in.NoAWSCeiling && in.Sync.AWSRequestsPerSecond == 0 {
+		in.Sync.AWSRequestsPerSecond = math.Inf(1)
 	}
 	sync, err := in.Sync.Settings()
 	if err != nil {

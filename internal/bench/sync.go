@@ -52,8 +52,7 @@ type Settings struct {
 	// --port-requests-per-second to the limits of their account.
 	PaceAWS, PacePort bool
 	// NoAWSCeiling runs the AWS pace with no ceiling (when PaceAWS is
-	// false): --aws-requests-per-second none, the default the product is
-	// meant to have once the CLI is wired to it (its flag still defaults to 10).
+	// false): --aws-requests-per-second none, the product's default.
 	NoAWSCeiling bool
 	Logger       *slog.Logger
 }
