@@ -33,6 +33,17 @@ var emfRollups = map[string][][]string{
 	Namespace + "_event_duration_seconds":     {{}},
 }
 
+// EMFDimensionSets are the dimension sets the EMF records of family f
+// declare: all its labels (sorted), then its rollups. A CloudWatch alarm or
+// dashboard can only read a metric by one of these sets.
+func EMFDimensionSets(f Family) [][]string {
+	all := slices.Sorted(slices.Values(f.Labels))
+	if all == nil {
+		all = []string{}
+	}
+	return append([][]string{all}, emfRollups[f.Name]...)
+}
+
 // EMF writes the exporter's metrics as CloudWatch Embedded Metric Format
 // records, the Lambda's counterpart of serve's /metrics: each Flush writes,
 // for every label set whose series moved since the last Flush, one JSON line
