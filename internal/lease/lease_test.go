@@ -56,10 +56,14 @@ func s3Endpoint(t *testing.T, bucket string) (*s3.Client, func() *s3.Client) {
 	return c, newClient
 }
 
-// fast are short lease timings so that takeovers happen within a test.
+// testDuration is the lease duration of the tests: short, so that takeovers
+// happen within a test, and long enough that a loaded CI machine's slow moto
+// answers (a renewal has RenewDeadline, 2 s) do not make a holder drop out.
+const testDuration = 3 * time.Second
+
 func fast(identity string) lease.Options {
-	return lease.Options{Identity: identity, Duration: 1200 * time.Millisecond, RenewDeadline: 800 * time.Millisecond,
-		RenewInterval: 200 * time.Millisecond, RetryInterval: 100 * time.Millisecond}
+	return lease.Options{Identity: identity, Duration: testDuration, RenewDeadline: 2 * time.Second,
+		RenewInterval: 250 * time.Millisecond, RetryInterval: 150 * time.Millisecond}
 }
 
 // partitionable is an S3 client whose calls fail while cut is set: a replica
@@ -165,20 +169,20 @@ func TestOneLeaderAmongThreeReplicas(t *testing.T) {
 	}()
 
 	waitFor(t, "a first leader", 5*time.Second, func() bool { return len(track.current()) == 1 })
-	time.Sleep(1500 * time.Millisecond) // longer than Duration: renewals must keep the same leader
+	time.Sleep(testDuration + 500*time.Millisecond) // longer than Duration: renewals must keep the same leader
 	cur := track.current()
 	if len(cur) != 1 || len(track.terms) != 1 {
-		t.Fatalf("after 1.5 s of renewals: leaders now %v, terms %v; want one leader throughout", cur, track.terms)
+		t.Fatalf("after 3.5 s of renewals: leaders now %v, terms %v; want one leader throughout", cur, track.terms)
 	}
 	first := cur[0]
 
 	// Graceful stop: the lease is released, another takes over fast.
 	cancels[first]()
-	took := waitFor(t, "a takeover after release", 3*time.Second, func() bool {
+	took := waitFor(t, "a takeover after release", 2*testDuration, func() bool {
 		c := track.current()
 		return len(c) == 1 && c[0] != first
 	})
-	if took >= 1200*time.Millisecond {
+	if took >= testDuration {
 		t.Errorf("takeover after a release took %v, want less than the lease duration (the release must be written)", took)
 	}
 	second := track.current()[0]
@@ -187,7 +191,7 @@ func TestOneLeaderAmongThreeReplicas(t *testing.T) {
 	// leading (RenewDeadline) before the third replica starts (Duration
 	// after it last saw a change).
 	clients[second].cut.Store(true)
-	waitFor(t, "a takeover after a partition", 5*time.Second, func() bool {
+	waitFor(t, "a takeover after a partition", 3*testDuration, func() bool {
 		c := track.current()
 		return len(c) == 1 && c[0] != second && c[0] != first
 	})
@@ -236,7 +240,7 @@ func TestRenewAfterOverwriteIsLostAndLastSyncCarriesOver(t *testing.T) {
 		defer close(done)
 		a.Run(runCtx, func(ctx context.Context, tm *lease.Term) { tm.Synced(synced); <-ctx.Done() })
 	}()
-	waitFor(t, "a holds", 3*time.Second, a.Held)
+	waitFor(t, "a holds", 2*testDuration, a.Held)
 	time.Sleep(300 * time.Millisecond)
 	stop()
 	<-done
@@ -261,13 +265,13 @@ func TestRenewAfterOverwriteIsLostAndLastSyncCarriesOver(t *testing.T) {
 		defer close(bdone)
 		b.Run(bctx, func(ctx context.Context, tm *lease.Term) { sawLastSync = tm.LastSync; <-ctx.Done() })
 	}()
-	waitFor(t, "b takes the released lease", 2*time.Second, b.Held)
+	waitFor(t, "b takes the released lease", testDuration, b.Held)
 	// Someone else overwrites the object: b's next renewal is refused.
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lease-overwrite"), Key: aws.String("lease.json"),
 		Body: strings.NewReader(`{"holder":"intruder"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b notices it lost the lease", 2*time.Second, func() bool { return !b.Held() })
+	waitFor(t, "b notices it lost the lease", testDuration, func() bool { return !b.Held() })
 	bstop()
 	<-bdone
 	if !sawLastSync.Equal(synced) {

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,10 +60,10 @@ func (c *consumingConsumer) Run(ctx context.Context) error {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5 s", what)
+			t.Fatalf("%s: not within 10 s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -85,7 +87,7 @@ func TestOnlyTheLeaseHolderSyncs(t *testing.T) {
 	}
 	start := func(name string) *replica {
 		l, err := lease.New(client, "s3://service-lease/sync-lease.json", lease.Options{Identity: name,
-			Duration: 1200 * time.Millisecond, RenewDeadline: 800 * time.Millisecond, RenewInterval: 200 * time.Millisecond, RetryInterval: 100 * time.Millisecond})
+			Duration: 3 * time.Second, RenewDeadline: 2 * time.Second, RenewInterval: 250 * time.Millisecond, RetryInterval: 150 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +104,7 @@ func TestOnlyTheLeaseHolderSyncs(t *testing.T) {
 	b := start("b")
 	defer func() { b.cancel(); <-b.done }()
 	<-b.consumer.running
-	time.Sleep(1500 * time.Millisecond) // past the lease duration: a keeps it by renewing
+	time.Sleep(3500 * time.Millisecond) // past the lease duration: a keeps it by renewing
 	if started, _, _ := b.sync.state(); started != 0 {
 		t.Fatalf("b synced %d times while a held the lease", started)
 	}
@@ -118,4 +120,38 @@ func TestOnlyTheLeaseHolderSyncs(t *testing.T) {
 		t.Errorf("a's sync after a stopped: running %v, canceled %d", running, canceled)
 	}
 	eventually(t, "b takes over the sync", func() bool { _, running, _ := b.sync.state(); return running })
+}
+
+// A new holder continues the schedule of the last one: the record says the
+// last sync finished just now, so the first sync waits for the interval.
+func TestNewHolderContinuesTheSchedule(t *testing.T) {
+	m := moto.Start(t)
+	client := s3.NewFromConfig(m.AWSConfig(context.Background(), "eu-west-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("service-schedule"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "eu-west-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	record := fmt.Sprintf(`{"holder":"old-pod","released":true,"last_sync":%q}`, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("service-schedule"), Key: aws.String("lease.json"), Body: strings.NewReader(record)}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lease.New(client, "s3://service-schedule/lease.json", lease.Options{Identity: "new-pod",
+		Duration: 3 * time.Second, RenewDeadline: 2 * time.Second, RenewInterval: 250 * time.Millisecond, RetryInterval: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer := &countingSync{}
+	svc := &Service{Consumer: &fakeConsumer{stopped: make(chan struct{})}, Sync: syncer, SyncInterval: 3 * time.Second, Listen: "127.0.0.1:0",
+		Registry: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler), Lease: l}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "new-pod takes the released lease", l.Held)
+	time.Sleep(time.Second)
+	if n := syncer.runs.Load(); n != 0 {
+		t.Fatalf("the new holder synced %d times within 1 s of a sync that just finished (interval 3 s)", n)
+	}
+	eventually(t, "the first sync, one interval after the last", func() bool { return syncer.runs.Load() == 1 })
 }
