@@ -226,7 +226,14 @@ func (l *Lease) hold(ctx context.Context, done <-chan struct{}) string {
 			return "lead returned"
 		case <-t.C:
 		}
-		err := l.Renew(ctx)
+		// A renewal may not outlast the deadline: a call hanging on a
+		// broken network must not keep this replica leading.
+		// Nor is it cut short by the stop: a write S3 applied whose answer
+		// was dropped would leave this replica with a stale ETag, and its
+		// release would then be refused.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(l.opts.RenewDeadline-time.Since(lastRenew), time.Millisecond))
+		err := l.Renew(rctx)
+		cancel()
 		switch {
 		case err == nil:
 			lastRenew = time.Now()
@@ -321,7 +328,21 @@ func (l *Lease) Release(ctx context.Context) error {
 		return nil
 	}
 	rec.Released, rec.RenewedAt = true, time.Now().UTC()
-	return l.write(ctx, rec, etag)
+	err := l.write(ctx, rec, etag)
+	if !errors.Is(err, ErrLost) {
+		return err
+	}
+	// The object changed: if it still names this replica (a write whose
+	// answer was lost), release that version.
+	cur, curETag, rerr := l.read(ctx)
+	if rerr != nil || cur.Holder != l.opts.Identity || cur.Released || curETag == "" {
+		return err
+	}
+	cur.Released, cur.RenewedAt = true, time.Now().UTC()
+	if !rec.LastSync.IsZero() {
+		cur.LastSync = rec.LastSync
+	}
+	return l.write(ctx, cur, curETag)
 }
 
 // read returns the record and its ETag; "" and a zero record when absent.
