@@ -136,21 +136,27 @@ func TestBuildLambda(t *testing.T) {
 				defaultArgs = c.CmdLine
 			}
 		}
-		objects, err := renderChart(t, map[string]any{
-			"port":   map[string]any{"existingSecret": "port-credentials"},
-			"events": map[string]any{"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/events"},
-		})
-		if err != nil {
-			t.Fatal(err)
+		chartArgs := func(values map[string]any) []string {
+			values["port"] = map[string]any{"existingSecret": "port-credentials"}
+			values["events"] = map[string]any{"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/events"}
+			objects, err := renderChart(t, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var args []string
+			container := objects["Deployment/exporter-port-aws-exporter"].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+			for _, a := range container["args"].([]any) {
+				args = append(args, a.(string))
+			}
+			return args
 		}
-		var chartArgs []string
-		container := objects["Deployment/exporter-port-aws-exporter"].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-		for _, a := range container["args"].([]any) {
-			chartArgs = append(chartArgs, a.(string))
+		leased := chartArgs(map[string]any{"replicaCount": 3, "syncLease": map[string]any{"url": "s3://port-exporter-config/sync-lease.json"}})
+		if !slices.Contains(leased, "--sync-lease") {
+			t.Errorf("chart args with a sync lease %v lack --sync-lease", leased)
 		}
 		// --help makes cobra parse every flag and stop: an unknown flag or a
 		// bad value fails here instead of in a crash-looping pod.
-		for name, args := range map[string][]string{"image default": defaultArgs, "chart": chartArgs} {
+		for name, args := range map[string][]string{"image default": defaultArgs, "chart": chartArgs(map[string]any{}), "chart with a sync lease": leased} {
 			argv := append(append(slices.Clone(entrypoint[1:]), args...), "--help")
 			out, err := exec.Command(exe, argv...).CombinedOutput()
 			if err != nil {

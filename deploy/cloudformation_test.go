@@ -147,7 +147,7 @@ func jsonEqual(t *testing.T, a, b any) bool {
 // motoCloudFormationTypes are the resource types of our stack that moto 5.2.1's
 // CloudFormation can create (moto/cloudformation/parsing.py model map). It has
 // no model for AWS::SecretsManager::Secret, AWS::SQS::QueuePolicy,
-// AWS::S3::BucketPolicy or AWS::CloudWatch::Alarm; docs/install.md lists what
+// AWS::S3::BucketPolicy, AWS::CloudWatch::Alarm or AWS::CloudWatch::Dashboard; docs/install.md lists what
 // the tests leave out.
 var motoCloudFormationTypes = []string{
 	"AWS::SQS::Queue",
@@ -186,9 +186,9 @@ func TestStackDeploysIntoMotoAndSeedRulesImportItsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDropped := []string{
-		"ConfigBucketPolicy", "DeadLetterQueueAlarm", "DeadLetterQueuePolicy", "EventBridgeToToSqsPolicy", "LambdaFunction", "LambdaFunctionRole",
-		"LambdaFunctionSchedule", "LambdaFunctionSchedulePermission", "PortCredentialsSecret",
-		"SQSToLambdaEventSourceMapping",
+		"ConfigBucketPolicy", "Dashboard", "DeadLetterQueueAlarm", "DeadLetterQueuePolicy", "EventBridgeToToSqsPolicy", "EventsFailedAlarm",
+		"EventsQueueAgeAlarm", "LambdaFunction", "LambdaFunctionRole", "LambdaFunctionSchedule", "LambdaFunctionSchedulePermission",
+		"PortCredentialsSecret", "SQSToLambdaEventSourceMapping", "SyncDurationAlarm",
 	}
 	// Keeps docs/install.md's list of what moto cannot create honest.
 	if !slices.Equal(dropped, wantDropped) {

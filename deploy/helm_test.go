@@ -2,16 +2,15 @@ package deploy_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
-	"text/template"
 
 	"github.com/itchyny/gojq"
 	"sigs.k8s.io/yaml"
@@ -19,98 +18,59 @@ import (
 
 const chartDir = "helm/port-aws-exporter"
 
-// Helm is not installed on the development machines and not packaged for
-// them. The chart is therefore written with a small set of Helm's template
-// functions, which helmFuncs provides with Helm's (sprig's) semantics, and
-// rendered with text/template the way Helm does: every file of templates/ in
-// one template set, "include" executing a named template.
-func helmFuncs(tmpl **template.Template) template.FuncMap {
-	return template.FuncMap{
-		"include": func(name string, data any) (string, error) {
-			var b strings.Builder
-			err := (*tmpl).ExecuteTemplate(&b, name, data)
-			return b.String(), err
-		},
-		"required": func(msg string, v any) (any, error) {
-			if v == nil || v == "" {
-				return nil, errors.New(msg)
-			}
-			return v, nil
-		},
-		"toYaml": func(v any) (string, error) {
-			out, err := yaml.Marshal(v)
-			return strings.TrimSuffix(string(out), "\n"), err
-		},
-		"toJson": func(v any) (string, error) {
-			out, err := json.Marshal(v)
-			return string(out), err
-		},
-		"nindent": func(n int, s string) string { return "\n" + indent(n, s) },
-		"indent":  indent,
-		"quote":   func(v any) string { return fmt.Sprintf("%q", fmt.Sprint(v)) },
-		"default": func(d any, v ...any) any {
-			if len(v) == 0 || empty(v[0]) {
-				return d
-			}
-			return v[0]
-		},
-		"trunc": func(n int, s string) string {
-			if len(s) > n {
-				return s[:n]
-			}
-			return s
-		},
-		"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
-		"contains":   func(substr, s string) bool { return strings.Contains(s, substr) },
-		"sha256sum": func(s string) string {
-			sum := sha256.Sum256([]byte(s))
-			return hex.EncodeToString(sum[:])
-		},
-	}
+// helm finds the real helm binary (CI builds it: go install
+// helm.sh/helm/v4/cmd/helm), or skips (fails in CI).
+func helm(t *testing.T) string {
+	t.Helper()
+	return findTool(t, "helm", "HELM")
 }
 
-func indent(n int, s string) string {
-	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
-}
-
-// empty is sprig's notion of an empty value, which "default" replaces.
-func empty(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case bool:
-		return !v
-	case float64:
-		return v == 0
-	case int:
-		return v == 0
-	case []any:
-		return len(v) == 0
-	case map[string]any:
-		return len(v) == 0
+// renderChart runs `helm template` with the given values over the chart's
+// defaults and returns the objects by "Kind/name", or helm's error.
+func renderChart(t *testing.T, values map[string]any) (map[string]any, error) {
+	t.Helper()
+	raw, err := json.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
-}
-
-// mergeValues overlays user values on the chart's defaults, maps key by key.
-func mergeValues(base, over map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range base {
-		out[k] = v
+	// Not t.TempDir(): its name holds the test's, and helm splits --values on commas.
+	dir, err := os.MkdirTemp("", "helm-values")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range over {
-		if bm, ok := out[k].(map[string]any); ok {
-			if om, ok := v.(map[string]any); ok {
-				out[k] = mergeValues(bm, om)
-				continue
-			}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	valuesFile := filepath.Join(dir, "values.json")
+	if err := os.WriteFile(valuesFile, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helm(t), "template", "exporter", chartDir, "--namespace", "port", "--values", valuesFile)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("helm template: %v: %s", err, stderr.String())
+	}
+	objects := map[string]any{}
+	for _, doc := range strings.Split(string(out), "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
 		}
-		out[k] = v
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("helm template renders invalid YAML: %v\n%s", err, doc)
+		}
+		if obj == nil {
+			continue
+		}
+		meta, _ := obj["metadata"].(map[string]any)
+		key := fmt.Sprintf("%v/%v", obj["kind"], meta["name"])
+		if _, dup := objects[key]; dup {
+			t.Fatalf("two objects named %s", key)
+		}
+		objects[key] = obj
 	}
-	return out
+	return objects, nil
 }
 
 func readYAMLFile(t *testing.T, path string) map[string]any {
@@ -124,64 +84,6 @@ func readYAMLFile(t *testing.T, path string) map[string]any {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return v
-}
-
-// renderChart renders every manifest of the chart with the given values over
-// the defaults, and returns the objects by "Kind/name", or the first error.
-func renderChart(t *testing.T, values map[string]any) (map[string]any, error) {
-	t.Helper()
-	chart := readYAMLFile(t, filepath.Join(chartDir, "Chart.yaml"))
-	data := map[string]any{
-		"Values":  mergeValues(readYAMLFile(t, filepath.Join(chartDir, "values.yaml")), values),
-		"Release": map[string]any{"Name": "exporter", "Namespace": "port", "Service": "Helm"},
-		"Chart":   map[string]any{"Name": chart["name"], "Version": chart["version"], "AppVersion": chart["appVersion"]},
-	}
-	var tmpl *template.Template
-	tmpl = template.New(chartDir).Funcs(helmFuncs(&tmpl))
-	files, err := filepath.Glob(filepath.Join(chartDir, "templates", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Helm names templates by their path in the chart; missing keys are
-		// empty, as with Helm's default (not strict) rendering.
-		if _, err := tmpl.New(filepath.Base(f)).Option("missingkey=zero").Parse(string(raw)); err != nil {
-			t.Fatalf("parse %s: %v", f, err)
-		}
-	}
-	objects := map[string]any{}
-	for _, f := range files {
-		name := filepath.Base(f)
-		if strings.HasPrefix(name, "_") {
-			continue
-		}
-		var out bytes.Buffer
-		if err := tmpl.ExecuteTemplate(&out, name, data); err != nil {
-			return nil, fmt.Errorf("render %s: %w", name, err)
-		}
-		if name == "NOTES.txt" {
-			continue
-		}
-		for _, doc := range strings.Split(out.String(), "\n---") {
-			if strings.TrimSpace(doc) == "" {
-				continue
-			}
-			var obj map[string]any
-			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-				t.Fatalf("%s renders invalid YAML: %v\n%s", name, err, doc)
-			}
-			if obj == nil {
-				continue
-			}
-			meta, _ := obj["metadata"].(map[string]any)
-			objects[fmt.Sprintf("%v/%v", obj["kind"], meta["name"])] = obj
-		}
-	}
-	return objects, nil
 }
 
 // helmCase is one record of testdata/helm-cases.yaml.
@@ -204,6 +106,10 @@ func TestHelmChartRenders(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
+	if len(cases) < 9 {
+		t.Fatalf("%d cases in testdata/helm-cases.yaml, want at least 9", len(cases))
+	}
+	helm(t)
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			objects, err := renderChart(t, tc.Values)
@@ -247,4 +153,85 @@ func TestHelmChartUsesTheImagePort(t *testing.T) {
 	if got := fmt.Sprint(values["metricsPort"]); got != metricsPort {
 		t.Errorf("values.yaml metricsPort = %s, the image exposes %s", got, metricsPort)
 	}
+}
+
+// TestHelmLint runs `helm lint --strict` on the chart with the required
+// values, as one replica and as three with KEDA.
+func TestHelmLint(t *testing.T) {
+	base := []string{"lint", "--strict", chartDir, "--set", "port.existingSecret=port-credentials",
+		"--set", "events.queueUrl=https://sqs.eu-west-1.amazonaws.com/123456789012/events"}
+	for name, extra := range map[string][]string{
+		"one replica": nil,
+		"three replicas with KEDA": {"--set", "replicaCount=3", "--set", "keda.enabled=true", "--set", "aws.region=eu-west-1",
+			"--set", "syncLease.url=s3://port-exporter-config/sync-lease.json"},
+	} {
+		out, err := exec.Command(helm(t), append(slices.Clone(base), extra...)...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "0 chart(s) failed") {
+			t.Errorf("helm lint (%s): %v\n%s", name, err, out)
+		}
+	}
+	// And lint fails on a broken copy of the chart, so the check above can fail.
+	broken := filepath.Join(t.TempDir(), "port-aws-exporter")
+	if err := os.CopyFS(broken, os.DirFS(chartDir)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(broken, "templates", "service.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("\n{{ .Values.service.port \n")
+	f.Close()
+	if out, err := exec.Command(helm(t), append([]string{"lint", "--strict", broken}, base[3:]...)...).CombinedOutput(); err == nil {
+		t.Errorf("helm lint of a chart with a template syntax error passed:\n%s", out)
+	}
+}
+
+// TestHelmChartHoldsNoSecret renders the chart with every option on and
+// checks that no credential is a plain value: no Secret object, every
+// environment variable named like a credential comes from a secretKeyRef,
+// and values.yaml has no key for a credential itself.
+func TestHelmChartHoldsNoSecret(t *testing.T) {
+	objects, err := renderChart(t, map[string]any{
+		"port":         map[string]any{"existingSecret": "port-credentials"},
+		"events":       map[string]any{"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/events"},
+		"aws":          map[string]any{"region": "eu-west-1"},
+		"replicaCount": 3, "syncLease": map[string]any{"url": "s3://b/lease.json"}, "keda": map[string]any{"enabled": true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	credential := regexp.MustCompile(`(?i)secret|password|token|credential`)
+	envs := 0
+	for key, obj := range objects {
+		if strings.HasPrefix(key, "Secret/") {
+			t.Errorf("the chart renders %s: credentials belong in an existing Secret", key)
+		}
+		q, _ := gojq.Parse(`.. | objects | select(has("env")) | .env[]`)
+		iter := q.Run(obj)
+		for v, ok := iter.Next(); ok; v, ok = iter.Next() {
+			env, _ := v.(map[string]any)
+			envs++
+			if name, _ := env["name"].(string); credential.MatchString(name) {
+				if _, plain := env["value"]; plain || env["valueFrom"] == nil {
+					t.Errorf("%s: env %s is a plain value", key, name)
+				}
+			}
+		}
+	}
+	if envs < 4 {
+		t.Fatalf("found %d env entries in the rendering; the walk is broken", envs)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		if m, ok := v.(map[string]any); ok {
+			for k, child := range m {
+				// Names of a Secret and of its keys are fine; the credentials are not.
+				if credential.MatchString(k) && !strings.HasSuffix(k, "Key") && k != "existingSecret" && k != "imagePullSecrets" {
+					t.Errorf("values.yaml has a credential key %s.%s", path, k)
+				}
+				walk(path+"."+k, child)
+			}
+		}
+	}
+	walk("", readYAMLFile(t, filepath.Join(chartDir, "values.yaml")))
 }

@@ -69,7 +69,8 @@ func TestStackFunctionWiringInMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"ConfigBucketPolicy", "DeadLetterQueueAlarm", "DeadLetterQueuePolicy", "EventBridgeToToSqsPolicy"}; !slices.Equal(dropped, want) {
+	if want := []string{"ConfigBucketPolicy", "Dashboard", "DeadLetterQueueAlarm", "DeadLetterQueuePolicy", "EventBridgeToToSqsPolicy",
+		"EventsFailedAlarm", "EventsQueueAgeAlarm", "SyncDurationAlarm"}; !slices.Equal(dropped, want) {
 		t.Fatalf("resources left out = %v, want %v (update docs/install.md)", dropped, want)
 	}
 	body, err := json.Marshal(sub)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +21,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
 	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
+	"github.com/port-labs/port-aws-exporter/internal/lease"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/service"
@@ -69,13 +71,19 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			} else if evs.VerifyDelay > 0 {
 				logger.Warn("no verifications of writes: set " + lambdaruntime.EnvQueueURL + " so that concurrent invocations converge")
 			}
-			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true})
+			// The metrics of serve's /metrics, written as EMF lines per invocation.
+			reg := prometheus.NewRegistry()
+			m := metrics.New(reg)
+			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m})
 			if err != nil {
 				return err
 			}
+			boundMetricLabels(m, b)
 			client := sqs.NewFromConfig(b.AWS)
 			verifier.Client = client
 			h := lambdaruntime.NewFromEnvironment(&lambdaruntime.Handler{
+				Metrics:  m,
+				EMF:      &metrics.EMF{Gatherer: reg},
 				Batch:    b.Events,
 				Shards:   lambdaruntime.ShardListerFunc(func(context.Context) ([]events.ShardRequest, error) { return dispatch.ShardRequests(b.Controller) }),
 				ShardKey: b.ShardKey,
@@ -129,6 +137,7 @@ func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, 
 func newServeCommand() *cobra.Command {
 	var (
 		configLocation, queueURL, deadLetterURL, listen string
+		syncLease                                       string
 		syncInterval, gracePeriod, visibility           time.Duration
 		pollers                                         int
 		syncFlags                                       *cli.SyncFlags
@@ -189,6 +198,14 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 				Consumer: consumer, Sync: syncLoggingRates{b}, SyncInterval: syncInterval,
 				Listen: listen, Registry: reg, Logger: logger, QueueURL: queueURL,
 			}
+			if syncLease != "" {
+				s3c := s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
+				l, err := lease.New(s3c, syncLease, lease.Options{Logger: logger, OnHeld: m.SyncLeaseHeld})
+				if err != nil {
+					return err
+				}
+				svc.Lease = l
+			}
 			return svc.Run(ctx)
 		},
 	}
@@ -200,6 +217,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 		"dead-letter queue URL; default: the events queue's RedrivePolicy")
 	cli.BindEnv(f, "dead-letter-queue-url", lambdaruntime.EnvDeadLetterQueueURL)
 	f.DurationVar(&syncInterval, "sync-interval", time.Hour, "full sync interval; 0 disables the full sync")
+	f.StringVar(&syncLease, "sync-lease", "",
+		"s3://bucket/key of the lease that lets one replica of several run the full sync; empty: this replica always syncs")
+	cli.BindEnv(f, "sync-lease", "SYNC_LEASE")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
 	// 25 s: inside Kubernetes' default 30 s termination grace.
 	f.DurationVar(&gracePeriod, "grace-period", 25*time.Second, "on SIGTERM, how long in-flight messages may finish")

@@ -76,7 +76,11 @@ type Handler struct {
 	DeadLetterQueueURL string
 	StopMargin         time.Duration
 	Metrics            *metrics.Metrics
-	Logger             *slog.Logger
+	// EMF, when set, writes the metrics that moved during each invocation as
+	// CloudWatch Embedded Metric Format lines into the function's log, at
+	// the end of the invocation (Lambda has no /metrics to scrape).
+	EMF    *metrics.EMF
+	Logger *slog.Logger
 
 	mu          sync.Mutex
 	deadLetters map[string]*queue.DeadLetterQueue // by source queue URL, resolved once per container
@@ -121,6 +125,11 @@ type FanOutResult struct {
 
 // Invoke dispatches one invocation on its payload's shape.
 func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	defer func() {
+		if err := h.EMF.Flush(); err != nil {
+			h.logger(ctx).Warn("metrics: EMF flush failed", "error", err)
+		}
+	}()
 	var p payload
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("invocation payload is not a JSON object: %w", err)

@@ -51,10 +51,14 @@ type Metrics struct {
 	awsLatency      *prometheus.HistogramVec
 	portRequests    *prometheus.CounterVec
 	portLatency     *prometheus.HistogramVec
-	messageAge      prometheus.Histogram
+	messageAge      prometheus.Observer
 	deadLetters     *prometheus.CounterVec
 	inFlight        prometheus.Gauge
 	failures        *prometheus.CounterVec
+	leaseHeld       prometheus.Gauge
+
+	collectors []prometheus.Collector
+	families   []Family
 
 	// bounds of the label values
 	kinds, regions, accounts, actions              *label
@@ -111,70 +115,91 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		reasons:       newLabel(codeShape, maxCodeValues),
 		scopes:        fixed(ScopeShard, ScopeEvent),
 		causes:        fixed(Causes...),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "failures_total",
-			Help: "Errors of reconciles, by scope (shard: a full sync's shard; event: a message's) and cause (throttled, access_denied, mapping, port_rejected, ...).",
-		}, []string{"scope", "cause"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "events_total",
-			Help: "Event messages handled, by resource type, action and outcome (ok, transient, permanent, duplicate).",
-		}, []string{"resource_type", "action", "outcome"}),
-		eventDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "event_duration_seconds",
-			Help:    "Time to reconcile one event message, by outcome.",
-			Buckets: latencyBuckets,
-		}, []string{"outcome"}),
-		syncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "sync_duration_seconds",
-			Help:    "Duration of a full sync of one shard (account, region, kind).",
-			Buckets: []float64{.1, .5, 1, 5, 10, 30, 60, 120, 300, 600, 900},
-		}, []string{"account", "region", "kind"}),
-		syncLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "sync_last_success_timestamp_seconds",
-			Help: "Unix time of the last shard sync that finished without error.",
-		}, []string{"account", "region", "kind"}),
-		syncFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "sync_failures_total",
-			Help: "Shard syncs that finished with at least one error.",
-		}, []string{"account", "region", "kind"}),
-		awsRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "aws_requests_total",
-			Help: "AWS API calls, by operation, region and outcome (ok or the error code).",
-		}, []string{"operation", "region", "outcome"}),
-		awsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "aws_request_duration_seconds",
-			Help:    "AWS API call latency, by operation and region.",
-			Buckets: latencyBuckets,
-		}, []string{"operation", "region"}),
-		portRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "port_requests_total",
-			Help: "Port API requests, by route template and HTTP status (0 when no response arrived).",
-		}, []string{"route", "status"}),
-		portLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "port_request_duration_seconds",
-			Help:    "Port API request latency, by route template.",
-			Buckets: latencyBuckets,
-		}, []string{"route"}),
-		messageAge: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "queue_message_age_seconds",
-			Help:    "Age of SQS messages when received (now minus SentTimestamp).",
-			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
-		}),
-		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "dead_letter_messages_total",
-			Help: "Messages sent to the dead-letter queue, by reason.",
-		}, []string{"reason"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "queue_messages_in_flight",
-			Help: "SQS messages received and not yet deleted or released.",
-		}),
 	}
-	reg.MustRegister(m.events, m.eventDuration, m.syncDuration, m.syncLastSuccess, m.syncFailures,
-		m.awsRequests, m.awsLatency, m.portRequests, m.portLatency, m.messageAge, m.deadLetters, m.inFlight, m.failures)
+	m.failures = m.counterVec("failures_total",
+		"Errors of reconciles, by scope (shard: a full sync's shard; event: a message's) and cause (throttled, access_denied, mapping, port_rejected, ...).",
+		"scope", "cause")
+	m.events = m.counterVec("events_total",
+		"Event messages handled, by resource type, action and outcome (ok, transient, permanent, duplicate).",
+		"resource_type", "action", "outcome")
+	m.eventDuration = m.histogramVec("event_duration_seconds", "Time to reconcile one event message, by outcome.",
+		latencyBuckets, "outcome")
+	m.syncDuration = m.histogramVec("sync_duration_seconds", "Duration of a full sync of one shard (account, region, kind).",
+		[]float64{.1, .5, 1, 5, 10, 30, 60, 120, 300, 600, 900}, "account", "region", "kind")
+	m.syncLastSuccess = m.gaugeVec("sync_last_success_timestamp_seconds",
+		"Unix time of the last shard sync that finished without error.", "account", "region", "kind")
+	m.syncFailures = m.counterVec("sync_failures_total", "Shard syncs that finished with at least one error.",
+		"account", "region", "kind")
+	m.awsRequests = m.counterVec("aws_requests_total",
+		"AWS API calls, by operation, region and outcome (ok or the error code).", "operation", "region", "outcome")
+	m.awsLatency = m.histogramVec("aws_request_duration_seconds", "AWS API call latency, by operation and region.",
+		latencyBuckets, "operation", "region")
+	m.portRequests = m.counterVec("port_requests_total",
+		"Port API requests, by route template and HTTP status (0 when no response arrived).", "route", "status")
+	m.portLatency = m.histogramVec("port_request_duration_seconds", "Port API request latency, by route template.",
+		latencyBuckets, "route")
+	m.messageAge = m.histogramVec("queue_message_age_seconds", "Age of SQS messages when received (now minus SentTimestamp).",
+		[]float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}).WithLabelValues()
+	m.deadLetters = m.counterVec("dead_letter_messages_total", "Messages sent to the dead-letter queue, by reason.", "reason")
+	m.inFlight = m.gaugeVec("queue_messages_in_flight", "SQS messages received and not yet deleted or released.").WithLabelValues()
+	m.leaseHeld = m.gaugeVec("sync_lease_held",
+		"1 while this replica holds the sync lease and runs the full sync, else 0 (serve with --sync-lease).").WithLabelValues()
+	reg.MustRegister(m.collectors...)
 	for _, o := range opts {
 		o(m)
 	}
 	return m
+}
+
+// Family describes one metric the exporter registers: its full name, type
+// (counter, gauge, histogram) and labels. docs/metrics.md, the Grafana
+// dashboard and the Lambda's EMF records are checked against these.
+type Family struct {
+	Name   string
+	Type   string
+	Labels []string
+	Help   string
+}
+
+// Families lists every metric New registers, in registration order.
+func Families() []Family {
+	return New(prometheus.NewRegistry()).families
+}
+
+func (m *Metrics) add(c prometheus.Collector, name, typ, help string, labels []string) {
+	m.collectors = append(m.collectors, c)
+	m.families = append(m.families, Family{Name: Namespace + "_" + name, Type: typ, Labels: labels, Help: help})
+}
+
+func (m *Metrics) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	m.add(c, name, "counter", help, labels)
+	return c
+}
+
+func (m *Metrics) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	c := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	m.add(c, name, "gauge", help, labels)
+	return c
+}
+
+func (m *Metrics) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	c := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: name, Help: help, Buckets: buckets}, labels)
+	m.add(c, name, "histogram", help, labels)
+	return c
+}
+
+// SyncLeaseHeld sets whether this replica holds the sync lease; its
+// signature fits lease.Options.OnHeld.
+func (m *Metrics) SyncLeaseHeld(held bool) {
+	if m == nil {
+		return
+	}
+	if held {
+		m.leaseHeld.Set(1)
+	} else {
+		m.leaseHeld.Set(0)
+	}
 }
 
 // Scopes of Failure.

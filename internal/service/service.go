@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/lease"
 )
 
 // Consumer is the events queue consumer (a *queue.Consumer).
@@ -52,6 +53,16 @@ type Service struct {
 	QueueURL string
 	// OnListen, when set, learns the address the HTTP server listens on.
 	OnListen func(addr net.Addr)
+	// Lease, when set, elects the one replica that runs the full sync (the
+	// --sync-lease of serve): the sync loop runs only while this replica
+	// holds the lease and stops when it loses it. Events are consumed by
+	// every replica either way. Nil: this replica always syncs (one replica).
+	Lease SyncLease
+}
+
+// SyncLease is a *lease.Lease.
+type SyncLease interface {
+	Run(ctx context.Context, lead func(ctx context.Context, term *lease.Term))
 }
 
 // Run listens, serves /healthz and /metrics, runs the full sync loop and the
@@ -79,7 +90,21 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	if s.SyncInterval > 0 && s.Sync != nil {
-		wg.Go(func() { SyncLoop(ctx, s.Sync, s.SyncInterval, log) })
+		if s.Lease != nil {
+			wg.Go(func() {
+				s.Lease.Run(ctx, func(ctx context.Context, term *lease.Term) {
+					// A new holder continues the schedule of the last one
+					// instead of syncing at once after every rollout.
+					first := time.Duration(0)
+					if !term.LastSync.IsZero() {
+						first = max(0, time.Until(term.LastSync.Add(s.SyncInterval)))
+					}
+					syncLoop(ctx, s.Sync, s.SyncInterval, first, log, term.Synced)
+				})
+			})
+		} else {
+			wg.Go(func() { SyncLoop(ctx, s.Sync, s.SyncInterval, log) })
+		}
 	}
 	runErr := s.Consumer.Run(ctx)
 	wg.Wait()
@@ -114,12 +139,31 @@ func Mux(reg *prometheus.Registry, consumer Consumer) *http.ServeMux {
 // SyncLoop runs the full sync now and then every interval, never two at once,
 // until ctx ends.
 func SyncLoop(ctx context.Context, syncer FullSync, interval time.Duration, logger *slog.Logger) {
+	syncLoop(ctx, syncer, interval, 0, logger, nil)
+}
+
+// syncLoop is SyncLoop whose first sync waits first; synced, when set,
+// learns when each sync finished.
+func syncLoop(ctx context.Context, syncer FullSync, interval, first time.Duration, logger *slog.Logger, synced func(time.Time)) {
+	if first > 0 {
+		logger.Info("full sync: next one continues the schedule", "in", first.Round(time.Second))
+		wait := time.NewTimer(first)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		report, err := syncer.Run(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if synced != nil {
+			synced(time.Now())
 		}
 		failed := 0
 		for _, s := range report.Shards {

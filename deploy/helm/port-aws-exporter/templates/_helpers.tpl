@@ -38,3 +38,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "port-aws-exporter.configJson" -}}
 {{- default (toJson .Values.config) .Values.configJson -}}
 {{- end -}}
+
+{{/* "true" when more than one replica may run: replicaCount > 1 or KEDA. */}}
+{{- define "port-aws-exporter.multiReplica" -}}
+{{- if or .Values.keda.enabled (gt (int .Values.replicaCount) 1) -}}true{{- end -}}
+{{- end -}}

@@ -442,7 +442,10 @@ resource "aws_lambda_permission" "schedule" {
   source_arn     = aws_cloudwatch_event_rule.schedule.arn
 }
 
-# --- alarm ---
+# --- alarms and dashboard ---
+#
+# The function writes the metrics of serve's /metrics as CloudWatch Embedded
+# Metric Format lines (namespace PortAWSExporter; docs/metrics.md).
 
 resource "aws_cloudwatch_metric_alarm" "dead_letter_queue" {
   alarm_name          = "${var.function_name}-dead-letter-queue"
@@ -459,4 +462,110 @@ resource "aws_cloudwatch_metric_alarm" "dead_letter_queue" {
   alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "events_queue_age" {
+  alarm_name          = "${var.function_name}-events-queue-age"
+  alarm_description   = "The oldest event waiting for ${var.function_name} is older than ${var.alarm_oldest_message_age_seconds} s: events are not keeping up (throttling, errors, or too little concurrency)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.events.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = var.alarm_oldest_message_age_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "events_failed" {
+  alarm_name          = "${var.function_name}-events-failed"
+  alarm_description   = "More than ${var.alarm_events_failed_threshold} event messages of ${var.function_name} failed (transient or permanent) in 5 minutes; its log says why (failures_total by cause)."
+  evaluation_periods  = 1
+  threshold           = var.alarm_events_failed_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+
+  metric_query {
+    id          = "failed"
+    label       = "failed events"
+    expression  = "FILL(transient, 0) + FILL(permanent, 0)"
+    return_data = true
+  }
+  dynamic "metric_query" {
+    for_each = toset(["transient", "permanent"])
+    content {
+      id          = metric_query.value
+      return_data = false
+      metric {
+        namespace   = "PortAWSExporter"
+        metric_name = "port_aws_exporter_events_total"
+        dimensions  = { outcome = metric_query.value }
+        period      = 300
+        stat        = "Sum"
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "sync_duration" {
+  alarm_name          = "${var.function_name}-sync-duration"
+  alarm_description   = "Shard syncs of one ${var.function_name} invocation took more than ${var.alarm_sync_duration_seconds} s; the function stops at 900 s."
+  namespace           = "PortAWSExporter"
+  metric_name         = "port_aws_exporter_sync_duration_seconds_sum"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.alarm_sync_duration_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_dashboard" "exporter" {
+  dashboard_name = "${var.function_name}-${local.region}"
+  dashboard_body = jsonencode({
+    widgets = [
+      { type = "metric", x = 0, y = 0, width = 12, height = 6, properties = {
+        title   = "Events by outcome", region = local.region, stat = "Sum", period = 300, view = "timeSeries", stacked = true,
+        metrics = [["PortAWSExporter", "port_aws_exporter_events_total", "outcome", "ok"], ["...", "duplicate"], ["...", "transient"], ["...", "permanent"]]
+      } },
+      { type = "metric", x = 12, y = 0, width = 12, height = 6, properties = {
+        title = "Events queue", region = local.region, period = 300, view = "timeSeries",
+        metrics = [
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.events.name, { stat = "Maximum" }],
+          [".", "ApproximateAgeOfOldestMessage", ".", ".", { stat = "Maximum", yAxis = "right" }],
+          [".", "ApproximateNumberOfMessagesVisible", ".", aws_sqs_queue.dead_letter.name, { stat = "Maximum", label = "dead-letter queue" }],
+        ]
+      } },
+      { type = "metric", x = 0, y = 6, width = 12, height = 6, properties = {
+        title   = "Dead letters and failures", region = local.region, stat = "Sum", period = 300, view = "timeSeries",
+        metrics = [["PortAWSExporter", "port_aws_exporter_dead_letter_messages_total"], [".", "port_aws_exporter_sync_failures_total"]]
+      } },
+      { type = "metric", x = 12, y = 6, width = 12, height = 6, properties = {
+        title = "Shard sync time per invocation (s)", region = local.region, period = 300, view = "timeSeries",
+        metrics = [
+          ["PortAWSExporter", "port_aws_exporter_sync_duration_seconds_sum", { stat = "Maximum" }],
+          [".", "port_aws_exporter_sync_duration_seconds_count", { stat = "Sum", yAxis = "right", label = "shards synced" }],
+        ]
+      } },
+      { type = "metric", x = 0, y = 12, width = 24, height = 6, properties = {
+        title = "Function", region = local.region, period = 300, view = "timeSeries",
+        metrics = [
+          ["AWS/Lambda", "Invocations", "FunctionName", aws_lambda_function.exporter.function_name, { stat = "Sum" }],
+          [".", "Errors", ".", ".", { stat = "Sum" }],
+          [".", "Throttles", ".", ".", { stat = "Sum" }],
+          [".", "Duration", ".", ".", { stat = "Maximum", yAxis = "right" }],
+        ]
+      } },
+    ]
+  })
 }

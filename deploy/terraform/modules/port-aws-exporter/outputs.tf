@@ -52,3 +52,8 @@ output "port_credentials_secret_arn" {
   description = "Secret holding the Port credentials."
   value       = local.port_credentials_secret_arn
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the exporter (events, queues, dead letters, sync time)."
+  value       = aws_cloudwatch_dashboard.exporter.dashboard_name
+}

@@ -202,9 +202,27 @@ variable "event_rule_name_prefix" {
 # --- operations ---
 
 variable "alarm_topic_arn" {
-  description = "SNS topic notified while the dead-letter queue holds messages."
+  description = "SNS topic notified by the module's alarms (dead-letter queue, oldest event, failed events, sync duration)."
   type        = string
   default     = null
+}
+
+variable "alarm_oldest_message_age_seconds" {
+  description = "Alarm when the oldest message of the events queue is older than this (events are not keeping up)."
+  type        = number
+  default     = 900
+}
+
+variable "alarm_events_failed_threshold" {
+  description = "Alarm when more event messages than this fail (transient or permanent) within 5 minutes."
+  type        = number
+  default     = 10
+}
+
+variable "alarm_sync_duration_seconds" {
+  description = "Alarm when the shard syncs of one invocation take longer than this in total (the function stops at 900 s)."
+  type        = number
+  default     = 600
 }
 
 variable "log_retention_in_days" {
