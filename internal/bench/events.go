@@ -299,6 +299,7 @@ func QueueCeiling(ctx context.Context, client *sqs.Client, queueURL, deadLetterU
 	}
 	var mu sync.Mutex
 	handled := 0
+	seen := map[string]bool{} // a redelivered message counts once
 	finished := make(chan struct{})
 	consumer := &queue.Consumer{
 		Client: client, QueueURL: queueURL, Pollers: pollers, WaitTime: time.Second, GracePeriod: time.Second,
@@ -311,7 +312,13 @@ func QueueCeiling(ctx context.Context, client *sqs.Client, queueURL, deadLetterU
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if handled += len(items); handled >= n {
+			for _, it := range items {
+				if !seen[string(it.Body)] {
+					seen[string(it.Body)] = true
+					handled++
+				}
+			}
+			if handled >= n {
 				select {
 				case <-finished:
 				default:
