@@ -121,7 +121,7 @@ func TestEMFRecordsEqualWhatTheHandlerCounted(t *testing.T) {
 	s := dispatchtest.New(t, dispatchtest.Options{PortMiddleware: dispatchtest.FailBlueprint("bucket", func() bool { return true })})
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.WithKinds("AWS::Lambda::Function", "AWS::S3::Bucket"), metrics.WithRegions("eu-west-1", "us-east-1"))
-	batch, err := dispatch.New(s.Controller, dispatch.Options{ShardKey: s.ShardKey, Concurrency: 4, Metrics: m})
+	batch, err := dispatch.New(s.Controller, dispatch.Options{ShardKey: s.ShardKey, Concurrency: 4, Metrics: m, UnitTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
