@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,25 +16,8 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/dispatch/dispatchtest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/lambdarie"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/output"
 )
-
-// lockedBuffer collects a subprocess's output for the failure message.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestServeKilledAndRestartedConverges runs the real binary's serve, kills it
 // with SIGKILL while messages are in flight (Port answers slowly), changes
@@ -63,8 +44,8 @@ func TestServeKilledAndRestartedConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	start := func() (*exec.Cmd, *lockedBuffer) {
-		var out lockedBuffer
+	start := func() (*exec.Cmd, *output.Buffer) {
+		var out output.Buffer
 		cmd := exec.Command(bin, "serve", "--config", cfg, "--queue-url", aws.ToString(src.QueueUrl),
 			"--dead-letter-queue-url", aws.ToString(dlq.QueueUrl), "--sync-interval", "0", "--listen", "127.0.0.1:0",
 			"--event-visibility-timeout", "3s", "--event-timeout", "2s", "--event-verify-delay", "4s", "--log-format", "text")

@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/queue"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/output"
 )
 
 const region = "eu-west-1"
@@ -255,7 +255,7 @@ func TestConsumerShutdownFinishesOrReleases(t *testing.T) {
 	send(t, client, srcURL, "slow:300", "block")
 
 	h := &scriptedHandler{}
-	var logs lockedBuffer
+	var logs output.Buffer
 	c := &queue.Consumer{Client: client, QueueURL: srcURL, Handler: h, WaitTime: time.Second, VisibilityTimeout: 600 * time.Second,
 		GracePeriod: 1500 * time.Millisecond, DeadLetter: &queue.DeadLetterQueue{Client: client, URL: dlqURL},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -281,24 +281,6 @@ func TestConsumerShutdownFinishesOrReleases(t *testing.T) {
 	if out := logs.String(); strings.Contains(out, "level=ERROR") {
 		t.Errorf("a clean shutdown logged errors:\n%s", out)
 	}
-}
-
-// lockedBuffer is a log sink the consumer's goroutines may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestConsumerKeepsMessageWhenDeadLetterSendFails(t *testing.T) {

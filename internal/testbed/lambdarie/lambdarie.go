@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/output"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -107,7 +107,7 @@ func moduleRoot(t testing.TB) string {
 type Emulator struct {
 	// URL is the emulator's base URL, e.g. http://127.0.0.1:41234.
 	URL    string
-	output *lockedBuffer
+	output *output.Buffer
 }
 
 // Options configure a function under the emulator.
@@ -147,7 +147,7 @@ func Start(t testing.TB, rie, bootstrap string, opts Options) *Emulator {
 	}
 	cmd.Env = env
 	cmd.Dir = filepath.Dir(bootstrap)
-	e := &Emulator{URL: fmt.Sprintf("http://127.0.0.1:%d", emuPort), output: &lockedBuffer{}}
+	e := &Emulator{URL: fmt.Sprintf("http://127.0.0.1:%d", emuPort), output: &output.Buffer{}}
 	cmd.Stdout, cmd.Stderr = e.output, e.output
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -215,21 +215,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
