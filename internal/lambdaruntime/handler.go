@@ -9,7 +9,8 @@
 //   - A scheduled event ({} or detail-type "Scheduled Event"): a full sync,
 //     fanned out as one shard message per shard onto the events queue, so that
 //     concurrent invocations run the shards and none meets the 15-minute limit.
-//   - A shard message invoked directly: that shard is synced in this invocation.
+//   - Anything else is refused, a shard message invoked directly included: it
+//     carries no signature (shard messages are signed SQS messages).
 package lambdaruntime
 
 import (
