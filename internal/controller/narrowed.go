@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/identity"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/plan"
 	"github.com/port-labs/port-aws-exporter/internal/source"
@@ -40,7 +41,7 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 		n.read(id)
 	}
 	for _, id := range scope.Entities {
-		n.addCandidates(id, "")
+		n.addCandidates(id)
 	}
 	// Candidates whose mappings name them by the Cloud Control identifier are
 	// proven (or not) by reading that identifier; read those not read yet.
@@ -217,7 +218,7 @@ func (n *narrowed) read(id string) *readResult {
 
 // addCandidates makes entity id a candidate in every blueprint the
 // applicable entries write to.
-func (n *narrowed) addCandidates(id, _ string) {
+func (n *narrowed) addCandidates(id string) {
 	if err := entity.ValidateIdentifier(id); err != nil {
 		// Port could never have stored an entity under this identifier.
 		n.w.note(fmt.Sprintf("nothing to delete for %q: %v", id, err))
@@ -274,7 +275,7 @@ func (n *narrowed) directIDs(ref entity.Ref) ([]string, bool) {
 			if m.Blueprint == "" || m.Items {
 				return nil, false
 			}
-			d, ok := directDeriver(shard.Kind, m.Identifier)
+			d, ok := identity.Direct(shard.Kind, m.Identifier)
 			if !ok {
 				return nil, false
 			}
@@ -314,4 +315,31 @@ func (n *narrowed) prove(ref entity.Ref, direct map[entity.Ref][]string) (bool, 
 		return false, fmt.Sprintf("%s is kept: a listing of %s still produces it", ref, n.scope.Shard)
 	}
 	return true, fmt.Sprintf("%s: no resource of a fresh listing of %s maps to it", ref, n.scope.Shard)
+}
+
+// Keys name what a narrowed scope reads and may write, so that callers can
+// keep two reconciles of one resource from overlapping. An entity whose
+// mappings trace it back to one Cloud Control identifier (internal/identity)
+// is keyed by that identifier too: a message naming a function by name and
+// one naming its entity by ARN share a key.
+func (c *Controller) Keys(s Scope) []string {
+	prefix := s.Shard.AccountID + "/" + s.Shard.Region + "/" + s.Shard.Kind + "\x00"
+	keys := make([]string, 0, 2*(len(s.Resources)+len(s.Entities)))
+	for _, r := range s.Resources {
+		keys = append(keys, prefix+"r\x00"+r)
+	}
+	applicable := c.applicable(s.Shard.Kind, s.Shard.Region)
+	for _, e := range s.Entities {
+		keys = append(keys, prefix+"e\x00"+e)
+		for _, entry := range applicable {
+			for _, m := range entry.Identities() {
+				if d, ok := identity.Direct(s.Shard.Kind, m.Identifier); ok && !m.Items {
+					if id, ok := d.CloudControlID(e, s.Shard.Region, s.Shard.AccountID); ok {
+						keys = append(keys, prefix+"r\x00"+id)
+					}
+				}
+			}
+		}
+	}
+	return keys
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
-	"github.com/port-labs/port-aws-exporter/internal/identity"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
@@ -27,10 +26,6 @@ import (
 //
 // Only a definite answer counts: AccessDenied, throttling, a timeout or any
 // other error is a problem of the scope, and the plan then deletes nothing.
-
-func directDeriver(kind, identifierExpr string) (identity.Deriver, bool) {
-	return identity.Direct(kind, identifierExpr)
-}
 
 // proofListings shares the listings made to prove deletions.
 type proofListings struct {

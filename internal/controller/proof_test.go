@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,4 +103,38 @@ func TestAFloodOfDeletionsCostsListingsInTurnNotEach(t *testing.T) {
 		t.Fatalf("%d listings for %d messages, want listings in turn (at most 10)", lists, messages)
 	}
 	t.Logf("%d messages, %d listings", messages, lists)
+}
+
+// TestKeysMeetOnOneResource: a message naming a table by name and one naming
+// its entity by ARN are about one resource; their scopes share a key, so a
+// process never reconciles them at the same time. A table of another
+// region's ARN shares none.
+func TestKeysMeetOnOneResource(t *testing.T) {
+	cfg, err := os.ReadFile("../dispatch/testdata/arn/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bps, err := os.ReadFile("../dispatch/testdata/arn/blueprints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dispatchtest.New(t, dispatchtest.Options{Config: cfg, Blueprints: bps})
+	shard := source.Shard{AccountID: dispatchtest.AccountID, Region: "eu-west-1", Kind: "AWS::DynamoDB::Table"}
+	byName := s.Controller.Keys(controller.Scope{Shard: shard, Resources: []string{"orders"}, Entities: []string{"orders"}})
+	byARN := s.Controller.Keys(controller.Scope{Shard: shard, Entities: []string{"arn:aws:dynamodb:eu-west-1:123456789012:table/orders"}})
+	other := s.Controller.Keys(controller.Scope{Shard: shard, Entities: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/orders"}})
+	shared := func(a, b []string) bool {
+		for _, k := range a {
+			if slices.Contains(b, k) {
+				return true
+			}
+		}
+		return false
+	}
+	if !shared(byName, byARN) {
+		t.Errorf("keys by name %q and by ARN %q share nothing", byName, byARN)
+	}
+	if shared(byName, other) {
+		t.Errorf("another region's ARN %q shares a key with %q", other, byName)
+	}
 }

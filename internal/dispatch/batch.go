@@ -292,12 +292,17 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk
 	defer cancel()
 	// While it waits for another reconcile of the same resource, this worker
 	// is out of the batch's shared upserts: they must not wait for it (that
-	// other reconcile may itself wait for its own batch's upserts).
-	if bulk != nil {
-		bulk.finish()
-	}
-	release, err := h.locks.lock(unitCtx, lockKeys(scope))
-	if bulk != nil {
+	// other reconcile may itself wait for its own batch's upserts). Only
+	// while it waits: stepping out when the locks are free would let the
+	// batch's upserts leave before this unit's joins them.
+	waiting := false
+	release, err := h.locks.lock(unitCtx, c.Keys(scope), func() {
+		if bulk != nil {
+			waiting = true
+			bulk.finish()
+		}
+	})
+	if waiting {
 		bulk.start(1)
 	}
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/port-labs/port-aws-exporter/internal/controller"
 )
 
 // Convergence. A reconcile reads AWS, then writes to Port; when two
@@ -49,8 +47,10 @@ type resourceLocks struct {
 func newResourceLocks() *resourceLocks { return &resourceLocks{held: map[string]chan struct{}{}} }
 
 // lock takes every key, in sorted order (so two units never wait on each
-// other), and returns the release; it gives up when ctx ends.
-func (l *resourceLocks) lock(ctx context.Context, keys []string) (func(), error) {
+// other), and returns the release; it gives up when ctx ends. beforeWait is
+// called once, before the first wait for a key another unit holds.
+func (l *resourceLocks) lock(ctx context.Context, keys []string, beforeWait func()) (func(), error) {
+	waited := false
 	keys = append([]string(nil), keys...)
 	sort.Strings(keys)
 	var taken []string
@@ -76,6 +76,10 @@ func (l *resourceLocks) lock(ctx context.Context, keys []string) (func(), error)
 				break
 			}
 			l.mu.Unlock()
+			if !waited {
+				waited = true
+				beforeWait()
+			}
 			select {
 			case <-wait:
 			case <-ctx.Done():
@@ -87,23 +91,13 @@ func (l *resourceLocks) lock(ctx context.Context, keys []string) (func(), error)
 	return release, nil
 }
 
-// lockKeys are the resources and entities a scope reads and may write.
-func lockKeys(s controller.Scope) []string {
-	prefix := s.Shard.String() + "\x00"
-	keys := make([]string, 0, len(s.Resources)+len(s.Entities))
-	for _, r := range s.Resources {
-		keys = append(keys, prefix+"r\x00"+r)
-	}
-	for _, e := range s.Entities {
-		keys = append(keys, prefix+"e\x00"+e)
-	}
-	return keys
-}
-
 // verifications coalesces the verifications scheduled by a process.
 type verifications struct {
 	mu  sync.Mutex
 	due map[string]time.Time
+	// nextSweep is when entries past due are next swept out: at most once
+	// a delay, so the sweep costs no more than the claims it follows.
+	nextSweep time.Time
 }
 
 // claim reports whether a verification of key is to be sent now: not when
@@ -113,10 +107,13 @@ func (v *verifications) claim(key string, delay time.Duration) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := time.Now()
-	for k, at := range v.due {
-		if at.Before(now) {
-			delete(v.due, k)
+	if now.After(v.nextSweep) {
+		for k, at := range v.due {
+			if at.Before(now) {
+				delete(v.due, k)
+			}
 		}
+		v.nextSweep = now.Add(delay)
 	}
 	if at, ok := v.due[key]; ok && at.Sub(now) >= delay/2 {
 		return false

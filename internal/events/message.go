@@ -25,7 +25,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
@@ -283,10 +282,6 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// ExpressionTimeout bounds each of a message's jq expressions. They pick a
-// field or two out of a small document; anything slower is a broken rule.
-const ExpressionTimeout = 200 * time.Millisecond
-
 // regionPattern accepts AWS region names (us-east-1, us-gov-west-1, eu-central-2):
 // an expression that yields an empty or odd string is a broken rule, not a region.
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -399,6 +394,12 @@ func evalString(ctx context.Context, msg Message, field, expr string) (string, e
 	}
 	switch v := out[0].(type) {
 	case string:
+		if len(v) > MaxValueBytes {
+			// The value names a resource: it becomes a batch key, a lock, a
+			// Cloud Control identifier and a log line, so a 50-byte
+			// expression must not make it megabytes.
+			return "", permanent(reasonFor(field), "%s expression %q yielded %d bytes, more than the %d an identifier, region or action can be", field, truncateForError(expr), len(v), MaxValueBytes)
+		}
 		return v, nil
 	case int:
 		return strconv.Itoa(v), nil
@@ -408,6 +409,19 @@ func evalString(ctx context.Context, msg Message, field, expr string) (string, e
 		}
 	}
 	return "", permanent(reasonFor(field), "%s expression %q yielded %s, want a string", field, expr, jsonType(out[0]))
+}
+
+// MaxValueBytes bounds what one expression may yield: as long as the
+// longest expression (a literal yields about its own length), twice the
+// longest ARN; no Cloud Control identifier or region comes near it.
+const MaxValueBytes = 4 << 10
+
+// truncateForError keeps an error about a hostile expression short.
+func truncateForError(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
 }
 
 // bareLiteral matches a value written without jq quotes ("us-east-1",

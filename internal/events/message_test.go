@@ -13,6 +13,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/events"
+	"github.com/port-labs/port-aws-exporter/internal/jq"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
@@ -279,7 +280,7 @@ func FuzzEvaluateExpressions(f *testing.F) {
 		}
 		start := time.Now()
 		d, err := events.Evaluate(context.Background(), msg)
-		if took := time.Since(start); took > 5*events.ExpressionTimeout+time.Second {
+		if took := time.Since(start); took > 5*jq.MessageTimeout+time.Second {
 			t.Fatalf("evaluation took %v, past the per-expression bound", took)
 		}
 		if err != nil {

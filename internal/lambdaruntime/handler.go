@@ -85,6 +85,7 @@ type Handler struct {
 
 	mu          sync.Mutex
 	deadLetters map[string]*queue.DeadLetterQueue // by source queue URL, resolved once per container
+	queueURLs   map[string]string                 // by eventSourceARN, resolved once per container
 }
 
 // NewFromEnvironment fills the queue settings from the Lambda's environment.
@@ -246,15 +247,12 @@ func (h *Handler) retryLater(ctx context.Context, r lambdaevents.SQSMessage) {
 	if h.SQS == nil {
 		return
 	}
-	url := h.QueueURL
-	if url == "" {
-		var err error
-		if url, err = queue.QueueURLFromARN(ctx, h.SQS, r.EventSourceARN); err != nil {
-			return
-		}
+	url, err := h.sourceQueue(ctx, r)
+	if err != nil {
+		return
 	}
 	n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
-	_, err := h.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+	_, err = h.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: aws.String(url), ReceiptHandle: aws.String(r.ReceiptHandle),
 		VisibilityTimeout: int32(queue.RetryBackoff(n) / time.Second),
 	})
@@ -263,21 +261,42 @@ func (h *Handler) retryLater(ctx context.Context, r lambdaevents.SQSMessage) {
 	}
 }
 
+// sourceQueue is the URL of the queue a record came from: QueueURL, or its
+// eventSourceARN resolved once per container.
+func (h *Handler) sourceQueue(ctx context.Context, r lambdaevents.SQSMessage) (string, error) {
+	if h.QueueURL != "" {
+		return h.QueueURL, nil
+	}
+	h.mu.Lock()
+	url, ok := h.queueURLs[r.EventSourceARN]
+	h.mu.Unlock()
+	if ok {
+		return url, nil
+	}
+	url, err := queue.QueueURLFromARN(ctx, h.SQS, r.EventSourceARN)
+	if err != nil {
+		return "", fmt.Errorf("find the events queue from the record's eventSourceARN (or set %s): %w", EnvQueueURL, err)
+	}
+	h.mu.Lock()
+	if h.queueURLs == nil {
+		h.queueURLs = map[string]string{}
+	}
+	h.queueURLs[r.EventSourceARN] = url
+	h.mu.Unlock()
+	return url, nil
+}
+
 // deadLetterQueue resolves (once per source queue) where permanent failures go.
 func (h *Handler) deadLetterQueue(ctx context.Context, r lambdaevents.SQSMessage) (*queue.DeadLetterQueue, error) {
 	if h.SQS == nil {
 		return nil, errors.New("no SQS client to reach the dead-letter queue")
 	}
+	source, err := h.sourceQueue(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	source := h.QueueURL
-	if source == "" {
-		url, err := queue.QueueURLFromARN(ctx, h.SQS, r.EventSourceARN)
-		if err != nil {
-			return nil, fmt.Errorf("find the events queue from the record's eventSourceARN (or set %s): %w", EnvQueueURL, err)
-		}
-		source = url
-	}
 	if d, ok := h.deadLetters[source]; ok {
 		return d, nil
 	}

@@ -181,7 +181,13 @@ func (t *Term) Synced(at time.Time) {
 func (l *Lease) Run(ctx context.Context, lead func(ctx context.Context, term *Term)) {
 	log := l.opts.Logger.With("lease", "s3://"+l.bucket+"/"+l.key, "identity", l.opts.Identity)
 	for ctx.Err() == nil {
-		ok, err := l.TryAcquire(ctx)
+		// The term is counted from when the take was sent, not answered:
+		// other replicas count from when S3 applied it, which is earlier
+		// than a slow answer.
+		sent := time.Now()
+		actx, acancel := context.WithTimeout(ctx, l.opts.RenewDeadline)
+		ok, err := l.TryAcquire(actx)
+		acancel()
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sync lease: could not read or take the lease", "error", err)
 		}
@@ -195,7 +201,7 @@ func (l *Lease) Run(ctx context.Context, lead func(ctx context.Context, term *Te
 		leadCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); lead(leadCtx, term) }()
-		reason := l.hold(leadCtx, done)
+		reason := l.hold(leadCtx, done, sent)
 		cancel()
 		<-done
 		l.setHeld(false)
@@ -214,10 +220,10 @@ func (l *Lease) Run(ctx context.Context, lead func(ctx context.Context, term *Te
 }
 
 // hold renews until the lease is lost, lead returns, or ctx ends.
-func (l *Lease) hold(ctx context.Context, done <-chan struct{}) string {
+func (l *Lease) hold(ctx context.Context, done <-chan struct{}, acquired time.Time) string {
 	t := time.NewTicker(l.opts.RenewInterval)
 	defer t.Stop()
-	lastRenew := time.Now()
+	lastRenew := acquired
 	for {
 		select {
 		case <-ctx.Done():
@@ -231,12 +237,13 @@ func (l *Lease) hold(ctx context.Context, done <-chan struct{}) string {
 		// Nor is it cut short by the stop: a write S3 applied whose answer
 		// was dropped would leave this replica with a stale ETag, and its
 		// release would then be refused.
+		sent := time.Now()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(l.opts.RenewDeadline-time.Since(lastRenew), time.Millisecond))
 		err := l.Renew(rctx)
 		cancel()
 		switch {
 		case err == nil:
-			lastRenew = time.Now()
+			lastRenew = sent
 		case errors.Is(err, ErrLost):
 			return err.Error()
 		case time.Since(lastRenew) >= l.opts.RenewDeadline:
@@ -300,6 +307,12 @@ func (l *Lease) TryAcquire(ctx context.Context) (bool, error) {
 		}
 		return false, err
 	}
+	// A new term: the last sync is the record's (next.LastSync), not the
+	// one this replica ran in an earlier term, which a renewal would
+	// otherwise write back over a newer one.
+	l.mu.Lock()
+	l.lastSync = time.Time{}
+	l.mu.Unlock()
 	return true, nil
 }
 
@@ -349,8 +362,13 @@ func (l *Lease) Release(ctx context.Context) error {
 func (l *Lease) read(ctx context.Context) (Record, string, error) {
 	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(l.bucket), Key: aws.String(l.key)})
 	if err != nil {
+		// Only a missing key is an absent lease. Any other 404 (NoSuchBucket:
+		// a wrong SYNC_LEASE) is an error, or every replica would wait for a
+		// lease it can never take, silently.
 		var nsk *types.NoSuchKey
-		if errors.As(err, &nsk) || statusOf(err) == http.StatusNotFound {
+		var ae smithy.APIError
+		if errors.As(err, &nsk) || (errors.As(err, &ae) && ae.ErrorCode() == "NoSuchKey") ||
+			(statusOf(err) == http.StatusNotFound && !isNoSuchBucket(err)) {
 			return Record{}, "", nil
 		}
 		return Record{}, "", fmt.Errorf("read lease s3://%s/%s: %w", l.bucket, l.key, err)
@@ -388,7 +406,12 @@ func (l *Lease) write(ctx context.Context, rec Record, etag string) error {
 		// 412: the condition failed; 409: a concurrent conditional write
 		// won (S3 answers ConditionalRequestConflict); 404 on If-Match: the
 		// object was deleted.
-		switch statusOf(err) {
+		status := statusOf(err)
+		if status == http.StatusNotFound && (etag == "" || isNoSuchBucket(err)) {
+			// Not a lost lease: the bucket is not there.
+			return fmt.Errorf("write lease s3://%s/%s: %w", l.bucket, l.key, err)
+		}
+		switch status {
 		case http.StatusPreconditionFailed, http.StatusConflict, http.StatusNotFound:
 			l.mu.Lock()
 			l.held = false
@@ -401,6 +424,13 @@ func (l *Lease) write(ctx context.Context, rec Record, etag string) error {
 	l.etag, l.record, l.observed = aws.ToString(out.ETag), rec, time.Now()
 	l.mu.Unlock()
 	return nil
+}
+
+// isNoSuchBucket reports an S3 answer that the bucket does not exist.
+func isNoSuchBucket(err error) bool {
+	var nsb *types.NoSuchBucket
+	var ae smithy.APIError
+	return errors.As(err, &nsb) || (errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket")
 }
 
 func statusOf(err error) int {

@@ -305,3 +305,72 @@ func TestParseURL(t *testing.T) {
 		t.Error("a renew deadline past the duration was accepted")
 	}
 }
+
+// TestMissingBucketIsAnError: a SYNC_LEASE naming a bucket that does not
+// exist must say so, not look like a lease held by someone else, which would
+// leave every replica waiting, silently, for a sync that never runs.
+func TestMissingBucketIsAnError(t *testing.T) {
+	c, _ := s3Endpoint(t, "lease-exists")
+	l, err := lease.New(c, "s3://no-such-bucket-here/lease.json", fast("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := l.TryAcquire(context.Background())
+	if ok || err == nil || !strings.Contains(err.Error(), "no-such-bucket-here") {
+		t.Fatalf("TryAcquire in a missing bucket: %v, %v; want an error naming the bucket", ok, err)
+	}
+}
+
+// TestANewTermForgetsTheOldTermsSync: a replica leading again must not write
+// the last sync of its earlier term over the newer one of the holder between.
+func TestANewTermForgetsTheOldTermsSync(t *testing.T) {
+	c, _ := s3Endpoint(t, "lease-terms")
+	const url = "s3://lease-terms/lease.json"
+	ctx := context.Background()
+	read := func() lease.Record {
+		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("lease-terms"), Key: aws.String("lease.json")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(obj.Body)
+		var rec lease.Record
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	runTerm := func(l *lease.Lease, synced time.Time) {
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			l.Run(runCtx, func(ctx context.Context, tm *lease.Term) {
+				if !synced.IsZero() {
+					tm.Synced(synced)
+				}
+				<-ctx.Done()
+			})
+		}()
+		waitFor(t, "the replica holds", 2*testDuration, l.Held)
+		time.Sleep(300 * time.Millisecond)
+		stop()
+		<-done
+	}
+	a, _ := lease.New(c, url, fast("a"))
+	b, _ := lease.New(c, url, fast("b"))
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	runTerm(a, t1)
+	runTerm(b, t2)
+	// a leads again without syncing: its renewals must keep b's t2.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); a.Run(runCtx, func(ctx context.Context, _ *lease.Term) { <-ctx.Done() }) }()
+	waitFor(t, "a holds again", 2*testDuration, a.Held)
+	time.Sleep(3 * fast("a").RenewInterval) // renewals of the new term
+	if got := read().LastSync; !got.Equal(t2) {
+		t.Errorf("after a's renewal in its second term the last sync is %v, want b's %v", got, t2)
+	}
+	stop()
+	<-done
+}

@@ -283,9 +283,16 @@ func (c *Consumer) handle(ctx, work context.Context, msgs []types.Message) {
 	}
 	c.delete(settle, done)
 	c.changeVisibility(settle, release, 0)
+	// One request per backoff, not per message: a failed batch shares its
+	// receive counts more often than not.
+	byBackoff := map[time.Duration][]types.Message{}
 	for _, m := range retry {
 		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-		c.changeVisibility(settle, []types.Message{m}, min(RetryBackoff(n), c.VisibilityTimeout))
+		d := min(RetryBackoff(n), c.VisibilityTimeout)
+		byBackoff[d] = append(byBackoff[d], m)
+	}
+	for d, msgs := range byBackoff {
+		c.changeVisibility(settle, msgs, d)
 	}
 }
 
