@@ -58,9 +58,21 @@ type Type struct {
 	ListNeedsModel bool
 	// Taggable is the schema's tagging.taggable.
 	Taggable bool
+	// Pinned is true when the catalogue's copy of the schema is old (its
+	// source suppresses updates): a handler it lacks may exist today.
+	Pinned bool
 
 	regionsUnknown bool
 	notIn          map[string]bool
+}
+
+// listHandlersSincePinned are list handlers that pinned schemas (see
+// Type.Pinned) predate. AWS::StepFunctions::StateMachine: the registry
+// source keeps its schema of 2022, which has no list handler; state machines
+// are listed through Cloud Control today (the rule library's kind syncs by
+// listing, and tools generated from the current registry schemas list them).
+var listHandlersSincePinned = map[string][]string{
+	"AWS::StepFunctions::StateMachine": {"states:ListStateMachines"},
 }
 
 // Readable says whether the exporter can read the type through Cloud
@@ -160,7 +172,10 @@ func decode(gz []byte) (*catalogue, error) {
 			Name: wt.Name, CloudControl: wt.CloudControl, List: wt.ListHandler, Read: wt.ReadHandler,
 			ListPermissions: wt.ListPermissions, ReadPermissions: wt.ReadPermissions,
 			PrimaryIdentifier: wt.PrimaryIdentifier, ListRequires: wt.ListRequires, ListNeedsModel: wt.ListNeedsModel,
-			Taggable: wt.Taggable, regionsUnknown: wt.RegionsUnknown,
+			Taggable: wt.Taggable, Pinned: wt.Pinned, regionsUnknown: wt.RegionsUnknown,
+		}
+		if perms, ok := listHandlersSincePinned[t.Name]; ok && t.Pinned && !t.List {
+			t.List, t.ListPermissions = true, perms
 		}
 		if len(wt.NotIn) > 0 {
 			t.notIn = map[string]bool{}

@@ -31,6 +31,11 @@ type Options struct {
 	RegistryDir string
 	// RegistrySource says what RegistryDir is and its version, for the record.
 	RegistrySource string
+	// PinnedFile lists the types whose schema the registry source keeps at
+	// an old version: terraform-provider-awscc's all_schemas.hcl, whose
+	// blocks say "Latest schema updates are suppressed". Empty: that file
+	// beside RegistryDir (../../../provider/all_schemas.hcl), if present.
+	PinnedFile string
 	// SDKDir is the aws-sdk-go-v2 module directory; SDKVersion its version.
 	SDKDir, SDKVersion string
 }
@@ -52,6 +57,10 @@ func Build(opts Options) (*wire.File, error) {
 		return nil, err
 	}
 	f.Sources.Registry = opts.RegistrySource
+	pinned, err := readPinned(opts.PinnedFile, opts.RegistryDir)
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]int{}
 	for i, t := range f.Types {
 		byName[t.Name] = i
@@ -82,13 +91,19 @@ func Build(opts Options) (*wire.File, error) {
 		if s.Tagging != nil {
 			t.Taggable = s.Tagging.Taggable
 		}
+		t.Pinned = pinned[name]
 	}
 	sort.Slice(f.Types, func(a, b int) bool { return f.Types[a].Name < f.Types[b].Name })
 	f.Sources.Partitions = "github.com/aws/aws-sdk-go-v2 " + opts.SDKVersion + " " + PartitionsFile
-	if f.Partitions, err = readPartitions(filepath.Join(opts.SDKDir, filepath.FromSlash(PartitionsFile))); err != nil {
+	if f.Partitions, err = Partitions(opts.SDKDir); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// Partitions reads the partitions of the aws-sdk-go-v2 module in sdkDir.
+func Partitions(sdkDir string) ([]wire.Partition, error) {
+	return readPartitions(filepath.Join(sdkDir, filepath.FromSlash(PartitionsFile)))
 }
 
 // CfnLintLayer is what cfn-lint alone gives: every type with its regions,
@@ -351,4 +366,26 @@ func Python() string {
 		return p
 	}
 	return DefaultPython
+}
+
+// pinnedBlock finds, in all_schemas.hcl, a type whose block says its schema
+// updates are suppressed (the cached schema is kept at an old version).
+var pinnedBlock = regexp.MustCompile(`cloudformation_type_name\s*=\s*"([^"]+)"[^}]*?Latest schema updates are suppressed`)
+
+func readPinned(file, registryDir string) (map[string]bool, error) {
+	if file == "" {
+		file = filepath.Join(registryDir, "..", "..", "..", "provider", "all_schemas.hcl")
+		if _, err := os.Stat(file); err != nil {
+			return nil, nil
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("build: pinned types: %w", err)
+	}
+	out := map[string]bool{}
+	for _, m := range pinnedBlock.FindAllSubmatch(data, -1) {
+		out[string(m[1])] = true
+	}
+	return out, nil
 }

@@ -20,16 +20,17 @@ func main() {
 	cfnLint := flag.String("cfnlint", "", "cfn-lint's package directory (default: the one $PORT_AWS_EXPORTER_CFNLINT_PYTHON or "+build.DefaultPython+" imports)")
 	registry := flag.String("registry", os.Getenv("PORT_AWS_EXPORTER_REGISTRY_SCHEMAS"), "directory of complete resource provider schemas ($PORT_AWS_EXPORTER_REGISTRY_SCHEMAS)")
 	registrySource := flag.String("registry-source", os.Getenv("PORT_AWS_EXPORTER_REGISTRY_SOURCE"), "what -registry is, with its version ($PORT_AWS_EXPORTER_REGISTRY_SOURCE)")
+	pinned := flag.String("pinned", os.Getenv("PORT_AWS_EXPORTER_REGISTRY_PINNED"), "terraform-provider-awscc's all_schemas.hcl, naming the types whose schema it keeps old (default: the one beside -registry)")
 	out := flag.String("out", "catalog.json.gz", "file to write")
 	schemaFile := flag.String("schema", "../config/schema.json", "config's JSON Schema, whose region pattern is rewritten (empty: leave it)")
 	flag.Parse()
-	if err := run(*cfnLint, *registry, *registrySource, *out, *schemaFile); err != nil {
+	if err := run(*cfnLint, *registry, *registrySource, *pinned, *out, *schemaFile); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfnLint, registry, registrySource, out, schemaFile string) error {
+func run(cfnLint, registry, registrySource, pinned, out, schemaFile string) error {
 	if registry == "" || registrySource == "" {
 		return fmt.Errorf("-registry and -registry-source are required (see internal/catalog/SOURCES.md)")
 	}
@@ -44,7 +45,7 @@ func run(cfnLint, registry, registrySource, out, schemaFile string) error {
 	if err != nil {
 		return err
 	}
-	f, err := build.Build(build.Options{CfnLintDir: cfnLint, RegistryDir: registry, RegistrySource: registrySource, SDKDir: sdkDir, SDKVersion: sdkVersion})
+	f, err := build.Build(build.Options{CfnLintDir: cfnLint, RegistryDir: registry, RegistrySource: registrySource, PinnedFile: pinned, SDKDir: sdkDir, SDKVersion: sdkVersion})
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ type Type struct {
 	ListRequires   []string `json:"listRequires,omitempty"`
 	ListNeedsModel bool     `json:"listNeedsModel,omitempty"`
 	Taggable       bool     `json:"taggable,omitempty"`
+	// Pinned is true when the registry source keeps an old copy of the
+	// type's schema (it suppresses updates): its handlers may be out of date.
+	Pinned bool `json:"pinned,omitempty"`
 	// RegionsUnknown is true for a type cfn-lint does not list (newer than its
 	// release): nothing is known of its regions. Otherwise NotIn lists the
 	// indexes in File.Regions of the regions that lack it.
