@@ -192,7 +192,7 @@ func TestLookupAndSuggest(t *testing.T) {
 		{"aws::lambda::function", false, false, []string{"AWS::Lambda::Function"}},
 		{"AWS::S3::Buckets", false, false, []string{"AWS::S3::Bucket"}},
 		{"AWS::EC2::Instanse", false, false, []string{"AWS::EC2::Instance"}},
-		{"AWS::CodeBuild::Project", true, false, nil}, // CloudFormation's own, not Cloud Control's
+		{"AWS::CodeBuild::Project", true, false, nil},                                                                                   // CloudFormation's own, not Cloud Control's
 		{"AWS::ACM::Certificate", false, false, []string{"AWS::ACMPCA::Certificate", "AWS::DMS::Certificate", "AWS::IoT::Certificate"}}, // Port's exporter's name; a describe reader's kind
 		{"AWS::CertificateManager::Certificate", true, true, nil},
 		{"AWS::Nothing::Here", false, false, nil},
