@@ -366,6 +366,9 @@ func (cs *compiledSchema) unknownKeys(segs []segment, sub, inst *node) []schemaP
 		}
 		seen[m.key] = true
 		msg := "unknown key; ignored"
+		if hint := unknownKeyHint(m.key, known); hint != "" {
+			msg = "unknown key; ignored; " + hint
+		}
 		if cs.state[m.key] {
 			// Port's Python exporter wrote these into its own copy of the
 			// config to resume after a Lambda timeout (COMPATIBILITY.md).

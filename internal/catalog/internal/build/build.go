@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,16 @@ func CfnLintLayer(dir string) (*wire.File, error) {
 			return nil, fmt.Errorf("build: %s lists no types (has cfn-lint's format changed?)", file)
 		}
 		regionTypes[region] = types
+	}
+	// cfn-lint ships us-east-1's list for the regions whose lists it cannot
+	// fetch (the ISO partitions, the European Sovereign Cloud): a copy says
+	// nothing about the region, so the region is left out (InRegion: unknown).
+	if east, ok := regionTypes["us-east-1"]; ok {
+		for r, types := range regionTypes {
+			if r != "us-east-1" && maps.Equal(types, east) {
+				delete(regionTypes, r)
+			}
+		}
 	}
 	f := &wire.File{Version: wire.Version, Sources: wire.Sources{CfnLint: "cfn-lint " + version}}
 	for r := range regionTypes {
