@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -14,10 +15,18 @@ func init() { registerCommand(newConfigCommand) }
 func newConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with the exporter's config.json"}
 	var location string
+	var strict bool
 	validate := &cobra.Command{
 		Use:   "validate",
 		Short: "Report every problem of a config at once, each with its JSON path",
-		Args:  cobra.NoArgs,
+		Long: `Report every problem of a config at once, each with its JSON path: the
+document's own (types, jq expressions, region names, ...) and what AWS
+publishes about its kinds (a type name that does not exist, with the nearest
+names; a type Cloud Control cannot list or read; a child type without the
+resource models its listing needs; a type missing from a configured region).
+Warnings (unknown keys, with the key probably meant) do not fail the command
+unless --strict is given. Exit 1 when there is any problem.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			location, err := configLocation(location)
 			if err != nil {
@@ -28,15 +37,23 @@ func newConfigCommand() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			for _, w := range cfg.Warnings {
+			problems := config.Validate(cfg)
+			// What AWS publishes: kinds, readability, regions (internal/catalog).
+			awsProblems, awsWarnings := config.CheckCatalog(cfg)
+			problems = append(problems, awsProblems...)
+			warnings := append(append([]config.Problem(nil), cfg.Warnings...), awsWarnings...)
+			for _, w := range warnings {
 				fmt.Fprintf(out, "%s: warning: %s\n", cfg.Source, w)
 			}
-			problems := config.Validate(cfg)
 			for _, p := range problems {
 				fmt.Fprintf(out, "%s: %s\n", cfg.Source, p)
 			}
-			if len(problems) > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%s: %d problem(s)", cfg.Source, len(problems))}
+			if len(problems) > 0 || (strict && len(warnings) > 0) {
+				msg := fmt.Sprintf("%s: %d problem(s)", cfg.Source, len(problems))
+				if strict && len(warnings) > 0 {
+					msg += fmt.Sprintf(", %d warning(s) (--strict)", len(warnings))
+				}
+				return &exitError{code: 1, err: errors.New(msg)}
 			}
 			kinds := map[string]bool{}
 			for _, r := range cfg.Resources {
@@ -47,6 +64,7 @@ func newConfigCommand() *cobra.Command {
 		},
 	}
 	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
+	validate.Flags().BoolVar(&strict, "strict", false, "treat warnings (unknown keys, a kind missing from a region, ...) as problems: exit 1")
 	cmd.AddCommand(validate)
 	return cmd
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
 	"github.com/port-labs/port-aws-exporter/internal/rules/library"
+	"github.com/port-labs/port-aws-exporter/internal/suggest"
 )
 
 // The kinds catalog's commands: `kinds list`, `rules generate` and `init`.
@@ -26,25 +28,41 @@ func init() {
 func newKindsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "kinds", Short: "The AWS resource types with a ready-made rule, mapping and blueprint"}
 	var output string
+	var all bool
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--all] [TYPE...]",
 		Short: "List the supported kinds: type, blueprint, events covered, identifier",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long: `List the kinds of the rule library (a ready-made rule, mapping and blueprint
+each): type, --kinds name, blueprint, Cloud Control identifier, events covered.
+
+With --all, or with type names, list CloudFormation types from the embedded
+catalogue instead (every one AWS publishes, with what Cloud Control can do
+with it): whether the exporter can read it and how (cloudcontrol, describe,
+or not), whether its listing needs a resource model (a child type), whether
+its service is global, and whether the library has it. -o json adds the IAM
+permissions of its list and read handlers.`,
+		Example: `  port-aws-exporter kinds list
+  port-aws-exporter kinds list --all
+  port-aws-exporter kinds list AWS::CodeBuild::Project AWS::Lambda::Function -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: want text or json", output)
+			}
+			if all || len(args) > 0 {
+				return printCatalogTypes(cmd.OutOrStdout(), args, output == "json")
+			}
 			kinds, err := library.All()
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "text":
-				return printKinds(cmd.OutOrStdout(), kinds)
-			case "json":
+			if output == "json" {
 				return printKindsJSON(cmd.OutOrStdout(), kinds)
 			}
-			return fmt.Errorf("--output %q: want text or json", output)
+			return printKinds(cmd.OutOrStdout(), kinds)
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	list.Flags().BoolVar(&all, "all", false, "list every CloudFormation type of the catalogue, with its readability")
 	cmd.AddCommand(list)
 	return cmd
 }
@@ -68,6 +86,9 @@ type kindSummary struct {
 	EntityIdentifier string   `json:"entityIdentifier"`
 	EventsCovered    []string `json:"eventsCovered"`
 	Limits           string   `json:"limits,omitempty"`
+	// ReadPermissions are the read-only IAM actions reading the kind needs
+	// (`iam policy` puts them in a policy).
+	ReadPermissions []string `json:"readPermissions"`
 }
 
 func printKindsJSON(w io.Writer, kinds []library.Kind) error {
@@ -79,6 +100,7 @@ func printKindsJSON(w io.Writer, kinds []library.Kind) error {
 			EntityIdentifier: k.Mapping.Port.Entity.Mappings[0].Identifier,
 			EventsCovered:    k.EventsCovered(),
 			Limits:           k.Limits,
+			ReadPermissions:  catalog.ReadPermissions([]string{k.Type}).Actions,
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -249,6 +271,155 @@ func selectKinds(kinds []string, format string) ([]library.Kind, library.Format,
 	if err != nil {
 		return nil, "", err
 	}
+	if err := checkLibraryKinds(kinds); err != nil {
+		return nil, "", err
+	}
 	selected, err := library.Select(kinds)
 	return selected, f, err
+}
+
+// checkLibraryKinds refuses a --kinds entry the library does not have, saying
+// what it is instead: a typo (with the names it was probably meant to be), a
+// CloudFormation type the library has no rule for (readable or not), or
+// nothing AWS publishes.
+func checkLibraryKinds(spec []string) error {
+	all, err := library.All()
+	if err != nil {
+		return err
+	}
+	var names []string
+	known := map[string]bool{"all": true, "": true}
+	for _, k := range all {
+		names = append(names, k.Type, k.Name)
+		known[strings.ToLower(k.Type)] = true
+		known[strings.ToLower(k.Name)] = true
+	}
+	var problems []string
+	for _, raw := range spec {
+		name := strings.TrimSpace(raw)
+		if known[strings.ToLower(name)] {
+			continue
+		}
+		msg := fmt.Sprintf("unknown kind %q", name)
+		if t, ok := catalog.Lookup(name); ok {
+			if t.Readable() {
+				msg = fmt.Sprintf("%s has no ready-made rule, mapping and blueprint in the library; Cloud Control can read it: write its resources[] entry in config.json yourself", name)
+			} else {
+				msg = fmt.Sprintf("%s has no ready-made rule, mapping and blueprint in the library, and the exporter cannot read it: %s", name, t.WhyUnreadable())
+			}
+		} else {
+			hints := suggest.Closest(name, names, 4)
+			if len(hints) == 0 {
+				hints = catalog.Suggest(name)
+			}
+			if hint := suggest.Phrase(hints); hint != "" {
+				msg += "; " + hint
+			}
+		}
+		problems = append(problems, msg)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s (port-aws-exporter kinds list shows the library's kinds)", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// catalogTypeSummary is one type of `kinds list --all -o json`.
+type catalogTypeSummary struct {
+	Type              string   `json:"type"`
+	Reader            string   `json:"reader"` // cloudcontrol, describe, accountinfo, or none
+	Why               string   `json:"whyNotReadable,omitempty"`
+	ListNeedsModel    bool     `json:"listNeedsModel"`
+	ListRequires      []string `json:"listRequires,omitempty"`
+	Global            string   `json:"globalEventRegion,omitempty"`
+	Library           string   `json:"library,omitempty"`
+	PrimaryIdentifier []string `json:"primaryIdentifier,omitempty"`
+	ListPermissions   []string `json:"listPermissions,omitempty"`
+	ReadPermissions   []string `json:"readPermissions,omitempty"`
+}
+
+// printCatalogTypes lists catalogue types (every one, or those named).
+func printCatalogTypes(w io.Writer, names []string, asJSON bool) error {
+	kinds, err := library.All()
+	if err != nil {
+		return err
+	}
+	inLibrary := map[string]string{}
+	for _, k := range kinds {
+		inLibrary[k.Type] = k.Name
+	}
+	var types []catalog.Type
+	if len(names) == 0 {
+		types = catalog.Types()
+	}
+	for _, n := range names {
+		t, ok := catalog.Lookup(n)
+		if !ok {
+			if _, other := catalog.OtherReader(n); !other {
+				msg := fmt.Sprintf("%q is not in the catalogue of CloudFormation types", n)
+				if hint := suggest.Phrase(catalog.Suggest(n)); hint != "" {
+					msg += "; " + hint
+				}
+				return errors.New(msg)
+			}
+			t = catalog.Type{Name: n}
+		}
+		types = append(types, t)
+	}
+	out := make([]catalogTypeSummary, 0, len(types))
+	for _, t := range types {
+		s := catalogTypeSummary{Type: t.Name, Reader: "none", ListNeedsModel: t.ListNeedsModel, ListRequires: t.ListRequires,
+			Library: inLibrary[t.Name], PrimaryIdentifier: t.PrimaryIdentifier,
+			ListPermissions: t.ListPermissions, ReadPermissions: t.ReadPermissions}
+		if r, ok := catalog.OtherReader(t.Name); ok {
+			s.Reader = r.Name
+			s.ReadPermissions = r.Permissions
+		}
+		if t.Readable() {
+			s.Reader = "cloudcontrol"
+		} else if s.Reader == "none" {
+			s.Why = t.WhyUnreadable()
+		}
+		if g, ok := catalog.GlobalService(t.Name); ok {
+			s.Global = g.EventRegion
+		}
+		out = append(out, s)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tREADER\tLISTED PER PARENT\tGLOBAL (EVENTS IN)\tLIBRARY")
+	for _, s := range out {
+		reader := s.Reader
+		if t, ok := catalog.Lookup(s.Type); ok && s.Why != "" {
+			switch {
+			case !t.CloudControl:
+				reader = "none (not a Cloud Control type)"
+			case !t.List:
+				reader = "none (no list handler)"
+			default:
+				reader = "none (no read handler)"
+			}
+		}
+		perParent := "-"
+		if s.ListNeedsModel {
+			perParent = "yes"
+			if len(s.ListRequires) > 0 {
+				perParent = strings.Join(s.ListRequires, ", ")
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Type, reader, perParent, orDash(s.Global), orDash(s.Library))
+	}
+	fmt.Fprintf(tw, "\n%d types, from %s and the registry's resource schemas (-o json for permissions and reasons)\n", len(out), catalog.Sources().CfnLint)
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
