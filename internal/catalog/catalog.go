@@ -14,6 +14,7 @@
 // events arrive in one region only (GlobalService).
 package catalog
 
+//go:generate go run ./internal/deploygen -repo ../..
 //go:generate go run ./internal/gen -registry ${PORT_AWS_EXPORTER_REGISTRY_SCHEMAS} -registry-source ${PORT_AWS_EXPORTER_REGISTRY_SOURCE}
 
 import (

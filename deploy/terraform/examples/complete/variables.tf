@@ -26,11 +26,11 @@ variable "resource_read_actions" {
   type        = list(string)
   default = [
     "lambda:GetFunction",
-    "lambda:ListFunctions",
-    "lambda:ListTags",
     "lambda:GetFunctionCodeSigningConfig",
-    "lambda:GetRuntimeManagementConfig",
     "lambda:GetFunctionRecursionConfig",
+    "lambda:GetFunctionScalingConfig",
+    "lambda:GetRuntimeManagementConfig",
+    "lambda:ListFunctions",
   ]
 }
 
