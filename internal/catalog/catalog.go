@@ -24,8 +24,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
-	"sort"
 	"strings"
 	"sync"
 
@@ -118,7 +116,7 @@ type Provenance struct {
 // Sources says what the embedded catalogue was generated from.
 func Sources() Provenance {
 	s := data().file.Sources
-	return Provenance{CfnLint: s.CfnLint, Registry: s.Registry, Partitions: s.Partitions}
+	return Provenance{CfnLint: s.CfnLint, Registry: s.Registry, Partitions: partitionsSource}
 }
 
 type catalogue struct {
@@ -127,15 +125,6 @@ type catalogue struct {
 	byName  map[string]int
 	byLower map[string]int
 	regions map[string]bool
-	// partitions in the SDK's order of specificity: see PartitionOf.
-	partitions []partition
-	region     *regexp.Regexp
-}
-
-type partition struct {
-	id      string
-	pattern *regexp.Regexp
-	regions []string
 }
 
 // data is the embedded catalogue, decoded once. It is generated and checked
@@ -193,21 +182,6 @@ func decode(gz []byte) (*catalogue, error) {
 		c.byName[t.Name] = len(c.types)
 		c.byLower[toLower(t.Name)] = len(c.types)
 		c.types = append(c.types, t)
-	}
-	for _, p := range f.Partitions {
-		re, err := regexp.Compile(p.RegionPattern)
-		if err != nil {
-			return nil, fmt.Errorf("partition %s: %w", p.ID, err)
-		}
-		c.partitions = append(c.partitions, partition{id: p.ID, pattern: re, regions: p.Regions})
-	}
-	// The commercial partition's pattern (us-..., eu-...) also matches some
-	// names of others (us-iso-east-1 does not, but a future one might): try
-	// the others first, as the SDK's resolver prefers a partition listing the
-	// region and falls back to patterns.
-	sort.SliceStable(c.partitions, func(a, b int) bool { return c.partitions[a].id != "aws" && c.partitions[b].id == "aws" })
-	if c.region, err = regexp.Compile(wire.RegionPattern(f.Partitions)); err != nil {
-		return nil, err
 	}
 	return c, nil
 }

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
 )
@@ -282,9 +283,11 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// regionPattern accepts AWS region names (us-east-1, us-gov-west-1, eu-central-2):
-// an expression that yields an empty or odd string is a broken rule, not a region.
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// validRegion accepts the region names of every AWS partition, by the SDK's
+// patterns (us-east-1, us-gov-west-1, cn-north-1, us-isob-east-1,
+// eusc-de-east-1: internal/catalog): an expression that yields an empty or
+// odd string is a broken rule, not a region.
+func validRegion(s string) bool { return catalog.ValidRegion(s) }
 
 // Evaluate runs the message's expressions against the message itself. Errors
 // are permanent, except when ctx itself ends (then ctx's error is returned).
@@ -297,7 +300,7 @@ func Evaluate(ctx context.Context, msg Message) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	if !regionPattern.MatchString(region) {
+	if !validRegion(region) {
 		return Decision{}, permanent(ReasonBadRegion, "region expression %q yielded %q, which is not an AWS region", msg.RegionExpr, region)
 	}
 	d.Region = region

@@ -133,7 +133,7 @@ func parseShardRequest(raw any) (ShardRequest, error) {
 	if s.AccountID == "" || s.Region == "" || s.Kind == "" {
 		return ShardRequest{}, permanent(ReasonBadShardMessage, "shard message needs account_id, region and kind, got %q, %q, %q", s.AccountID, s.Region, s.Kind)
 	}
-	if !regionPattern.MatchString(s.Region) {
+	if !validRegion(s.Region) {
 		return ShardRequest{}, permanent(ReasonBadShardMessage, "shard region %q is not an AWS region", s.Region)
 	}
 	if !resourceTypePattern.MatchString(s.Kind) {

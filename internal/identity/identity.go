@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
+
 	"sigs.k8s.io/yaml"
 )
 
@@ -103,19 +105,12 @@ func (d fromName) CloudControlID(id, region, account string) (string, bool) {
 	return r.Replace(d.spec.Identifier), true
 }
 
-// Partition returns the AWS partition of a region.
+// Partition returns the AWS partition of a region, by the SDK's partition
+// patterns (internal/catalog): aws-cn, aws-us-gov, aws-iso, aws-iso-b,
+// aws-iso-e, aws-iso-f, aws-eusc, else aws.
 func Partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "eusc-"):
-		return "aws-eusc"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
+	if p, ok := catalog.PartitionOf(region); ok {
+		return p
 	}
 	return "aws"
 }

@@ -3,6 +3,8 @@ package metrics
 import (
 	"regexp"
 	"sync"
+
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
 )
 
 // Other is the label value that stands for every value a label does not
@@ -25,8 +27,9 @@ var (
 	// A Cloud Control type name: AWS::Lambda::Function, or a module's
 	// Org::Service::Resource::MODULE.
 	kindShape = regexp.MustCompile(`^[A-Za-z0-9]{1,64}(::[A-Za-z0-9]{1,64}){2,3}$`)
-	// An AWS region, partition included: eu-west-1, us-gov-west-1, cn-north-1.
-	regionShape  = regexp.MustCompile(`^[a-z]{2}(-[a-z]{1,16}){1,3}-[0-9]{1,2}$`)
+	// An AWS region of any partition, by the SDK's patterns: eu-west-1,
+	// us-gov-west-1, cn-north-1, eusc-de-east-1 (internal/catalog).
+	regionShape  = regexp.MustCompile(catalog.RegionPattern())
 	accountShape = regexp.MustCompile(`^[0-9]{12}$`)
 	// Error codes, operation and route names, statuses, reasons.
 	codeShape = regexp.MustCompile(`^[A-Za-z0-9 ._:/{}-]{1,128}$`)

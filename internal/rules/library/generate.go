@@ -290,8 +290,9 @@ const EntityIdentifiersNote = "Entity identifiers are unique across regions and 
 	"RDS instances and clusters, Auto Scaling groups), the default mapping identifies the entity by the resource's ARN, " +
 	"so that a DynamoDB global table or a function deployed to several regions is one entity per copy instead of one " +
 	"entity that flips between them on every sync. Event rules still upsert by the Cloud Control identifier (the name) " +
-	"and delete by the same ARN, built from the event's region (partition from its prefix: `cn-` aws-cn, `us-gov-` " +
-	"aws-us-gov, else aws), the record's `recipientAccountId` and the name. Their messages also carry " +
+	"and delete by the same ARN, built from the event's region (partition from its prefix, by the AWS SDK's partition " +
+	"patterns: `cn-` aws-cn, `eusc-` aws-eusc, `us-iso-` aws-iso, `us-isob-` aws-iso-b, `eu-isoe-` aws-iso-e, " +
+	"`us-isof-` aws-iso-f, `us-gov-` aws-us-gov, else aws), the record's `recipientAccountId` and the name. Their messages also carry " +
 	"`resource_identifier` (the name) and `entity_identifier` (the ARN), this exporter's optional extension of the " +
 	"message contract (docs/rules.md), so that a delete is looked up by name (a resource that still exists is " +
 	"upserted instead), an upsert of a resource that is gone deletes the ARN entity, and an upsert and a delete " +
