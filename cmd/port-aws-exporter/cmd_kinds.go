@@ -127,8 +127,20 @@ deploy it next to the exporter's stack and pass that stack's name as
 PortAWSExporterStackName; each rule's target imports <stack>-EventsQueueARN.
 Terraform declares variable "events_queue_arn" for the queue's ARN.
 
-Rules for global services (IAM, CloudFront) must be deployed in us-east-1,
-where those services record their events.`,
+Global services (IAM, CloudFront, Route 53, Organizations; Global
+Accelerator in us-west-2) record their events in one region only. Their
+rules are in the main output too (they match there when the exporter runs in
+that region, and match the forwarded events otherwise), and forwarding rules
+send the events from that region to the exporter's: in CloudFormation, one
+more template per region, written beside --out as FILE.<region>.yaml (deploy
+it in that region with ExporterRegion set; its Rules refuse another region);
+in Terraform, a module per region, port-aws-exporter-forwarding-<region>/ next
+to --out (instantiate it with a provider of that region and exporter_region;
+it creates nothing when that is the exporter's region). Configure those kinds with
+selector.aws.regions ["us-east-1"] (the region their events carry).`,
+		Example: `  port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out port-aws-exporter-rules.yaml
+  port-aws-exporter rules generate --kinds all --out rules.yaml   # also rules.us-east-1.yaml for IAM and CloudFront
+  port-aws-exporter rules generate --kinds all --format terraform --out event-rules/port-aws-exporter-rules.tf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			selected, f, err := selectKinds(kinds, format)
@@ -139,9 +151,19 @@ where those services record their events.`,
 			if err != nil {
 				return err
 			}
-			if out == "" || out == "-" {
-				_, err := cmd.OutOrStdout().Write(rendered)
+			forwarding, err := forwardingFiles(selected, f)
+			if err != nil {
 				return err
+			}
+			if out == "" || out == "-" {
+				if _, err := cmd.OutOrStdout().Write(rendered); err != nil {
+					return err
+				}
+				for _, fw := range forwarding {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: %d kind(s) record their events in %s only; the rules that forward them from there are written with --out FILE, as %s\n",
+						len(fw.Kinds), fw.Region, forwardingPath("FILE", f, fw.Region))
+				}
+				return nil
 			}
 			// Like init --dir, a missing directory is created (event-rules/ next to a Terraform root).
 			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -151,6 +173,20 @@ where those services record their events.`,
 				return fmt.Errorf("write rules: %w", err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote the rules of %d kind(s) to %s\n", len(selected), out)
+			for _, fw := range forwarding {
+				path := forwardingPath(out, f, fw.Region)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					return fmt.Errorf("write rules: %w", err)
+				}
+				if err := os.WriteFile(path, fw.Data, 0o644); err != nil {
+					return fmt.Errorf("write rules: %w", err)
+				}
+				how := fmt.Sprintf("deploy it in %s with %s=<the exporter's region>", fw.Region, library.ExporterRegionParameter)
+				if f == library.FormatTerraform {
+					how = fmt.Sprintf("a module: give it providers = { aws = aws.%s } and %s", library.ProviderAlias(fw.Region), library.ExporterRegionVariable)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the forwarding rules of %d global kind(s) to %s: %s\n", len(fw.Kinds), path, how)
+			}
 			return nil
 		},
 	}
@@ -172,6 +208,10 @@ func newInitCommand() *cobra.Command {
   config.json                  the exporter's mapping, one resources[] entry per kind
   blueprints.json              the Port blueprints, relation targets first
   port-aws-exporter-rules.*    the EventBridge rules (CloudFormation or Terraform)
+  port-aws-exporter-rules.<region>.yaml, or port-aws-exporter-forwarding-<region>/main.tf
+                               for kinds of global services (IAM, CloudFront):
+                               forwarding rules to deploy in the region their
+                               events arrive in (see rules generate)
 
 Relations to blueprints outside the selection are left out. Existing files are
 never overwritten unless --force is given.`,
@@ -221,7 +261,35 @@ func initFiles(kinds []library.Kind, f library.Format) ([]namedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	return []namedFile{{"config.json", cfg}, {"blueprints.json", blueprints}, {f.RulesFileName(), rules}}, nil
+	files := []namedFile{{"config.json", cfg}, {"blueprints.json", blueprints}, {f.RulesFileName(), rules}}
+	forwarding, err := forwardingFiles(kinds, f)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	for _, fw := range forwarding {
+		files = append(files, namedFile{forwardingPath(f.RulesFileName(), f, fw.Region), fw.Data})
+	}
+	return files, nil
+}
+
+// forwardingFiles are the rules that forward the events of global services
+// to the exporter's region, in the format's shape: a template per region
+// (CloudFormation) or a module per region (Terraform).
+func forwardingFiles(kinds []library.Kind, f library.Format) ([]library.ForwardingFile, error) {
+	if f == library.FormatTerraform {
+		return library.TerraformForwarding(kinds)
+	}
+	return library.ForwardingTemplates(kinds)
+}
+
+// forwardingPath is where the forwarding rules of region go, beside the main
+// rules file: FILE.<region>.yaml, or the module directory
+// port-aws-exporter-forwarding-<region>/main.tf next to FILE.
+func forwardingPath(main string, f library.Format, region string) string {
+	if f == library.FormatTerraform {
+		return filepath.Join(filepath.Dir(main), library.ForwardingDirName(region), library.ForwardingModuleFile)
+	}
+	return library.ForwardingFileName(main, region)
 }
 
 // writeNewFiles writes every file or none: without force, any existing file
@@ -250,6 +318,9 @@ func writeNewFiles(dir string, files []namedFile, force bool) error {
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		}
 		fh, err := os.OpenFile(path, flags, 0o644)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", path, err)

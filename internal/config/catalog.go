@@ -82,12 +82,31 @@ func checkKind(path string, r *Resource) (problems, warnings []Problem) {
 		problem("Cloud Control lists %s per parent: set selector.aws.regions_config.<region>.resources_models to models naming %s, e.g. [\"{\\\"%s\\\": \\\"...\\\"}\"]",
 			kind, need, firstOr(t.ListRequires, "ParentArn"))
 	}
+	if g, ok := catalog.GlobalService(kind); ok && !onlyRegion(r.Selector.AWS.Regions, g.EventRegion) && inCommercialPartition(r.Selector.AWS.Regions) {
+		warn(path+".selector.aws.regions", "%s is global: its events arrive in %s and name that region, so they reach only a %s shard, and every region lists the same resources; set regions to [%q]",
+			kind, g.EventRegion, g.EventRegion, g.EventRegion)
+	}
 	for j, region := range r.Selector.AWS.Regions {
 		if ok, sure := t.InRegion(region); sure && !ok {
 			warn(Index(path+".selector.aws.regions", j), "%s is not available in %s (region lists of %s)", kind, region, src)
 		}
 	}
 	return problems, warnings
+}
+
+func onlyRegion(regions []string, region string) bool {
+	return len(regions) == 1 && regions[0] == region
+}
+
+// inCommercialPartition: the global services' event regions are the aws
+// partition's; another partition has its own (and no warning here).
+func inCommercialPartition(regions []string) bool {
+	for _, r := range regions {
+		if p, ok := catalog.PartitionOf(r); ok && p != "aws" {
+			return false
+		}
+	}
+	return true
 }
 
 func hasResourceModels(r *Resource) bool {

@@ -15,8 +15,8 @@ type catalogCase struct {
 
 func TestCheckCatalog(t *testing.T) {
 	cases := readCases[catalogCase](t, "testdata/catalog.yaml")
-	if len(cases) < 11 {
-		t.Fatalf("testdata/catalog.yaml has %d cases, want at least 11", len(cases))
+	if len(cases) < 12 {
+		t.Fatalf("testdata/catalog.yaml has %d cases, want at least 12", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
 )
 
 // Format is an output format of the rules generator.
@@ -76,7 +78,7 @@ func CloudFormation(kinds []Kind) ([]byte, error) {
 			"Type": "AWS::Events::Rule",
 			"Properties": map[string]any{
 				"Name":         k.RuleName(),
-				"Description":  fmt.Sprintf("Sends changes of %s to the Port AWS exporter's events queue", k.Type),
+				"Description":  ruleDescription(k),
 				"EventBusName": "default",
 				"State":        "ENABLED",
 				"EventPattern": k.Pattern(),
@@ -112,6 +114,17 @@ func CloudFormation(kinds []Kind) ([]byte, error) {
 	return out, nil
 }
 
+// ruleDescription says what a rule sends, and, for a global service's kind,
+// where its events come from.
+func ruleDescription(k Kind) string {
+	d := fmt.Sprintf("Sends changes of %s to the Port AWS exporter's events queue", k.Type)
+	if g, ok := catalog.GlobalService(k.Type); ok {
+		d += fmt.Sprintf(" (%s records them in %s only: in %s they arrive directly, elsewhere forwarded from there by the forwarding rules)",
+			g.Service, g.EventRegion, g.EventRegion)
+	}
+	return d
+}
+
 var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
 // LogicalID is the CloudFormation logical id of the kind's rule, e.g.
@@ -141,7 +154,7 @@ func Terraform(kinds []Kind) ([]byte, error) {
 		body.AppendNewline()
 		rule := body.AppendNewBlock("resource", []string{"aws_cloudwatch_event_rule", name}).Body()
 		rule.SetAttributeValue("name", cty.StringVal(k.RuleName()))
-		rule.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Sends changes of %s to the Port AWS exporter's events queue", k.Type)))
+		rule.SetAttributeValue("description", cty.StringVal(ruleDescription(k)))
 		rule.SetAttributeValue("event_bus_name", cty.StringVal("default"))
 		// jsonencode({...}) keeps the pattern readable and reviewable in HCL.
 		tokens := hclwrite.TokensForFunctionCall("jsonencode", hclwrite.TokensForValue(pattern))
@@ -223,6 +236,11 @@ func NewBundle(kinds []Kind) Bundle {
 			em.Relations = nil
 		}
 		m.Port.Entity.Mappings = []EntityMapping{em}
+		if g, ok := catalog.GlobalService(k.Type); ok && m.Selector.AWS == nil {
+			// The events of a global service carry the one region they
+			// arrive in: read and own the kind there, or they find no shard.
+			m.Selector.AWS = &MappingAWS{Regions: []string{g.EventRegion}}
+		}
 		b.Config.Resources = append(b.Config.Resources, m)
 		b.Blueprints = append(b.Blueprints, bp)
 	}

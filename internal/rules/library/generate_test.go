@@ -155,16 +155,33 @@ func TestTerraformParsesAndIsSelfContained(t *testing.T) {
 	body := file.Body.(*hclsyntax.Body)
 	variables := map[string]bool{}
 	resources := map[string]*hclsyntax.Body{}
+	providers := map[string]bool{} // configuration_aliases: aws.us_east_1
 	for _, b := range body.Blocks {
 		switch b.Type {
 		case "variable":
 			variables[b.Labels[0]] = true
 		case "resource":
 			resources[b.Labels[0]+"."+b.Labels[1]] = b.Body
+		case "data":
+			resources["data."+b.Labels[0]+"."+b.Labels[1]] = b.Body
+		case "terraform":
+			for _, rp := range b.Body.Blocks {
+				if a, ok := rp.Body.Attributes["aws"]; ok && rp.Type == "required_providers" {
+					obj, _ := a.Expr.(*hclsyntax.ObjectConsExpr)
+					for _, item := range obj.Items {
+						if k, _ := item.KeyExpr.Value(nil); k.AsString() == "configuration_aliases" {
+							for _, v := range item.ValueExpr.Variables() {
+								providers[v.RootName()+"."+v[1].(hcl.TraverseAttr).Name] = true
+							}
+						}
+					}
+				}
+			}
 		default:
 			t.Errorf("unexpected block %s", b.Type)
 		}
 	}
+
 	var refs []hcl.Traversal
 	var walk func(*hclsyntax.Body, string)
 	walk = func(b *hclsyntax.Body, blockType string) {
@@ -186,6 +203,15 @@ func TestTerraformParsesAndIsSelfContained(t *testing.T) {
 			name := ref[1].(hcl.TraverseAttr).Name
 			if !variables[name] {
 				t.Errorf("reference to undeclared variable var.%s", name)
+			}
+		case root == "data" && len(ref) >= 3:
+			addr := "data." + ref[1].(hcl.TraverseAttr).Name + "." + ref[2].(hcl.TraverseAttr).Name
+			if resources[addr] == nil {
+				t.Errorf("reference to undeclared data source %s", addr)
+			}
+		case root == "aws" && len(ref) == 2:
+			if addr := "aws." + ref[1].(hcl.TraverseAttr).Name; !providers[addr] {
+				t.Errorf("reference to undeclared provider %s", addr)
 			}
 		case len(ref) >= 2:
 			addr := root + "." + ref[1].(hcl.TraverseAttr).Name

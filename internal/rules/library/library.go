@@ -121,6 +121,14 @@ type Mapping struct {
 // MappingSelector decides which resources of the kind are mapped.
 type MappingSelector struct {
 	Query string `json:"query"`
+	// AWS is set by NewBundle for a global service's kind: the one region
+	// its events carry (see global.go).
+	AWS *MappingAWS `json:"aws,omitempty"`
+}
+
+// MappingAWS is selector.aws: where the kind is read.
+type MappingAWS struct {
+	Regions []string `json:"regions,omitempty"`
 }
 
 // MappingPort holds the entity mappings of an entry.

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/port-labs/port-aws-exporter/internal/catalog"
 )
 
 // RegionPath is the InputPathsMap name every rule uses for the event's region.
 // It reads the envelope's region, which EventBridge sets for CloudTrail records
-// (from awsRegion) and for service state events alike.
+// (from awsRegion) and for service state events alike; a global service's
+// kind reads the record's awsRegion itself (see InputTransformer).
 const RegionPath = "awsRegion"
 
 // reservedMessageKeys are the message fields of the seed's contract and of
@@ -86,8 +89,18 @@ type InputTransformer struct {
 // decision), so the jq expressions treat null like "". The region field is jq
 // reading the awsRegion field, rather than a quoted literal built from the
 // value, for the same reason; resource_type is a constant of the rule.
+//
+// A global service's kind reads the region from the CloudTrail record
+// ($.detail.awsRegion: where the call was recorded) rather than from the
+// event: its rule also matches the events forwarded from that region, and
+// the record says where they come from whatever the forwarding does with
+// the event's own region field.
 func (k Kind) InputTransformer() InputTransformer {
-	paths := map[string]string{RegionPath: "$.region"}
+	regionPath := "$.region"
+	if _, global := catalog.GlobalService(k.Type); global && len(k.Rule.StateEvents) == 0 {
+		regionPath = "$.detail.awsRegion"
+	}
+	paths := map[string]string{RegionPath: regionPath}
 	for name, p := range k.Rule.InputPaths {
 		paths[name] = p
 	}
