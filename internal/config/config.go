@@ -31,6 +31,14 @@
 // regions_config region that regions leaves out, a kind with no mappings).
 // The Go types follow the schema key for key (TestSchemaMatchesGoTypes).
 //
+// CheckCatalog (catalog.go) checks, apart, what AWS publishes about the kinds
+// (internal/catalog): a kind that does not exist (with the nearest names), one
+// Cloud Control cannot read, a child kind without resource models, a kind
+// missing from a region. `config validate` reports them; Validate does not, so
+// that a type newer than the embedded catalogue never stops a sync. The
+// schema's region pattern is the AWS SDK's partitions' (the catalogue's
+// generator writes it).
+//
 // Problems are sorted by path: keys in the order the schema lists them,
 // array items and free keys (property names, regions) in document order.
 // Warnings come in document order.
