@@ -21,6 +21,10 @@
 //   - A bulk delete ignores identifiers that do not exist.
 //   - The double requires an identifier, where Port would generate one.
 //   - The token route is not counted by the rate limiter.
+//   - PATCH of a blueprint is a JSON Merge Patch of the stored one; a body
+//     identifier other than the path's is 422; a property or relation an
+//     update removes is dropped from the blueprint's entities
+//     (blueprint_update.go).
 package portapi
 
 import (
