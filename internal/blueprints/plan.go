@@ -246,7 +246,9 @@ func steps(desired []Blueprint, current map[string]map[string]any, opts Options)
 			pending = append(pending, bp)
 		}
 	}
-	isNew := func(id string) bool { return slices.ContainsFunc(pending, func(b Blueprint) bool { return b.Identifier == id }) }
+	isNew := func(id string) bool {
+		return slices.ContainsFunc(pending, func(b Blueprint) bool { return b.Identifier == id })
+	}
 	for len(pending) > 0 {
 		progress := false
 		for i := 0; i < len(pending); i++ {
