@@ -72,6 +72,9 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 			if err != nil {
 				return err
 			}
+			if err := checkBlueprints(ctx, b); err != nil {
+				return err
+			}
 			report, runErr := b.Controller.Run(ctx)
 			b.Source.LogRates(b.Logger) // the pace each region found
 			if runErr != nil && len(report.Shards) == 0 {
