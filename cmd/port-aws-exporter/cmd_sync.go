@@ -35,7 +35,8 @@ with every mapped property and relation, and stops with one line per problem (bl
 creates them).
 
 While it runs, stderr shows each shard: on a terminal, bars redrawn in place (logs print above
-them); elsewhere, one line per shard as its listing ends. NO_COLOR turns colors off. At the end,
+them, at warn unless --log-level says otherwise); elsewhere, one line per shard as its listing
+ends. NO_COLOR turns colors off. At the end,
 stdout gets the summary: per shard (kind, region) and in total, resources listed and skipped by
 the selector, entities new, changed and unchanged against what Port held (or upserted, when Port
 is not read), deleted, kept by a guard, failed, and the shard's own time. Errors are printed
@@ -72,10 +73,12 @@ Exit codes:
 				return err
 			}
 			settings.DryRun = dryRun
-			if quiet && !cmd.Flags().Changed("log-level") && os.Getenv("LOG_LEVEL") == "" {
+			stderr := cmd.ErrOrStderr()
+			// --quiet, and the live display (whose lines say what the info
+			// logs would), log warnings and errors only, unless asked.
+			if (quiet || cli.IsTerminal(stderr)) && !cmd.Flags().Changed("log-level") && os.Getenv("LOG_LEVEL") == "" {
 				_ = cmd.Flags().Set("log-level", "warn") // a valid level
 			}
-			stderr := cmd.ErrOrStderr()
 			logs := cli.NewSwitchWriter(stderr)
 			logger := cli.NewLogger(cmd, logs)
 			opts := exporter.Options{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == "", OneShot: true}

@@ -54,6 +54,9 @@ type ProgressOptions struct {
 	Width int
 	// DryRun says "to write" instead of "written".
 	DryRun bool
+
+	// console replaces mpb's terminal writer (tests: a fixed terminal size).
+	console mpb.ConsoleWriter
 }
 
 // NewProgress starts the display on out.
@@ -66,6 +69,9 @@ func NewProgress(out io.Writer, opts ProgressOptions) *Progress {
 	options := []mpb.ContainerOption{mpb.WithOutput(out), mpb.WithRefreshRate(120 * time.Millisecond), mpb.ForceTTY()}
 	if opts.Width > 0 {
 		options = append(options, mpb.WithWidth(opts.Width))
+	}
+	if opts.console != nil {
+		options = append(options, mpb.WithConsoleWriter(opts.console))
 	}
 	pr.p = mpb.New(options...)
 	pr.all = pr.p.New(int64(max(opts.Shards, 1)), mpb.BarStyle().Lbound("[").Rbound("]"),
@@ -122,7 +128,7 @@ func (pr *Progress) Observe(ev controller.ShardEvent) {
 		bar = pr.bars[key]
 		delete(pr.bars, key)
 	}
-	took := time.Since(pr.began[key])
+	took, nth := time.Since(pr.began[key]), pr.done
 	pr.mu.Unlock()
 
 	if bar != nil {
@@ -135,7 +141,7 @@ func (pr *Progress) Observe(ev controller.ShardEvent) {
 	if bar != nil {
 		bar.SetTotal(-1, true) // complete: removed from the display
 	}
-	line := pr.line(ev, took)
+	line := pr.line(ev, nth, took)
 	if pr.p != nil {
 		pr.all.Increment()
 		_, _ = pr.p.Write([]byte(line))
@@ -164,10 +170,8 @@ func (pr *Progress) newShardBar(sh source.Shard) *mpb.Bar {
 }
 
 // line is what a shard's end of listing prints: counts and its own time.
-func (pr *Progress) line(ev controller.ShardEvent, took time.Duration) string {
-	pr.mu.Lock()
-	n, total := pr.done, pr.total
-	pr.mu.Unlock()
+func (pr *Progress) line(ev controller.ShardEvent, n int, took time.Duration) string {
+	total := pr.total
 	mark := paint(pr.color, green, "✓")
 	if ev.Failed > 0 {
 		mark = paint(pr.color, red, "✗")

@@ -153,9 +153,17 @@ func (s Summary) WriteTable(w io.Writer, color bool) {
 			}
 		}
 	}
+	// The table aligns right (numbers); kind and region are padded to read
+	// left-aligned.
+	kindW, regionW := len("TOTAL"), len("REGION")
+	for _, sh := range s.Shards {
+		kindW, regionW = max(kindW, len(sh.Kind)), max(regionW, len(sh.Region))
+	}
+	pad := func(v string, w int) string { return v + strings.Repeat(" ", w-len(v)) }
+	cols[0], cols[1] = pad(cols[0], kindW), pad(cols[1], regionW)
 	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t STATUS")
 	row := func(kind, region string, c Counts, d time.Duration, status string) {
-		cells := []any{kind, region, c.Listed, c.Skipped, c.Mapped}
+		cells := []any{pad(kind, kindW), pad(region, regionW), c.Listed, c.Skipped, c.Mapped}
 		if s.Compared {
 			cells = append(cells, c.New, c.Changed, c.Unchanged)
 		} else {
