@@ -131,3 +131,18 @@ func TestBlueprintsApplyRefusesABadFile(t *testing.T) {
 		t.Errorf("%d creates sent for bad files", n)
 	}
 }
+
+// serve stops at start, before any AWS call, when a mapped blueprint is
+// missing in Port.
+func TestServeStopsOnAMissingBlueprint(t *testing.T) {
+	s, _, _ := eventsEnvironment(t)
+	cfg := writeFile(t, "config.json", `{"resources": [{"kind": "AWS::Lambda::Function",
+  "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "nope"}]}}}]}`)
+	_, err := runCLI(t, "serve", "--config", cfg, "--queue-url", "http://127.0.0.1:1/q", "--listen", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), `resources[0].port.entity.mappings[0].blueprint: blueprint "nope" does not exist in Port`) {
+		t.Fatalf("serve with a missing blueprint: %v", err)
+	}
+	if n := s.CC.TotalCounts().Calls; n != 0 {
+		t.Errorf("Cloud Control was called %d times", n)
+	}
+}
