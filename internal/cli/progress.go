@@ -74,11 +74,19 @@ func NewProgress(out io.Writer, opts ProgressOptions) *Progress {
 		options = append(options, mpb.WithConsoleWriter(opts.console))
 	}
 	pr.p = mpb.New(options...)
-	pr.all = pr.p.New(int64(max(opts.Shards, 1)), mpb.BarStyle().Lbound("[").Rbound("]"),
+	// Bars start with total 0 and get their totals with SetTotal(n, false):
+	// reaching the total then does not complete them; only Observe (a
+	// shard's end of listing) and Wait do. A completed total bar would let
+	// mpb stop flushing what is written above it (the deletions' logs).
+	pr.all = pr.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
 		mpb.BarPriority(1<<30), // always the bottom line
 		mpb.PrependDecorators(
 			decor.Name("shards listed ", decor.WCSyncSpaceR),
-			decor.CountersNoUnit("%d/%d", decor.WCSyncWidth),
+			decor.Any(func(decor.Statistics) string {
+				pr.mu.Lock()
+				defer pr.mu.Unlock()
+				return fmt.Sprintf("%d/%d", pr.done, pr.total)
+			}, decor.WCSyncWidth),
 		),
 		mpb.AppendDecorators(
 			decor.Any(func(decor.Statistics) string {
@@ -89,6 +97,7 @@ func NewProgress(out io.Writer, opts ProgressOptions) *Progress {
 			decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace),
 		),
 	)
+	pr.all.SetTotal(int64(max(opts.Shards, 1)), false)
 	return pr
 }
 
@@ -154,7 +163,7 @@ func (pr *Progress) Observe(ev controller.ShardEvent) {
 
 func (pr *Progress) newShardBar(sh source.Shard) *mpb.Bar {
 	key := sh.String()
-	return pr.p.New(1, mpb.BarStyle().Lbound("[").Rbound("]").Filler("=").Tip(">"),
+	return pr.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]").Filler("=").Tip(">"),
 		mpb.BarRemoveOnComplete(),
 		mpb.PrependDecorators(decor.Name(sh.Kind+" "+sh.Region, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(
