@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,19 +12,6 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/catalog"
 	"github.com/port-labs/port-aws-exporter/internal/config"
 )
-
-// runCLISplit runs the root command in-process and returns its standard
-// output and standard error apart.
-func runCLISplit(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	root := newRootCommand()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	err = root.ExecuteContext(context.Background())
-	return out.String(), errb.String(), err
-}
 
 const lambdaMapping = `"port": {"entity": {"mappings": [{"identifier": ".Arn", "blueprint": "\"lambda\""}]}}`
 
