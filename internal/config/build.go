@@ -14,6 +14,7 @@ import (
 type builder struct {
 	problems []Problem
 	warnings []Problem
+	notes    []Problem // Ocean's defaults that differ here (ocean.go)
 }
 
 func (b *builder) problem(path, format string, args ...any) {
@@ -184,6 +185,7 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 			}
 		},
 		"trust_list_properties": b.boolean(&s.TrustListProperties),
+		"document":              b.str(&s.Document),
 	})
 	if len(s.Regions) > 0 {
 		for _, region := range sortedKeys(s.RegionsConfig) {

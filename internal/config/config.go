@@ -63,6 +63,25 @@ type Config struct {
 	// Source is where the config was read from (a path or s3:// URL).
 	Source string `json:"-"`
 
+	// Dialect is the format the document was written in (Port's AWS
+	// exporter's config.json, or Ocean's port-app-config.yml), and
+	// DetectedBy the JSON path of what decided it ("" for config.json).
+	Dialect    Dialect `json:"-"`
+	DetectedBy string  `json:"-"`
+
+	// EntityDeletionThreshold is Ocean's top-level entityDeletionThreshold
+	// (nil when not set): the largest share of entities a sync may delete,
+	// which the exporter applies as its delete-share guard.
+	EntityDeletionThreshold *float64 `json:"-"`
+	// EnableMergeEntity is Ocean's enableMergeEntity (nil when not set).
+	// This exporter always upserts with merge=true; Validate warns about false.
+	EnableMergeEntity *bool `json:"-"`
+
+	// Notes say where this exporter does, by default, something other than
+	// the format's original reader would (Ocean's defaults that differ); the
+	// config works as it is.
+	Notes []Problem `json:"-"`
+
 	// Warnings are things worth telling the user that do not stop the
 	// exporter: keys it does not know (kept working for compatibility),
 	// settings that have no effect.
@@ -73,8 +92,9 @@ type Config struct {
 	// others.
 	decodeProblems []Problem
 	// tree is the document read (nil for a Config built in Go), for
-	// ordering problems.
-	tree *node
+	// ordering problems, and schema the schema of its dialect (nil: config.json's).
+	tree   *node
+	schema *compiledSchema
 }
 
 // Resource is one entry of resources[]: one Cloud Control type and how its
@@ -83,6 +103,20 @@ type Resource struct {
 	Kind     string   `json:"kind"`
 	Selector Selector `json:"selector"`
 	Port     Port     `json:"port"`
+
+	// DocumentKind is the kind the document names (__Kind) when the config
+	// calls the type by another name than the one read: Ocean's
+	// AWS::ELBV2::LoadBalancer is read as AWS::ElasticLoadBalancingV2::LoadBalancer.
+	DocumentKind string `json:"-"`
+
+	// path is where the entry is in the document read when it is not
+	// resources[i] of this list (an entry of a port-app-config.yml, or one of
+	// the entries a cloudResource entry expands to), and mappingsPath the
+	// path of its mappings; singleMapping is set when mappings was one
+	// object rather than a list.
+	path          string
+	mappingsPath  string
+	singleMapping bool
 }
 
 // Selector chooses which resources of the kind are exported and where from.
@@ -103,6 +137,14 @@ type AWSSelector struct {
 	// ListResources and skip the GetResource call per resource. Faster, but
 	// for many types the list handler returns only some properties.
 	TrustListProperties bool `json:"trust_list_properties,omitempty"`
+	// Document is our extension: what the entry's jq expressions see,
+	// DocumentProperties (empty: the default, as Port's exporter) or
+	// DocumentOcean (Ocean's document and jq rules; every entry of a
+	// port-app-config.yml has it).
+	Document string `json:"document,omitempty"`
+	// RegionPolicy is Ocean's regionPolicy (nil in config.json): the entry
+	// is read in the regions it allows (see RegionPolicy and Candidates).
+	RegionPolicy *RegionPolicy `json:"-"`
 }
 
 // RegionConfig holds the settings of one region.
@@ -135,6 +177,14 @@ type Mapping struct {
 	Properties   Fields `json:"properties"`
 	Relations    Fields `json:"relations,omitempty"`
 	ItemsToParse string `json:"itemsToParse,omitempty"`
+
+	// ItemsToParseName and ItemsTopLevelTransform carry Ocean's port-level
+	// itemsToParse (ItemsToParseName is empty in config.json): each item is
+	// added to the document under this key, the selector is evaluated per
+	// item, and with ItemsTopLevelTransform the array itemsToParse points at
+	// is first removed from the document.
+	ItemsToParseName       string `json:"-"`
+	ItemsTopLevelTransform bool   `json:"-"`
 }
 
 // Field is one named jq expression of properties{} or relations{}.

@@ -27,6 +27,7 @@ type Mapper struct {
 	resources []*Resource
 	byKind    map[string][]*Resource
 	kinds     []string
+	nulls     *nullLog
 }
 
 // Resource is one compiled entry of the config's resources[].
@@ -39,6 +40,12 @@ type Resource struct {
 	TrustListProperties bool
 
 	compiled *config.CompiledResource
+	// ocean: Ocean's document and jq rules (ocean.go); docKind is the kind
+	// the document names (__Kind), items the Ocean item rule per mapping.
+	ocean   bool
+	docKind string
+	items   []*oceanItems
+	nulls   *nullLog
 }
 
 // Result is what one AWS resource maps to.
@@ -57,7 +64,7 @@ func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mapper{cfg: cfg, byKind: map[string][]*Resource{}}
+	m := &Mapper{cfg: cfg, byKind: map[string][]*Resource{}, nulls: &nullLog{seen: map[string]bool{}}}
 	for i := range compiled.Resources {
 		cr := &compiled.Resources[i]
 		r := &Resource{
@@ -65,6 +72,19 @@ func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
 			Kind:                cr.Resource.Kind,
 			TrustListProperties: cr.Resource.Selector.AWS.TrustListProperties,
 			compiled:            cr,
+			ocean:               cr.Resource.Selector.AWS.Document == config.DocumentOcean,
+			docKind:             cr.Resource.DocumentKind,
+			nulls:               m.nulls,
+		}
+		if r.docKind == "" {
+			r.docKind = r.Kind
+		}
+		for j := range cr.Resource.Port.Entity.Mappings {
+			var it *oceanItems
+			if r.ocean {
+				it = compileOceanItems(&cr.Resource.Port.Entity.Mappings[j])
+			}
+			r.items = append(r.items, it)
 		}
 		m.resources = append(m.resources, r)
 		if _, seen := m.byKind[r.Kind]; !seen {
@@ -93,8 +113,20 @@ func (r *Resource) Path() string { return r.compiled.Path }
 
 // Regions returns the regions to read the kind from: the configured ones, or
 // defaultRegion when none are (Port's exporter used the Lambda's region).
+// An entry with Ocean's regionPolicy reads the regions the policy allows
+// (config.RegionPolicy.Candidates, until the account's enabled regions are
+// discovered), and a kind Ocean reads once per account (S3, IAM, the account
+// kinds: config.IsOceanGlobal) only the first of them, standard regions first.
 func (r *Resource) Regions(defaultRegion string) []string {
-	if regions := r.compiled.Resource.Selector.AWS.Regions; len(regions) > 0 {
+	sel := r.compiled.Resource.Selector.AWS
+	if sel.RegionPolicy != nil {
+		regions := sel.RegionPolicy.Candidates(defaultRegion)
+		if config.IsOceanGlobal(r.docKind) && len(regions) > 1 {
+			regions = config.GlobalFirst(regions)[:1]
+		}
+		return regions
+	}
+	if regions := sel.Regions; len(regions) > 0 {
 		return slices.Clone(regions)
 	}
 	return []string{defaultRegion}
@@ -161,9 +193,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // caller decides whether to upsert the rest, and must not treat the
 // resource's shard as cleanly synced.
 func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error) {
-	input := res.Properties
-	if input == nil {
-		input = map[string]any{}
+	input := r.Document(res)
+	if r.ocean {
+		return r.mapOcean(ctx, res, input)
 	}
 	if q := r.compiled.Selector; q != nil {
 		v, found, err := q.First(ctx, input)
@@ -179,7 +211,7 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		if cm.ItemsToParse == nil {
-			e, err := mapOne(ctx, cm, input)
+			e, err := r.mapOne(ctx, cm, input, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, -1))
 				continue
@@ -201,7 +233,7 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 				withItem[k] = v
 			}
 			withItem["item"] = item
-			e, err := mapOne(ctx, cm, withItem)
+			e, err := r.mapOne(ctx, cm, withItem, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, j))
 				continue
@@ -228,7 +260,71 @@ func wrap(err error, res source.Resource, item int) error {
 	return &Error{Resource: res, Item: item, Err: err}
 }
 
-func mapOne(ctx context.Context, cm *config.CompiledMapping, input any) (entity.Entity, error) {
+// mapOcean maps one resource under Ocean's rules (ocean.go).
+func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[string]any) (Result, error) {
+	var result Result
+	var errs []error
+	evaluated, rejected := 0, 0
+	for i := range r.compiled.Mappings {
+		cm := &r.compiled.Mappings[i]
+		inputs := []any{doc}
+		if it := r.items[i]; it != nil {
+			inputs = r.oceanInputs(ctx, cm, it, doc, res)
+		}
+		for j, in := range inputs {
+			item := -1
+			if r.items[i] != nil {
+				item = j
+			}
+			evaluated++
+			ok, err := r.selectOcean(ctx, in, res, item)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !ok {
+				rejected++
+				continue
+			}
+			e, err := r.mapOne(ctx, cm, in, res)
+			if err != nil {
+				errs = append(errs, wrap(err, res, item))
+				continue
+			}
+			result.Entities = append(result.Entities, e)
+		}
+	}
+	// Selected unless every evaluation of the selector said false.
+	result.Selected = evaluated == 0 || rejected < evaluated
+	if !result.Selected {
+		result.Entities = nil
+	}
+	return result, errors.Join(errs...)
+}
+
+// lenient evaluates an optional field under Ocean's rules: a failure is
+// logged once and the field sent as null (found false).
+// checkValue also refuses values JSON cannot carry (properties and
+// relations; a title says so itself when it is stringified).
+func (r *Resource) lenient(ctx context.Context, q *jq.Query, path string, input any, res source.Resource, checkValue bool) (any, bool, error) {
+	if q == nil {
+		return nil, false, nil // did not compile: null, warned about when the config was read
+	}
+	v, found, err := q.First(ctx, input)
+	if err == nil && checkValue {
+		err = checkJSON(v)
+	}
+	if err != nil {
+		if !r.ocean {
+			return nil, false, err
+		}
+		r.logNull(path, res, err, "sent as null")
+		return nil, false, nil
+	}
+	return v, found, nil
+}
+
+func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input any, res source.Resource) (entity.Entity, error) {
 	var e entity.Entity
 	var err error
 
@@ -252,46 +348,65 @@ func mapOne(ctx context.Context, cm *config.CompiledMapping, input any) (entity.
 	}
 	e.Identifier = s
 
+	// A field's value error (a number where a string is needed) is an
+	// error of the resource, or under Ocean's rules a null.
+	bad := func(path string, err error) error {
+		if r.ocean {
+			r.logNull(path, res, err, "sent as null")
+			return nil
+		}
+		return &fieldError{path, err}
+	}
 	if cm.Title != nil {
-		v, found, err := cm.Title.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Title, cm.Path+".title", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".title", err}
 		}
 		if found && v != nil {
-			if e.Title, err = stringify(v); err != nil {
-				return e, &fieldError{cm.Path + ".title", err}
+			title, err := stringify(v)
+			if err != nil {
+				if err := bad(cm.Path+".title", err); err != nil {
+					return e, err
+				}
 			}
+			e.Title = title
 		}
 	}
 	if cm.Icon != nil {
-		v, found, err := cm.Icon.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Icon, cm.Path+".icon", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".icon", err}
 		}
 		if found && v != nil {
 			s, ok := v.(string)
 			if !ok {
-				return e, &fieldError{cm.Path + ".icon", fmt.Errorf("icon must be a string, the expression gave %s", describe(v, true))}
+				if err := bad(cm.Path+".icon", fmt.Errorf("icon must be a string, the expression gave %s", describe(v, true))); err != nil {
+					return e, err
+				}
 			}
 			e.Icon = s
 		}
 	}
 	if cm.Team != nil {
-		v, found, err := cm.Team.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Team, cm.Path+".team", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".team", err}
 		}
 		if found && v != nil {
-			if e.Team, err = team(v); err != nil {
-				return e, &fieldError{cm.Path + ".team", err}
+			t, err := team(v)
+			if err != nil {
+				if err := bad(cm.Path+".team", err); err != nil {
+					return e, err
+				}
 			}
+			e.Team = t
 		}
 	}
-	if e.Properties, err = fields(ctx, cm.Properties, input); err != nil {
+	if e.Properties, err = r.fields(ctx, cm.Properties, input, res); err != nil {
 		return e, err
 	}
 	if len(cm.Relations) > 0 { // Port's exporter left relations out when none were mapped
-		if e.Relations, err = fields(ctx, cm.Relations, input); err != nil {
+		if e.Relations, err = r.fields(ctx, cm.Relations, input, res); err != nil {
 			return e, err
 		}
 	}
@@ -319,14 +434,11 @@ func blueprint(ctx context.Context, cm *config.CompiledMapping, input any) (stri
 // fields evaluates properties or relations. A null result is kept and sent
 // as null, as Port's exporter did (with merge=true that clears the value in
 // Port); an expression with no output counts as null.
-func fields(ctx context.Context, fs []config.CompiledField, input any) (map[string]any, error) {
+func (r *Resource) fields(ctx context.Context, fs []config.CompiledField, input any, res source.Resource) (map[string]any, error) {
 	out := make(map[string]any, len(fs))
 	for _, f := range fs {
-		v, _, err := f.Query.First(ctx, input)
+		v, _, err := r.lenient(ctx, f.Query, f.Path, input, res, true)
 		if err != nil {
-			return nil, &fieldError{f.Path, err}
-		}
-		if err := checkJSON(v); err != nil {
 			return nil, &fieldError{f.Path, err}
 		}
 		out[f.Name] = v
@@ -474,16 +586,15 @@ func (r *Resource) Identities() []MappingIdentity {
 // now rejects a resource, these are the entities it used to produce, read
 // from AWS's document rather than from a message.
 func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.Ref, error) {
-	input := res.Properties
-	if input == nil {
-		input = map[string]any{}
-	}
+	input := r.Document(res)
 	var refs []entity.Ref
 	var errs []error
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		inputs := []any{input}
-		if cm.ItemsToParse != nil {
+		if it := r.items[i]; it != nil {
+			inputs = r.oceanInputs(ctx, cm, it, input, res)
+		} else if cm.ItemsToParse != nil {
 			items, _, err := cm.ItemsToParse.First(ctx, input)
 			if err != nil {
 				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
