@@ -158,6 +158,13 @@ func (b *builder) resource(path string, n *node) Resource {
 	if n.kind == kindObject && len(r.Port.Entity.Mappings) == 0 {
 		b.warn(Key(path, "port")+".entity.mappings", "no mappings: resources of this kind produce no entities")
 	}
+	if r.Selector.AWS.Document == DocumentOcean {
+		// Ocean's names for types that Cloud Control calls otherwise
+		// (AWS::ELBV2::LoadBalancer) stay the document's __Kind.
+		if read := oceanReadKind(r.Kind); read != r.Kind {
+			r.DocumentKind, r.Kind = r.Kind, read
+		}
+	}
 	return r
 }
 

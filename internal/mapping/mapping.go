@@ -219,20 +219,12 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 			result.Entities = append(result.Entities, e)
 			continue
 		}
-		items, _, err := cm.ItemsToParse.First(ctx, input)
+		inputs, err := withItems(ctx, cm, input)
 		if err != nil {
 			errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 			continue
 		}
-		list, _ := items.([]any) // Port's exporter ignored a non-array
-		for j, item := range list {
-			// The item is visible as .item next to the resource's own
-			// properties (a property named "item" is shadowed, as before).
-			withItem := make(map[string]any, len(input)+1)
-			for k, v := range input {
-				withItem[k] = v
-			}
-			withItem["item"] = item
+		for j, withItem := range inputs {
 			e, err := r.mapOne(ctx, cm, withItem, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, j))
@@ -242,6 +234,27 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 		}
 	}
 	return result, errors.Join(errs...)
+}
+
+// withItems are the inputs of a mapping with itemsToParse, as Port's
+// exporter built them: each item visible as .item next to the document's
+// own keys (a key named "item" is shadowed); a non-array gives none.
+func withItems(ctx context.Context, cm *config.CompiledMapping, input map[string]any) ([]any, error) {
+	items, _, err := cm.ItemsToParse.First(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	list, _ := items.([]any) // Port's exporter ignored a non-array
+	out := make([]any, 0, len(list))
+	for _, item := range list {
+		withItem := make(map[string]any, len(input)+1)
+		for k, v := range input {
+			withItem[k] = v
+		}
+		withItem["item"] = item
+		out = append(out, withItem)
+	}
+	return out, nil
 }
 
 // fieldError is a failure at a config path, before the resource is known.
@@ -268,23 +281,45 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		inputs := []any{doc}
-		if it := r.items[i]; it != nil {
-			inputs = r.oceanInputs(ctx, cm, it, doc, res)
+		perItem := true // the selector sees each input
+		switch {
+		case r.items[i] != nil:
+			inputs = r.oceanInputs(ctx, cm, r.items[i], doc, res)
+		case cm.ItemsToParse != nil:
+			// config.json's items with Ocean's document: the selector sees
+			// the resource once, each item is .item.
+			evaluated++
+			ok, err := r.selectOcean(ctx, doc, res, -1)
+			if err != nil || !ok {
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					rejected++
+				}
+				continue
+			}
+			perItem = false
+			if inputs, err = withItems(ctx, cm, doc); err != nil {
+				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
+				continue
+			}
 		}
 		for j, in := range inputs {
 			item := -1
-			if r.items[i] != nil {
+			if cm.ItemsToParse != nil {
 				item = j
 			}
-			evaluated++
-			ok, err := r.selectOcean(ctx, in, res, item)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if !ok {
-				rejected++
-				continue
+			if perItem {
+				evaluated++
+				ok, err := r.selectOcean(ctx, in, res, item)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if !ok {
+					rejected++
+					continue
+				}
 			}
 			e, err := r.mapOne(ctx, cm, in, res)
 			if err != nil {
@@ -595,20 +630,10 @@ func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.
 		if it := r.items[i]; it != nil {
 			inputs = r.oceanInputs(ctx, cm, it, input, res)
 		} else if cm.ItemsToParse != nil {
-			items, _, err := cm.ItemsToParse.First(ctx, input)
-			if err != nil {
+			var err error
+			if inputs, err = withItems(ctx, cm, input); err != nil {
 				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 				continue
-			}
-			list, _ := items.([]any)
-			inputs = inputs[:0]
-			for _, item := range list {
-				withItem := make(map[string]any, len(input)+1)
-				for k, v := range input {
-					withItem[k] = v
-				}
-				withItem["item"] = item
-				inputs = append(inputs, withItem)
 			}
 		}
 		for j, in := range inputs {
