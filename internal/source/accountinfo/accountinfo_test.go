@@ -163,8 +163,8 @@ func TestErrorClassification(t *testing.T) {
 
 func TestPythonDatetime(t *testing.T) {
 	cases := map[time.Time]string{
-		time.Date(2023, 6, 15, 9, 0, 0, 0, time.UTC):                            "2023-06-15 09:00:00+00:00",
-		time.Date(2023, 6, 15, 9, 0, 0, 123456789, time.UTC):                    "2023-06-15 09:00:00.123456+00:00",
+		time.Date(2023, 6, 15, 9, 0, 0, 0, time.UTC):                           "2023-06-15 09:00:00+00:00",
+		time.Date(2023, 6, 15, 9, 0, 0, 123456789, time.UTC):                   "2023-06-15 09:00:00.123456+00:00",
 		time.Date(2023, 6, 15, 11, 0, 0, 5000, time.FixedZone("CEST", 2*3600)): "2023-06-15 09:00:00.000005+00:00",
 	}
 	for in, want := range cases {
