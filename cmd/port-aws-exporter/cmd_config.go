@@ -11,8 +11,14 @@ import (
 
 func init() { registerCommand(newConfigCommand) }
 
+// configSubcommands are the config commands other files add (config convert).
+var configSubcommands []func() *cobra.Command
+
 func newConfigCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Work with the exporter's config.json"}
+	cmd := &cobra.Command{Use: "config", Short: "Work with the exporter's config (config.json or Ocean's port-app-config.yml)"}
+	for _, sub := range configSubcommands {
+		cmd.AddCommand(sub())
+	}
 	var location string
 	validate := &cobra.Command{
 		Use:   "validate",
@@ -28,8 +34,12 @@ func newConfigCommand() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: format: %s\n", cfg.Source, formatLine(cfg))
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(out, "%s: warning: %s\n", cfg.Source, w)
+			}
+			for _, n := range cfg.Notes {
+				fmt.Fprintf(out, "%s: note: %s\n", cfg.Source, n)
 			}
 			problems := config.Validate(cfg)
 			for _, p := range problems {
@@ -49,4 +59,12 @@ func newConfigCommand() *cobra.Command {
 	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
 	cmd.AddCommand(validate)
 	return cmd
+}
+
+// formatLine names the dialect read and what in the document decided it.
+func formatLine(cfg *config.Config) string {
+	if cfg.DetectedBy == "" {
+		return cfg.Dialect.String()
+	}
+	return fmt.Sprintf("%s (detected from %s)", cfg.Dialect, cfg.DetectedBy)
 }

@@ -37,6 +37,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -206,14 +207,22 @@ func (f Fields) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(field.Name)
-		v, _ := json.Marshal(field.Expr)
-		b.Write(k)
+		b.WriteString(jsonString(field.Name))
 		b.WriteByte(':')
-		b.Write(v)
+		b.WriteString(jsonString(field.Expr))
 	}
 	b.WriteByte('}')
 	return []byte(b.String()), nil
+}
+
+// jsonString is s as a JSON string, with <, > and & as they are (jq's
+// (?<name>...) captures read better unescaped).
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Problem is one thing wrong (or, in Config.Warnings, worth a look) in a

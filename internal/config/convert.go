@@ -245,7 +245,7 @@ func ToExporter(cfg *Config) (*Converted, error) {
 	if m := cfg.EnableMergeEntity; m != nil && !*m {
 		c.note("enableMergeEntity", "left out: this exporter always merges")
 	}
-	var oceanEntries []string
+	var oceanEntries, everyRegion []string
 	for i := range cfg.Resources {
 		r := &cfg.Resources[i]
 		path := r.pathAt(i)
@@ -270,6 +270,8 @@ func ToExporter(cfg *Config) (*Converted, error) {
 			case len(p.Deny) > 0:
 				c.problem(path+".selector.regionPolicy.deny", "config.json lists the regions to read, it cannot read every region but "+
 					"some: the default region is read unless it is denied; list the regions in selector.aws.regions")
+			default:
+				everyRegion = append(everyRegion, path)
 			}
 		}
 		for j := range r.Port.Entity.Mappings {
@@ -286,9 +288,13 @@ func ToExporter(cfg *Config) (*Converted, error) {
 		}
 		out.Resources = append(out.Resources, res)
 	}
+	if len(everyRegion) > 0 {
+		c.note("resources", "%d entr%s read every enabled region of the account under Ocean's format; config.json reads the default "+
+			"region (AWS_REGION) unless selector.aws.regions lists regions (%s)", len(everyRegion), plural(len(everyRegion)), strings.Join(everyRegion, ", "))
+	}
 	if len(oceanEntries) > 0 {
 		c.note("resources", "%d entr%s keep Ocean's document and jq rules (selector.aws.document: ocean, this exporter's extension: "+
-			"Port's earlier exporter does not read it)", len(oceanEntries), map[bool]string{true: "y", false: "ies"}[len(oceanEntries) == 1])
+			"Port's earlier exporter does not read it)", len(oceanEntries), plural(len(oceanEntries)))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -320,6 +326,14 @@ type exporterResource struct {
 		} `json:"aws"`
 	} `json:"selector"`
 	Port Port `json:"port"`
+}
+
+// plural is the ending of "entr…".
+func plural(n int) string {
+	if n == 1 {
+		return "y"
+	}
+	return "ies"
 }
 
 func mappingNode() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode} }

@@ -67,10 +67,10 @@ var oceanKinds = map[string]oceanKind{
 		note: "one document per account read, {\"Type\", \"Properties\": {\"Id\", \"Name\"}} as Ocean's AWS v3 integration gives it"},
 	"AWS::S3::Bucket": {layout: LayoutWrapped, matched: true, alwaysGet: true, global: true},
 	"AWS::SQS::Queue": {layout: LayoutWrapped, matched: true, alwaysGet: true},
-	"AWS::CloudFormation::Stack": {layout: LayoutFlat, matched: true,
-		note: "Ocean reads stacks with cloudformation:DescribeStacks and maps the stack's fields at the top of the document (.StackId, .StackName); " +
-			"this exporter gives Cloud Control's stack properties at the top, which include StackId, StackName, StackStatus, Outputs, Parameters and Tags " +
-			"but not every field of DescribeStacks (e.g. LastUpdatedTime, DriftInformation)"},
+	"AWS::CloudFormation::Stack": {layout: LayoutFlat, matched: false,
+		note: "Ocean maps cloudformation:DescribeStacks answers at the top of the document; this exporter gives Cloud Control's stack " +
+			"properties there (StackId, Parameters, Tags, TemplateURL, NotificationARNs, TimeoutInMinutes) and StackName, read from the stack id; " +
+			"DescribeStacks-only fields (StackStatus, CreationTime, LastUpdatedTime, Outputs, DriftInformation) map to null"},
 	"AWS::ACM::Certificate": {layout: LayoutFlat, matched: false,
 		note: "Ocean maps acm:ListCertificates summaries (.CertificateArn, .Status, .Type, .InUse...); this exporter gives Cloud Control's certificate " +
 			"properties at the top (.DomainName, .ValidationMethod, .SubjectAlternativeNames), so summary fields that Cloud Control does not return map to null"},

@@ -50,10 +50,13 @@ func (r *Resource) Document(res source.Resource) map[string]any {
 	case config.LayoutOwn:
 		return props
 	case config.LayoutFlat:
-		out := make(map[string]any, len(props)+3)
+		out := make(map[string]any, len(props)+4)
 		out["__Kind"], out["__Region"], out["__AccountId"] = kind, res.Region, res.AccountID
 		for k, v := range props { // the answer's own keys win, as in Ocean's {**extra, **resource}
 			out[k] = v
+		}
+		if kind == "AWS::CloudFormation::Stack" {
+			addStackName(out)
 		}
 		return out
 	}
@@ -63,6 +66,20 @@ func (r *Resource) Document(res source.Resource) map[string]any {
 		"__Kind":      kind,
 		"__Region":    res.Region,
 		"__AccountId": res.AccountID,
+	}
+}
+
+// addStackName adds the StackName that DescribeStacks gives Ocean and Cloud
+// Control's stack properties lack: it is the name part of the stack id
+// (arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>).
+func addStackName(doc map[string]any) {
+	if _, ok := doc["StackName"]; ok {
+		return
+	}
+	id, _ := doc["StackId"].(string)
+	_, rest, ok := strings.Cut(id, ":stack/")
+	if name, _, found := strings.Cut(rest, "/"); ok && found && name != "" {
+		doc["StackName"] = name
 	}
 }
 
