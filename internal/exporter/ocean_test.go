@@ -342,7 +342,7 @@ var docsExpectations = map[string]map[[2]string]want{
 		{"ecsService", "api"}: {title: "arn:aws:ecs:us-east-1:123456789012:service/payments/api|arn:aws:ecs:us-east-1:123456789012:cluster/payments", properties: map[string]any{
 			"kind": "AWS::ECS::Service", "region": "us-east-1", "link": consoleARN + "arn:aws:ecs:us-east-1:123456789012:service/payments/api",
 			"desiredCount": 3, "launchType": "FARGATE", "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/payments", "schedulingStrategy": "REPLICA",
-			"loadBalancers": []any{map[string]any{"ContainerName": "api", "ContainerPort": 8080, "TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/0123456789abcdef"}},
+			"loadBalancers":  []any{map[string]any{"ContainerName": "api", "ContainerPort": 8080, "TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/0123456789abcdef"}},
 			"securityGroups": []any{"sg-0123456789abcdef0"}, "subnets": []any{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210"},
 			"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:42", "iamRole": nil, "arn": "arn:aws:ecs:us-east-1:123456789012:service/payments/api"}},
 		// Read with GetResource although the list gives only QueueUrl (as Ocean does).
@@ -355,7 +355,7 @@ var docsExpectations = map[string]map[[2]string]want{
 			"privateIpAddress": "172.26.0.10", "publicIpAddress": "3.80.0.10", "cpuCount": 2, "ramSize": 1, "regionName": nil,
 			"availabilityZone": "us-east-1a", "monthlyTransfer": nil, "ports": nil, "username": "bitnami", "tags": []any{map[string]any{"Key": "site", "Value": "blog"}}}},
 		{"elasticBeanstalkApplication", "storefront"}: {title: "storefront", properties: map[string]any{
-			"link": "https://console.aws.amazon.com/elasticbeanstalk/home?region=us-east-1/application/overview?applicationName=storefront",
+			"link":            "https://console.aws.amazon.com/elasticbeanstalk/home?region=us-east-1/application/overview?applicationName=storefront",
 			"applicationName": "storefront", "maxAgeInDays": 180, "maxCount": 200, "kind": "AWS::ElasticBeanstalk::Application", "region": "us-east-1"}},
 	},
 	"docs-aws-examples-developer_tools.yml": {
