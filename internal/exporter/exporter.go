@@ -135,6 +135,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
 			"it is also the region of config entries that name none in selector.aws.regions")
 	}
+	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil {
+		return nil, err
+	}
 	accountID := opts.AccountID
 	if accountID == "" {
 		if accountID, err = source.AccountID(ctx, awsCfg); err != nil {
@@ -272,6 +275,19 @@ func Readers(awsCfg aws.Config, opts source.Options, cloudControl *source.CloudC
 		kinds[kind] = newReader(awsCfg, opts)
 	}
 	return source.ByKind{Default: cloudControl, Kinds: kinds}
+}
+
+// checkRegionPolicies refuses an entry whose regionPolicy leaves no region
+// to read: until the account's enabled regions are discovered, a policy
+// without allow reads the default region, which it may deny.
+func checkRegionPolicies(m *mapping.Mapper, defaultRegion string) error {
+	for _, r := range m.Resources() {
+		if r.RegionPolicy() != nil && len(r.Regions(defaultRegion)) == 0 {
+			return fmt.Errorf("%s.selector.regionPolicy: allows no region to read %s in: it denies the default region %s "+
+				"and allows no other (list the regions in allow)", r.Path(), r.Kind, defaultRegion)
+		}
+	}
+	return nil
 }
 
 // maxDeleteShare is the delete-share guard: a port-app-config's

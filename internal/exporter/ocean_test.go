@@ -15,8 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
+	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/accountinfo"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
@@ -482,5 +485,86 @@ func TestOceanAccountInfoSyncs(t *testing.T) {
 	got, ok := bed.port.Entity("awsAccount", moto.AccountID)
 	if !ok || got.Title == "" || got.Title == "Account "+moto.AccountID {
 		t.Fatalf("account %s: %+v, %v; want it titled with its Organizations name", moto.AccountID, got, ok)
+	}
+}
+
+// A port-app-config's top-level options reach the controller and the Port
+// target with Ocean's meaning: entityDeletionThreshold is the delete-share
+// guard unless the user gave --max-delete-share, deleteDependentEntities and
+// createMissingRelatedEntities are the delete and upsert flags.
+func TestOceanOptionsReachTheCore(t *testing.T) {
+	opts, _, _ := testbedOptions(t)
+	write := func(doc string) string {
+		path := filepath.Join(t.TempDir(), "port-app-config.yml")
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const entry = `resources:
+  - kind: AWS::Lambda::Function
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .Identifier, blueprint: '"lambda"'}}}
+`
+	cases := []struct {
+		name            string
+		doc             string
+		given           bool
+		share           float64
+		dependents      bool
+		createMissing   bool
+		deleteShareWant float64
+	}{
+		{"Ocean's options", "entityDeletionThreshold: 0.25\ndeleteDependentEntities: true\ncreateMissingRelatedEntities: false\n" + entry, false, 0.5, true, false, 0.25},
+		{"a given share wins", "entityDeletionThreshold: 0.25\n" + entry, true, 0.75, false, true, 0.75},
+		{"without the options: this exporter's defaults", entry, false, 0.5, false, true, 0.5},
+		{"a threshold of 0 deletes nothing", "entityDeletionThreshold: 0\n" + entry, false, 0.5, false, true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := opts
+			o.ConfigLocation = write(c.doc)
+			o.Sync.MaxDeleteShare, o.Sync.MaxDeleteShareGiven = c.share, c.given
+			b, err := Build(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Controller.Settings().MaxDeleteShare; got != c.deleteShareWant {
+				t.Errorf("delete share %v, want %v", got, c.deleteShareWant)
+			}
+			if got := b.deleteOptions().DeleteDependents; got != c.dependents {
+				t.Errorf("delete dependents %v, want %v", got, c.dependents)
+			}
+			if got := b.upsertOptions().CreateMissingRelatedEntities; got != c.createMissing {
+				t.Errorf("create missing related entities %v, want %v", got, c.createMissing)
+			}
+		})
+	}
+
+	// A policy that leaves no region to read stops Build, naming the entry.
+	o := opts
+	o.ConfigLocation = write(`resources:
+  - kind: AWS::Lambda::Function
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .Identifier, blueprint: '"lambda"'}}}
+  - kind: AWS::SQS::Queue
+    selector: {query: 'true', regionPolicy: {deny: [us-east-1]}}
+    port: {entity: {mappings: {identifier: .Identifier, blueprint: '"lambda"'}}}
+`)
+	if _, err := Build(context.Background(), o); err == nil || !strings.Contains(err.Error(), "resources[1].selector.regionPolicy: allows no region to read AWS::SQS::Queue") {
+		t.Fatalf("Build: %v, want the entry whose policy denies every region", err)
+	}
+}
+
+// The account readers are wired by kind; every other kind reads Cloud Control.
+func TestReadersByKind(t *testing.T) {
+	readers := Readers(aws.Config{Region: "us-east-1"}, source.Options{}, nil)
+	for _, kind := range []string{config.KindOrganizationsAccount, config.KindAccountInfo} {
+		if _, ok := readers.Kinds[kind]; !ok {
+			t.Errorf("no reader for %s", kind)
+		}
+	}
+	if len(readers.Kinds) != len(accountinfo.Constructors) || readers.Reader("AWS::Lambda::Function") != readers.Default {
+		t.Errorf("readers %+v", readers)
 	}
 }
