@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,10 @@ func (c *converter) note(path, format string, args ...any) {
 func (c *converter) done(data []byte) *Converted {
 	return &Converted{Data: data, Problems: uniqueProblems(c.problems), Notes: uniqueProblems(c.notes)}
 }
+
+// plainPath is a path of plain keys (.Arn, .EphemeralStorage.Size), which
+// reads the same under .Properties.
+var plainPath = regexp.MustCompile(`^(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 
 // truthyJQ is Port's exporter's selector rule (Python truthiness) in jq.
 const truthyJQ = `(. != null and . != false and . != 0 and . != "" and . != [] and . != {})`
@@ -130,6 +135,8 @@ func (c *converter) oceanEntry(r *Resource, i, j int, ocean bool) *yaml.Node {
 			return ProtectFromOceanQuotes(expr)
 		case items:
 			return ProtectFromOceanQuotes("(.Properties + {item: .item}) | (" + expr + ")")
+		case plainPath.MatchString(strings.TrimSpace(expr)):
+			return ".Properties" + strings.TrimSpace(expr) // .Arn reads .Properties.Arn
 		}
 		return ProtectFromOceanQuotes(".Properties | (" + expr + ")")
 	}
@@ -224,10 +231,20 @@ func (c *converter) oceanEntry(r *Resource, i, j int, ocean bool) *yaml.Node {
 		// config.json with document ocean: items as config.json adds them.
 		addPair(port, "itemsToParse", strNode(ProtectFromOceanQuotes(m.ItemsToParse)))
 		addPair(port, "itemsToParseTopLevelTransform", boolNode(false))
-		c.problem(r.mappingPathAt(i, j)+".itemsToParse", "under Ocean's rules the selector is evaluated per item, with the item in the document")
+		if !itemFree(r.Selector.Query) {
+			c.problem(r.mappingPathAt(i, j)+".itemsToParse", "under Ocean's rules the selector is evaluated per item, with the item in the document")
+		}
 	}
 	addPair(entry, "port", port)
 	return entry
+}
+
+// itemFree reports whether a selector cannot see an item added to the
+// document: none, true, or one of the forms ToOcean writes, which read
+// .Properties only.
+func itemFree(query string) bool {
+	q := strings.TrimSpace(query)
+	return q == "" || q == "true" || strings.HasPrefix(q, ".Properties | (") || strings.HasPrefix(q, "(first(.Properties | (")
 }
 
 // ToExporter writes cfg as config.json.
@@ -277,8 +294,12 @@ func ToExporter(cfg *Config) (*Converted, error) {
 		for j := range r.Port.Entity.Mappings {
 			m := r.Port.Entity.Mappings[j]
 			if m.ItemsToParseName != "" {
-				c.problem(path+".port.itemsToParse", "config.json parses items per mapping: the selector sees the resource (not each item), "+
-					"the item is .item and the array stays in the document")
+				// Exact when Ocean's rule adds nothing: the item named item,
+				// the array kept, a selector that cannot see the item.
+				if m.ItemsToParseName != "item" || m.ItemsTopLevelTransform || !itemFree(r.Selector.Query) {
+					c.problem(path+".port.itemsToParse", "config.json parses items per mapping: the selector sees the resource (not each item), "+
+						"the item is .item and the array stays in the document")
+				}
 				m.ItemsToParseName, m.ItemsTopLevelTransform = "", false
 			}
 			res.Port.Entity.Mappings = append(res.Port.Entity.Mappings, m)
