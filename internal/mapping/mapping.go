@@ -133,7 +133,9 @@ func (r *Resource) Regions(defaultRegion string) []string {
 }
 
 // RegionPolicy is the entry's Ocean regionPolicy, or nil.
-func (r *Resource) RegionPolicy() *config.RegionPolicy { return r.compiled.Resource.Selector.AWS.RegionPolicy }
+func (r *Resource) RegionPolicy() *config.RegionPolicy {
+	return r.compiled.Resource.Selector.AWS.RegionPolicy
+}
 
 // ResourceModels returns the ResourceModel documents to list the kind with
 // in region, or nil when the kind is listed without one.

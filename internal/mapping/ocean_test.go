@@ -13,17 +13,17 @@ func TestOceanCases(t *testing.T) { runCases(t, "testdata/ocean-cases.yaml", 15)
 
 func TestDeletionPath(t *testing.T) {
 	cases := map[string]string{
-		".Properties.Layers":                     ".Properties.Layers",
-		" .Properties.Tags ":                     ".Properties.Tags",
-		".a[0].b":                                ".a[0].b",
-		".[\"x\"].y":                             ".[\"x\"].y",
-		". as $root | .Properties.Items":         ".Properties.Items",
-		"$x | .items":                            ".items",
-		"(.Properties.Layers // [])":             ".Properties.Layers",
+		".Properties.Layers":             ".Properties.Layers",
+		" .Properties.Tags ":             ".Properties.Tags",
+		".a[0].b":                        ".a[0].b",
+		".[\"x\"].y":                     ".[\"x\"].y",
+		". as $root | .Properties.Items": ".Properties.Items",
+		"$x | .items":                    ".items",
+		"(.Properties.Layers // [])":     ".Properties.Layers",
 		".Properties.Layers | map(select(. != null))": ".Properties.Layers",
-		"[.a, .b]":                               "",
-		"(.a":                                    "",
-		".":                                      "",
+		"[.a, .b]": "",
+		"(.a":      "",
+		".":        "",
 	}
 	for in, want := range cases {
 		if got := deletionPath(in); got != want {
