@@ -1,10 +1,12 @@
-// Package config reads the AWS exporter's config.json (from a file or
-// s3://bucket/key, JSON or YAML) into Config, and checks it: every problem is
-// reported at once with the JSON path where it is, e.g.
+// Package config reads the AWS exporter's config.json, or Ocean's
+// port-app-config.yml (from a file or s3://bucket/key, JSON or YAML; the
+// content decides which, see Dialect and ocean.go) into Config, and checks
+// it: every problem is reported at once with the JSON path where it is, e.g.
 // resources[2].port.entity.mappings[0].properties.arn: jq: ...
 //
-// The format is the one Port's Python AWS exporter read; COMPATIBILITY.md
-// records what that exporter did with each key and where this one differs.
+// config.json is the format Port's Python AWS exporter read; COMPATIBILITY.md
+// records what that exporter (and Ocean's AWS integration) did with each key
+// and where this one differs. ToOcean and ToExporter convert between the two.
 //
 // # Who checks what
 //
