@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/identity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
@@ -609,16 +612,42 @@ type MappingIdentity struct {
 	Items      bool
 }
 
-// Identities describes the entry's mappings, in order.
+// Identities describes the entry's mappings, in order. Under Ocean's
+// document the identifier is given as it reads Cloud Control's properties
+// (oceanIdentifier), which is what a deletion proof reasons about.
 func (r *Resource) Identities() []MappingIdentity {
 	out := make([]MappingIdentity, len(r.compiled.Mappings))
 	for i, cm := range r.compiled.Mappings {
 		out[i] = MappingIdentity{Blueprint: cm.Blueprint.Name, Items: cm.ItemsToParse != nil}
 		if i < len(r.compiled.Resource.Port.Entity.Mappings) {
-			out[i].Identifier = r.compiled.Resource.Port.Entity.Mappings[i].Identifier
+			out[i].Identifier = r.oceanIdentifier(r.compiled.Resource.Port.Entity.Mappings[i].Identifier)
 		}
 	}
 	return out
+}
+
+// oceanProperty is .Properties.<key> of Ocean's document.
+var oceanProperty = regexp.MustCompile(`^\.Properties(\.[A-Za-z_][A-Za-z0-9_]*)$`)
+
+// oceanIdentifier restates an identifier of Ocean's wrapped document over
+// the Cloud Control properties: .Properties.Arn reads .Arn, and .Identifier
+// (the Cloud Control identifier) reads the type's one primary identifier
+// property, when there is one. Anything else is left as written, which no
+// proof takes for a property path.
+func (r *Resource) oceanIdentifier(expr string) string {
+	if !r.ocean || config.OceanLayout(r.docKind) != config.LayoutWrapped {
+		return expr
+	}
+	e := strings.TrimSpace(expr)
+	if m := oceanProperty.FindStringSubmatch(e); m != nil {
+		return m[1]
+	}
+	if e == ".Identifier" {
+		if p := identity.PrimaryIdentifier(r.Kind); p != "" {
+			return "." + p
+		}
+	}
+	return expr
 }
 
 // Identify returns the entities the entry would produce from res if its

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/identity"
 )
 
 // Ocean's rules case by case (testdata/ocean-cases.yaml): the document of
@@ -70,5 +71,48 @@ resources:
 	}
 	if got := m.Resources()[2].Regions("eu-west-1"); !slices.Equal(got, []string{"eu-west-1"}) {
 		t.Errorf("deny-only policy: %v, want the default region", got)
+	}
+}
+
+// Under Ocean's document a deletion proof sees the identifier as it reads
+// the Cloud Control properties, so Ocean's default mappings get direct
+// proofs (one GetResource) as config.json's do.
+func TestOceanIdentities(t *testing.T) {
+	cfg, err := config.Load(t.Context(), "../config/testdata/ocean/ocean-aws-default.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"AWS::Organizations::Account": ".Id", // the reader's own document: as written
+		"AWS::S3::Bucket":             ".BucketName",
+		"AWS::EC2::Instance":          ".InstanceId",
+		"AWS::ECS::Cluster":           ".Arn",
+	}
+	direct := map[string]bool{"AWS::S3::Bucket": true, "AWS::EC2::Instance": true, "AWS::ECS::Cluster": true}
+	for _, r := range m.Resources() {
+		ids := r.Identities()
+		if len(ids) != 1 || ids[0].Identifier != want[r.Kind] {
+			t.Errorf("%s: identities %+v, want identifier %s", r.Kind, ids, want[r.Kind])
+			continue
+		}
+		if _, ok := identity.Direct(r.Kind, ids[0].Identifier); ok != direct[r.Kind] {
+			t.Errorf("%s: direct proof %v, want %v", r.Kind, ok, direct[r.Kind])
+		}
+	}
+	// A computed identifier stays as written: a listing proves its deletion.
+	cfg, err = config.Parse([]byte(`resources: [{kind: AWS::SQS::Queue, selector: {query: 'true'},
+  port: {entity: {mappings: {identifier: '.Identifier | split("/")[4]', blueprint: '"sqs"'}}}}]`), config.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = Compile(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Resources()[0].Identities()[0].Identifier; got != `.Identifier | split("/")[4]` {
+		t.Errorf("computed identifier restated as %q", got)
 	}
 }
