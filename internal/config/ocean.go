@@ -275,6 +275,8 @@ func (b *builder) oceanEntryFor(path, kind string, e *oceanEntry) Resource {
 	switch {
 	case special.layout == LayoutOwn || special.layout == LayoutFlat:
 		// Read by their own call in Ocean too: useGetResourceAPI does not apply.
+	case e.useGetResourceAPI == nil && special.alwaysGet:
+		// Ocean reads each one with GetResource too.
 	case e.useGetResourceAPI == nil:
 		b.note(path+".selector", "useGetResourceAPI not set: every resource is read with GetResource (all its properties), "+
 			"where Ocean maps what ListResources returns; set useGetResourceAPI: false to do as Ocean (faster, fewer properties for many types)")

@@ -568,3 +568,54 @@ func TestReadersByKind(t *testing.T) {
 		t.Errorf("readers %+v", readers)
 	}
 }
+
+// useGetResourceAPI: false maps what ListResources returns, as Ocean does
+// (here the list handler gives only the name, so the memory comes out
+// null); true, or not set (this exporter's default), reads every property.
+func TestOceanUseGetResourceAPI(t *testing.T) {
+	opts, emu, double := testbedOptions(t)
+	emu.SetType("AWS::Lambda::Function", cloudcontrol.TypeConfig{ListProperties: []string{"FunctionName"}})
+	if err := double.AddBlueprint([]byte(`{"identifier": "fn", "title": "Function", "schema": {"properties": {"memory": {"type": "number"}, "name": {"type": "string"}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	functions := emu.Resources("us-east-1", "AWS::Lambda::Function")
+	if len(functions) == 0 {
+		t.Fatal("the demo has no functions in us-east-1")
+	}
+	for _, c := range []struct {
+		setting   string
+		wantFull  bool
+		wantCalls bool // GetResource per function
+	}{{"useGetResourceAPI: false", false, false}, {"useGetResourceAPI: 'true'", true, true}, {"", true, true}} {
+		t.Run(c.setting, func(t *testing.T) {
+			o := opts
+			o.ConfigLocation = filepath.Join(t.TempDir(), "port-app-config.yml")
+			doc := "resources:\n  - kind: AWS::Lambda::Function\n    selector: {query: 'true', regionPolicy: {allow: [us-east-1]}" +
+				map[bool]string{true: ", " + c.setting, false: ""}[c.setting != ""] + "}\n" +
+				"    port: {entity: {mappings: {identifier: .Identifier, blueprint: '\"fn\"', properties: {memory: .Properties.MemorySize, name: .Properties.FunctionName}}}}\n"
+			if err := os.WriteFile(o.ConfigLocation, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			emu.ResetCounts()
+			b, err := Build(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if report, err := b.Controller.Run(context.Background()); err != nil || !report.OK() {
+				t.Fatalf("sync: %v, %+v", err, report.Shards)
+			}
+			if gets := emu.Counts(cloudcontrol.OpGetResource, "us-east-1").Calls; (gets > 0) != c.wantCalls {
+				t.Errorf("%d GetResource calls, want them: %v", gets, c.wantCalls)
+			}
+			for _, f := range functions {
+				got, ok := double.Entity("fn", f.Identifier)
+				if !ok || got.Properties["name"] != f.Identifier {
+					t.Fatalf("function %s: %+v, %v", f.Identifier, got, ok)
+				}
+				if full := got.Properties["memory"] != nil; full != c.wantFull {
+					t.Errorf("function %s: memory %v, want it filled: %v", f.Identifier, got.Properties["memory"], c.wantFull)
+				}
+			}
+		})
+	}
+}
