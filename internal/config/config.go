@@ -288,3 +288,9 @@ func ResourcePath(i int) string { return Index("resources", i) }
 
 // MappingPath is the path of resources[i].port.entity.mappings[j].
 func MappingPath(i, j int) string { return Index(ResourcePath(i)+".port.entity.mappings", j) }
+
+// MappingPath is the path of mapping j of cfg.Resources[i] in the document
+// read: resources[i].port.entity.mappings[j] in config.json, and in a
+// port-app-config.yml the entry's own (mappings written as one object have
+// no index; the entries a cloudResource entry expands to share its path).
+func (c *Config) MappingPath(i, j int) string { return c.Resources[i].mappingPathAt(i, j) }
