@@ -12,8 +12,14 @@ import (
 
 func init() { registerCommand(newConfigCommand) }
 
+// configSubcommands are the config commands other files add (config convert).
+var configSubcommands []func() *cobra.Command
+
 func newConfigCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Work with the exporter's config.json"}
+	cmd := &cobra.Command{Use: "config", Short: "Work with the exporter's config (config.json or Ocean's port-app-config.yml)"}
+	for _, sub := range configSubcommands {
+		cmd.AddCommand(sub())
+	}
 	var location string
 	var strict bool
 	validate := &cobra.Command{
@@ -37,6 +43,7 @@ unless --strict is given. Exit 1 when there is any problem.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: format: %s\n", cfg.Source, formatLine(cfg))
 			problems := config.Validate(cfg)
 			// What AWS publishes: kinds, readability, regions (internal/catalog).
 			awsProblems, awsWarnings := config.CheckCatalog(cfg)
@@ -44,6 +51,9 @@ unless --strict is given. Exit 1 when there is any problem.`,
 			warnings := append(append([]config.Problem(nil), cfg.Warnings...), awsWarnings...)
 			for _, w := range warnings {
 				fmt.Fprintf(out, "%s: warning: %s\n", cfg.Source, w)
+			}
+			for _, n := range cfg.Notes {
+				fmt.Fprintf(out, "%s: note: %s\n", cfg.Source, n)
 			}
 			for _, p := range problems {
 				fmt.Fprintf(out, "%s: %s\n", cfg.Source, p)
@@ -67,4 +77,12 @@ unless --strict is given. Exit 1 when there is any problem.`,
 	validate.Flags().BoolVar(&strict, "strict", false, "treat warnings (unknown keys, a kind missing from a region, ...) as problems: exit 1")
 	cmd.AddCommand(validate)
 	return cmd
+}
+
+// formatLine names the dialect read and what in the document decided it.
+func formatLine(cfg *config.Config) string {
+	if cfg.DetectedBy == "" {
+		return cfg.Dialect.String()
+	}
+	return fmt.Sprintf("%s (detected from %s)", cfg.Dialect, cfg.DetectedBy)
 }

@@ -57,8 +57,8 @@ func TestZeroDeleteShareReachesTheBuiltSettings(t *testing.T) {
 				t.Fatalf("the wiring was called %d times, want once", len(*got))
 			}
 			s := (*got)[0].Sync
-			if s.MaxDeleteShare != 0 {
-				t.Errorf("MaxDeleteShare = %v, want 0", s.MaxDeleteShare)
+			if s.MaxDeleteShare != 0 || !s.MaxDeleteShareGiven {
+				t.Errorf("MaxDeleteShare = %v (given %v), want 0, given", s.MaxDeleteShare, s.MaxDeleteShareGiven)
 			}
 			if s.Policy != plan.Policies["sync"] || s.Concurrency != 4 || !math.IsInf(s.AWSRequestsPerSecond, 1) || s.PortRequestsPerSecond != 35000.0/300 {
 				t.Errorf("settings %+v: want the flag definitions' defaults (sync policy, 4 shards, no AWS ceiling and 116.67 Port requests per second)", s)
@@ -84,7 +84,8 @@ func TestSettingsFromTheEnvironmentReachTheWiring(t *testing.T) {
 		t.Fatalf("the wiring was called %d times, want once", len(*got))
 	}
 	o := (*got)[0]
-	want := exporter.SyncSettings{Concurrency: 7, Policy: plan.Policies["upsert-only"], MaxDeleteShare: 0.25, AWSRequestsPerSecond: 3, PortRequestsPerSecond: 9}
+	// MAX_DELETE_SHARE was given: it wins over a port-app-config's entityDeletionThreshold.
+	want := exporter.SyncSettings{Concurrency: 7, Policy: plan.Policies["upsert-only"], MaxDeleteShare: 0.25, MaxDeleteShareGiven: true, AWSRequestsPerSecond: 3, PortRequestsPerSecond: 9}
 	if o.Sync != want {
 		t.Errorf("sync settings %+v, want %+v", o.Sync, want)
 	}
@@ -93,5 +94,19 @@ func TestSettingsFromTheEnvironmentReachTheWiring(t *testing.T) {
 	}
 	if o.Metrics == nil || !o.NeedPort || o.OneShot {
 		t.Errorf("serve options: metrics %v, need Port %v, one-shot %v; want metrics, Port, not one-shot", o.Metrics != nil, o.NeedPort, o.OneShot)
+	}
+}
+
+// Without --max-delete-share or MAX_DELETE_SHARE the share is the default,
+// marked not given, so that a port-app-config's entityDeletionThreshold can
+// take its place.
+func TestDeleteShareNotGiven(t *testing.T) {
+	isolateCLIEnvironment(t)
+	got := captureBuild(t)
+	if _, err := runCLI(t, "sync", "--config", "c.json"); err == nil || err.Error() != "stopped before the wiring" {
+		t.Fatalf("sync: %v", err)
+	}
+	if s := (*got)[0].Sync; s.MaxDeleteShare != 0.5 || s.MaxDeleteShareGiven {
+		t.Errorf("share %v, given %v; want the default 0.5, not given", s.MaxDeleteShare, s.MaxDeleteShareGiven)
 	}
 }

@@ -391,3 +391,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A port-app-config's problems are named at its own paths: mappings written
+// as one object have no index.
+func TestCheckPortAppConfigPaths(t *testing.T) {
+	srv, c := newPort(t)
+	if err := srv.AddBlueprint([]byte(existing)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`resources:
+  - kind: AWS::Lambda::Function
+    selector: {query: 'true'}
+    port: {entity: {mappings: {identifier: .Identifier, blueprint: '"fn"', properties: {kind: .__Kind}}}}
+`), config.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *CheckError
+	if err := Check(context.Background(), c, cfg, nil); !errors.As(err, &ce) || len(ce.Problems) != 1 ||
+		ce.Problems[0].String() != `resources[0].port.entity.mappings.properties.kind: blueprint "fn" has no property "kind"` {
+		t.Fatalf("Check: %v", err)
+	}
+}

@@ -71,7 +71,7 @@ func uses(cfg *config.Config, log *slog.Logger) []mappingUse {
 	var out []mappingUse
 	for i, r := range cfg.Resources {
 		for j, m := range r.Port.Entity.Mappings {
-			path := fmt.Sprintf("resources[%d].port.entity.mappings[%d]", i, j)
+			path := cfg.MappingPath(i, j) // a port-app-config's mappings have their own paths
 			name, ok := config.BlueprintName(m.Blueprint)
 			if !ok {
 				log.Debug("blueprint chosen by a jq expression: its properties cannot be checked before the sync",

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,14 @@ type SyncFlags struct {
 	Policy                string
 	AWSRequestsPerSecond  float64
 	PortRequestsPerSecond float64
+
+	flags *pflag.FlagSet // to tell a given --max-delete-share from its default
 }
 
 // BindSyncFlags adds the sync knobs to a flag set, each with its
 // environment variable, so that Lambda, which has no flags, can set them too.
 func BindSyncFlags(f *pflag.FlagSet) *SyncFlags {
-	s := &SyncFlags{}
+	s := &SyncFlags{flags: f}
 	f.IntVar(&s.Concurrency, "concurrency", 4, "shards (account, region, kind) synced at once")
 	BindEnv(f, "concurrency", "SYNC_CONCURRENCY")
 	f.Float64Var(&s.MaxDeleteShare, "max-delete-share", 0.5,
@@ -57,9 +60,12 @@ func (s *SyncFlags) Settings() (exporter.SyncSettings, error) {
 		return exporter.SyncSettings{}, fmt.Errorf("unknown policy %q (known: %s)", s.Policy, strings.Join(plan.PolicyNames(), ", "))
 	}
 	set := exporter.SyncSettings{
-		Concurrency:           s.Concurrency,
-		Policy:                policy,
-		MaxDeleteShare:        s.MaxDeleteShare,
+		Concurrency:    s.Concurrency,
+		Policy:         policy,
+		MaxDeleteShare: s.MaxDeleteShare,
+		// Given on the command line, or by its variable (ApplyEnvironment
+		// sets the value without marking the flag changed).
+		MaxDeleteShareGiven:   s.flags != nil && (s.flags.Changed("max-delete-share") || os.Getenv("MAX_DELETE_SHARE") != ""),
 		AWSRequestsPerSecond:  s.AWSRequestsPerSecond,
 		PortRequestsPerSecond: s.PortRequestsPerSecond,
 	}

@@ -14,6 +14,7 @@ import (
 type builder struct {
 	problems []Problem
 	warnings []Problem
+	notes    []Problem // Ocean's defaults that differ here (ocean.go)
 }
 
 func (b *builder) problem(path, format string, args ...any) {
@@ -157,6 +158,13 @@ func (b *builder) resource(path string, n *node) Resource {
 	if n.kind == kindObject && len(r.Port.Entity.Mappings) == 0 {
 		b.warn(Key(path, "port")+".entity.mappings", "no mappings: resources of this kind produce no entities")
 	}
+	if r.Selector.AWS.Document == DocumentOcean {
+		// Ocean's names for types that Cloud Control calls otherwise
+		// (AWS::ELBV2::LoadBalancer) stay the document's __Kind.
+		if read := oceanReadKind(r.Kind); read != r.Kind {
+			r.DocumentKind, r.Kind = r.Kind, read
+		}
+	}
 	return r
 }
 
@@ -184,6 +192,7 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 			}
 		},
 		"trust_list_properties": b.boolean(&s.TrustListProperties),
+		"document":              b.str(&s.Document),
 	})
 	if len(s.Regions) > 0 {
 		for _, region := range sortedKeys(s.RegionsConfig) {

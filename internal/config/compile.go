@@ -43,7 +43,9 @@ type CompiledMapping struct {
 	Relations    []CompiledField
 }
 
-// CompiledField is one property or relation.
+// CompiledField is one property or relation. Query is nil only under
+// Ocean's rules (selector.aws.document: ocean), for an expression that does
+// not compile: the field is sent as null, as Ocean does.
 type CompiledField struct {
 	Name  string
 	Path  string // ...properties.arn
@@ -105,6 +107,23 @@ type compiler struct {
 	opts     []jq.Option
 	problems []Problem
 	decoded  map[string]bool // paths with a decode problem
+	// lenient is Ocean's rule for the entry being compiled: a title, icon,
+	// team, property or relation whose expression does not compile maps to
+	// null (Ocean logs it and sends null) instead of being a problem; the
+	// reader of the document warns about it (see lenientWarnings).
+	lenient bool
+}
+
+// optional compiles an expression whose failure Ocean's rules turn into null.
+func (c *compiler) optional(path, expr string) *jq.Query {
+	if c.lenient {
+		if expr == "" {
+			return nil
+		}
+		q, _ := jq.Compile(expr, c.opts...)
+		return q
+	}
+	return c.query(path, expr)
 }
 
 func (c *compiler) problem(path, format string, args ...any) {
@@ -143,12 +162,28 @@ func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
 	for i := range cfg.Resources {
 		out.Resources = append(out.Resources, c.resource(i, &cfg.Resources[i]))
 	}
-	sortProblems(tree, c.problems, schemaOrder)
-	return out, c.problems
+	sortProblems(tree, c.problems, schemaOf(cfg).order)
+	// The entries a cloudResource entry expands to share its expressions:
+	// a problem of one of them is reported once.
+	return out, uniqueProblems(c.problems)
+}
+
+// uniqueProblems keeps the first of problems equal in path and message.
+func uniqueProblems(problems []Problem) []Problem {
+	seen := make(map[Problem]bool, len(problems))
+	out := problems[:0]
+	for _, p := range problems {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (c *compiler) resource(i int, r *Resource) CompiledResource {
-	path := ResourcePath(i)
+	path := r.pathAt(i)
+	c.lenient = r.Selector.AWS.Document == DocumentOcean
 	cr := CompiledResource{Index: i, Path: path, Resource: r}
 	cr.Selector = c.query(path+".selector.query", r.Selector.Query)
 
@@ -171,9 +206,28 @@ func (c *compiler) resource(i int, r *Resource) CompiledResource {
 	}
 
 	for j := range r.Port.Entity.Mappings {
-		cr.Mappings = append(cr.Mappings, c.mapping(MappingPath(i, j), &r.Port.Entity.Mappings[j]))
+		cr.Mappings = append(cr.Mappings, c.mapping(r.mappingPathAt(i, j), &r.Port.Entity.Mappings[j]))
 	}
 	return cr
+}
+
+// pathAt is the path of the entry at index i of Config.Resources.
+func (r *Resource) pathAt(i int) string {
+	if r.path != "" {
+		return r.path
+	}
+	return ResourcePath(i)
+}
+
+// mappingPathAt is the path of the entry's mapping j.
+func (r *Resource) mappingPathAt(i, j int) string {
+	switch {
+	case r.mappingsPath == "":
+		return MappingPath(i, j)
+	case r.singleMapping:
+		return r.mappingsPath
+	}
+	return Index(r.mappingsPath, j)
 }
 
 // checkResourceModel: Cloud Control takes ResourceModel as a JSON object in
@@ -194,9 +248,9 @@ func (c *compiler) mapping(path string, m *Mapping) CompiledMapping {
 	if strings.TrimSpace(m.Identifier) != "" { // blank: the schema's problem
 		cm.Identifier = c.query(path+".identifier", m.Identifier)
 	}
-	cm.Title = c.query(path+".title", m.Title)
-	cm.Icon = c.query(path+".icon", m.Icon)
-	cm.Team = c.query(path+".team", m.Team)
+	cm.Title = c.optional(path+".title", m.Title)
+	cm.Icon = c.optional(path+".icon", m.Icon)
+	cm.Team = c.optional(path+".team", m.Team)
 	cm.ItemsToParse = c.query(path+".itemsToParse", m.ItemsToParse)
 	cm.Blueprint = c.blueprint(path+".blueprint", m.Blueprint)
 	cm.Properties = c.fields(path+".properties", "property", m.Properties)
@@ -235,6 +289,11 @@ func (c *compiler) fields(path, what string, fields Fields) []CompiledField {
 			continue
 		}
 		seen[f.Name] = true
+		if c.lenient {
+			// Kept with a nil Query when it does not compile: sent as null.
+			out = append(out, CompiledField{Name: f.Name, Path: p, Query: c.optional(p, f.Expr)})
+			continue
+		}
 		if q := c.query(p, f.Expr); q != nil {
 			out = append(out, CompiledField{Name: f.Name, Path: p, Query: q})
 		}

@@ -1,10 +1,12 @@
-// Package config reads the AWS exporter's config.json (from a file or
-// s3://bucket/key, JSON or YAML) into Config, and checks it: every problem is
-// reported at once with the JSON path where it is, e.g.
+// Package config reads the AWS exporter's config.json, or Ocean's
+// port-app-config.yml (from a file or s3://bucket/key, JSON or YAML; the
+// content decides which, see Dialect and ocean.go) into Config, and checks
+// it: every problem is reported at once with the JSON path where it is, e.g.
 // resources[2].port.entity.mappings[0].properties.arn: jq: ...
 //
-// The format is the one Port's Python AWS exporter read; COMPATIBILITY.md
-// records what that exporter did with each key and where this one differs.
+// config.json is the format Port's Python AWS exporter read; COMPATIBILITY.md
+// records what that exporter (and Ocean's AWS integration) did with each key
+// and where this one differs. ToOcean and ToExporter convert between the two.
 //
 // # Who checks what
 //
@@ -45,6 +47,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -71,6 +74,25 @@ type Config struct {
 	// Source is where the config was read from (a path or s3:// URL).
 	Source string `json:"-"`
 
+	// Dialect is the format the document was written in (Port's AWS
+	// exporter's config.json, or Ocean's port-app-config.yml), and
+	// DetectedBy the JSON path of what decided it ("" for config.json).
+	Dialect    Dialect `json:"-"`
+	DetectedBy string  `json:"-"`
+
+	// EntityDeletionThreshold is Ocean's top-level entityDeletionThreshold
+	// (nil when not set): the largest share of entities a sync may delete,
+	// which the exporter applies as its delete-share guard.
+	EntityDeletionThreshold *float64 `json:"-"`
+	// EnableMergeEntity is Ocean's enableMergeEntity (nil when not set).
+	// This exporter always upserts with merge=true; Validate warns about false.
+	EnableMergeEntity *bool `json:"-"`
+
+	// Notes say where this exporter does, by default, something other than
+	// the format's original reader would (Ocean's defaults that differ); the
+	// config works as it is.
+	Notes []Problem `json:"-"`
+
 	// Warnings are things worth telling the user that do not stop the
 	// exporter: keys it does not know (kept working for compatibility),
 	// settings that have no effect.
@@ -81,8 +103,9 @@ type Config struct {
 	// others.
 	decodeProblems []Problem
 	// tree is the document read (nil for a Config built in Go), for
-	// ordering problems.
-	tree *node
+	// ordering problems, and schema the schema of its dialect (nil: config.json's).
+	tree   *node
+	schema *compiledSchema
 }
 
 // Resource is one entry of resources[]: one Cloud Control type and how its
@@ -91,6 +114,20 @@ type Resource struct {
 	Kind     string   `json:"kind"`
 	Selector Selector `json:"selector"`
 	Port     Port     `json:"port"`
+
+	// DocumentKind is the kind the document names (__Kind) when the config
+	// calls the type by another name than the one read: Ocean's
+	// AWS::ELBV2::LoadBalancer is read as AWS::ElasticLoadBalancingV2::LoadBalancer.
+	DocumentKind string `json:"-"`
+
+	// path is where the entry is in the document read when it is not
+	// resources[i] of this list (an entry of a port-app-config.yml, or one of
+	// the entries a cloudResource entry expands to), and mappingsPath the
+	// path of its mappings; singleMapping is set when mappings was one
+	// object rather than a list.
+	path          string
+	mappingsPath  string
+	singleMapping bool
 }
 
 // Selector chooses which resources of the kind are exported and where from.
@@ -111,6 +148,14 @@ type AWSSelector struct {
 	// ListResources and skip the GetResource call per resource. Faster, but
 	// for many types the list handler returns only some properties.
 	TrustListProperties bool `json:"trust_list_properties,omitempty"`
+	// Document is our extension: what the entry's jq expressions see,
+	// DocumentProperties (empty: the default, as Port's exporter) or
+	// DocumentOcean (Ocean's document and jq rules; every entry of a
+	// port-app-config.yml has it).
+	Document string `json:"document,omitempty"`
+	// RegionPolicy is Ocean's regionPolicy (nil in config.json): the entry
+	// is read in the regions it allows (see RegionPolicy and Candidates).
+	RegionPolicy *RegionPolicy `json:"-"`
 }
 
 // RegionConfig holds the settings of one region.
@@ -143,6 +188,14 @@ type Mapping struct {
 	Properties   Fields `json:"properties"`
 	Relations    Fields `json:"relations,omitempty"`
 	ItemsToParse string `json:"itemsToParse,omitempty"`
+
+	// ItemsToParseName and ItemsTopLevelTransform carry Ocean's port-level
+	// itemsToParse (ItemsToParseName is empty in config.json): each item is
+	// added to the document under this key, the selector is evaluated per
+	// item, and with ItemsTopLevelTransform the array itemsToParse points at
+	// is first removed from the document.
+	ItemsToParseName       string `json:"-"`
+	ItemsTopLevelTransform bool   `json:"-"`
 }
 
 // Field is one named jq expression of properties{} or relations{}.
@@ -164,14 +217,22 @@ func (f Fields) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(field.Name)
-		v, _ := json.Marshal(field.Expr)
-		b.Write(k)
+		b.WriteString(jsonString(field.Name))
 		b.WriteByte(':')
-		b.Write(v)
+		b.WriteString(jsonString(field.Expr))
 	}
 	b.WriteByte('}')
 	return []byte(b.String()), nil
+}
+
+// jsonString is s as a JSON string, with <, > and & as they are (jq's
+// (?<name>...) captures read better unescaped).
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Problem is one thing wrong (or, in Config.Warnings, worth a look) in a
@@ -235,3 +296,9 @@ func ResourcePath(i int) string { return Index("resources", i) }
 
 // MappingPath is the path of resources[i].port.entity.mappings[j].
 func MappingPath(i, j int) string { return Index(ResourcePath(i)+".port.entity.mappings", j) }
+
+// MappingPath is the path of mapping j of cfg.Resources[i] in the document
+// read: resources[i].port.entity.mappings[j] in config.json, and in a
+// port-app-config.yml the entry's own (mappings written as one object have
+// no index; the entries a cloudResource entry expands to share its path).
+func (c *Config) MappingPath(i, j int) string { return c.Resources[i].mappingPathAt(i, j) }

@@ -23,6 +23,10 @@ func FuzzParse(f *testing.F) {
 		`{"a": {"b": {"c": [[[[[[1]]]]]]}}}`, "\ufeff{}", `{"resources": []} x`,
 		`{"resources": [{"kind": null, "selector": {"aws": {"regions_config": {"": {}, "0": null, "a b%2F/~1": {"x": 1}}}}, "port": {"entity": {"mappings": [{"identifier": null, "blueprint": " ", "properties": {"": ".a", "x/y~z": " "}}], "relations": {}}}}]}`,
 		`{"resources": [null, 1, {"kind": "AWS::A::B", "0": 1}], "resources": 2, "next_token": 1}`,
+		// Ocean's port-app-config.yml
+		"resources:\n  - kind: AWS::S3::Bucket\n    selector: {query: 'true', useGetResourceAPI: 'true'}\n    port: {entity: {mappings: {identifier: .Identifier, blueprint: '\"b\"', properties: {a: \"'x' + .Identifier\"}}}}\n",
+		`{"entityDeletionThreshold": "0.5", "deleteDependentEntities": "yes", "resources": [{"kind": "cloudResource", "selector": {"query": "true", "resourceKinds": ["AWS::A::B", "AWS::C::D"], "regionPolicy": {"allow": ["*"], "deny": ["eu-west-1"]}}, "port": {"entity": {"mappings": {"identifier": ".Identifier", "blueprint": "\"b\"", "relations": {"r": {"combinator": "and"}}}}, "itemsToParse": ".Properties.X", "itemsToParseName": "x"}}]}`,
+		`{"enableMergeEntity": 0, "resources": [{"kind": "AWS::ELBV2::LoadBalancer", "selector": {"query": "nosuch"}, "port": {"entity": {"mappings": [{"identifier": {"rules": []}, "blueprint": ""}]}}}]}`,
 	} {
 		f.Add([]byte(seed), false)
 		f.Add([]byte(seed), true)

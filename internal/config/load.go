@@ -49,7 +49,8 @@ const (
 	YAML
 )
 
-// Parse decodes a config document. See Load.
+// Parse decodes a config document, in either dialect (see Dialect: the
+// document's content decides). See Load.
 func Parse(data []byte, format Format) (*Config, error) {
 	// Windows editors may start a UTF-8 file with a byte order mark, which
 	// neither JSON nor Port's exporter (json.loads would fail) expects.
@@ -65,11 +66,22 @@ func Parse(data []byte, format Format) (*Config, error) {
 		return nil, err
 	}
 	var b builder
-	cfg := b.config(root)
-	problems, warnings := checkSchema(root)
+	var cfg *Config
+	cs := loadSchema()
+	if path, ok := detectOcean(root); ok {
+		cs = loadOceanSchema()
+		cfg = b.oceanConfig(root)
+		cfg.DetectedBy = path
+		cfg.schema = cs
+	} else {
+		cfg = b.config(root)
+	}
+	problems, warnings := cs.check(root)
 	cfg.decodeProblems = append(problems, b.problems...)
-	cfg.Warnings = append(warnings, b.warnings...)
+	cfg.Warnings = uniqueProblems(append(append(warnings, b.warnings...), lenientWarnings(cfg)...))
+	cfg.Notes = uniqueProblems(b.notes)
 	sortProblems(root, cfg.Warnings, documentOrder)
+	sortProblems(root, cfg.Notes, documentOrder)
 	cfg.tree = root
 	return cfg, nil
 }

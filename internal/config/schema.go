@@ -34,25 +34,52 @@ type compiledSchema struct {
 }
 
 var loadSchema = sync.OnceValue(func() *compiledSchema {
+	return newCompiledSchema("schema.json", schemaURL, schemaJSON)
+})
+
+// oceanSchemaJSON is the JSON Schema of Ocean's port-app-config.yml as this
+// exporter reads it: the same machinery (messages, warnings) as schema.json.
+//
+//go:embed ocean.schema.json
+var oceanSchemaJSON []byte
+
+const oceanSchemaURL = "https://github.com/port-labs/port-aws-exporter/internal/config/ocean.schema.json"
+
+// OceanSchema returns the JSON Schema of port-app-config.yml (draft 2020-12).
+func OceanSchema() []byte { return bytes.Clone(oceanSchemaJSON) }
+
+var loadOceanSchema = sync.OnceValue(func() *compiledSchema {
+	return newCompiledSchema("ocean.schema.json", oceanSchemaURL, oceanSchemaJSON)
+})
+
+func newCompiledSchema(name, url string, data []byte) *compiledSchema {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource(schemaURL, bytes.NewReader(schemaJSON)); err != nil {
-		panic(fmt.Sprintf("config: schema.json: %v", err))
+	if err := c.AddResource(url, bytes.NewReader(data)); err != nil {
+		panic(fmt.Sprintf("config: %s: %v", name, err))
 	}
-	s, err := c.Compile(schemaURL)
+	s, err := c.Compile(url)
 	if err != nil {
-		panic(fmt.Sprintf("config: schema.json: %v", err))
+		panic(fmt.Sprintf("config: %s: %v", name, err))
 	}
-	raw, err := parseTree(schemaJSON)
+	raw, err := parseTree(data)
 	if err != nil {
-		panic(fmt.Sprintf("config: schema.json: %v", err))
+		panic(fmt.Sprintf("config: %s: %v", name, err))
 	}
 	cs := &compiledSchema{schema: s, raw: raw, state: map[string]bool{}}
 	for _, k := range raw.get("x-python-state-keys").list() {
 		cs.state[k.str] = true
 	}
 	return cs
-})
+}
+
+// schemaOf is the schema of cfg's dialect.
+func schemaOf(cfg *Config) *compiledSchema {
+	if cfg.schema != nil {
+		return cfg.schema
+	}
+	return loadSchema()
+}
 
 // get is the first member key of an object node, nil if none (or n is nil).
 func (n *node) get(key string) *node {
@@ -209,7 +236,11 @@ func keywordPriority(keyword string) int {
 // checkSchema validates the document against the schema and returns its
 // problems (at most one per path) and warnings, unsorted.
 func checkSchema(root *node) (problems, warnings []Problem) {
-	cs := loadSchema()
+	return loadSchema().check(root)
+}
+
+// check validates the document against cs; see checkSchema.
+func (cs *compiledSchema) check(root *node) (problems, warnings []Problem) {
 	err := cs.schema.Validate(toAny(root))
 	if err == nil {
 		return nil, nil
@@ -398,7 +429,11 @@ func escapePointer(s string) string {
 // describes at that point, or, for keys the schema does not name (property
 // names, regions), the schema's count plus the key's place in the document.
 func schemaOrder(root *node, segs []segment) []int {
-	cs := loadSchema()
+	return loadSchema().order(root, segs)
+}
+
+// order is schemaOrder with cs's schema.
+func (cs *compiledSchema) order(root *node, segs []segment) []int {
 	s, n := cs.raw, root
 	ranks := make([]int, 0, len(segs))
 	for _, seg := range segs {

@@ -28,6 +28,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/accountinfo"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
 
@@ -69,7 +70,11 @@ type Options struct {
 type Built struct {
 	Config *config.Config
 	Mapper *mapping.Mapper
+	// Source is the Cloud Control reader (its pace is logged after a sync);
+	// Reader is what the controller reads through: Source for every kind
+	// but those with a reader of their own (Readers).
 	Source *source.CloudControl
+	Reader source.Reader
 	Port   *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
@@ -115,16 +120,23 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", cfg.Source, "path", w.Path, "message", w.Message)
 	}
+	for _, n := range cfg.Notes {
+		log.Debug("config note", "file", cfg.Source, "path", n.Path, "message", n.Message)
+	}
 	mapper, err := mapping.Compile(cfg)
 	if err != nil {
 		return nil, err
 	}
+	mapper.SetLogger(log)
 	// Without a region the SDK cannot even reach STS, and its own message
 	// ("endpoint rule error, Invalid Configuration: Missing Region") does not
 	// say which setting is missing.
 	if awsCfg.Region == "" {
 		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
 			"it is also the region of config entries that name none in selector.aws.regions")
+	}
+	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil {
+		return nil, err
 	}
 	accountID := opts.AccountID
 	if accountID == "" {
@@ -144,6 +156,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Config: cfg, Mapper: mapper, Source: source.NewCloudControl(awsCfg, srcOpts),
 		AccountID: accountID, AWS: awsCfg, Logger: log,
 	}
+	b.Reader = Readers(awsCfg, srcOpts, b.Source)
 	if opts.NeedPort {
 		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
 			return nil, err
@@ -182,14 +195,18 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if writeConcurrency == 0 {
 		writeConcurrency = DefaultWriteConcurrency
 	}
+	reader := b.Reader
+	if reader == nil {
+		reader = b.Source
+	}
 	c, err := controller.New(controller.Parts{
-		Mapper: b.Mapper, Source: b.Source, Target: tgt,
+		Mapper: b.Mapper, Source: reader, Target: tgt,
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
 		WriteConcurrency: writeConcurrency,
 		Policy:           opts.Sync.Policy,
-		MaxDeleteShare:   opts.Sync.MaxDeleteShare,
+		MaxDeleteShare:   b.maxDeleteShare(opts.Sync),
 		ProofListingTTL:  ProofListingTTL,
 	})
 	if err != nil {
@@ -246,6 +263,43 @@ func (b *Built) upsertOptions() port.UpsertOptions {
 // dependents unless the config asks, since a dependent may not be ours.
 func (b *Built) deleteOptions() port.DeleteOptions {
 	return port.DeleteOptions{DeleteDependents: b.Config.DeleteDependents != nil && *b.Config.DeleteDependents}
+}
+
+// Readers is the reader of one account: Cloud Control for every kind, and
+// the kinds with a reader of their own (the account kinds of Ocean's
+// integrations, internal/source/accountinfo), each built from that
+// account's aws.Config.
+func Readers(awsCfg aws.Config, opts source.Options, cloudControl *source.CloudControl) source.ByKind {
+	kinds := map[string]source.Reader{}
+	for kind, newReader := range accountinfo.Constructors {
+		kinds[kind] = newReader(awsCfg, opts)
+	}
+	return source.ByKind{Default: cloudControl, Kinds: kinds}
+}
+
+// checkRegionPolicies refuses an entry whose regionPolicy leaves no region
+// to read: until the account's enabled regions are discovered, a policy
+// without allow reads the default region, which it may deny.
+func checkRegionPolicies(m *mapping.Mapper, defaultRegion string) error {
+	for _, r := range m.Resources() {
+		if r.RegionPolicy() != nil && len(r.Regions(defaultRegion)) == 0 {
+			return fmt.Errorf("%s.selector.regionPolicy: allows no region to read %s in: it denies the default region %s "+
+				"and allows no other (list the regions in allow)", r.Path(), r.Kind, defaultRegion)
+		}
+	}
+	return nil
+}
+
+// maxDeleteShare is the delete-share guard: a port-app-config's
+// entityDeletionThreshold (Ocean's name for the same guard) replaces the
+// default, and a share the user gave (flag or variable) wins over both.
+func (b *Built) maxDeleteShare(s SyncSettings) float64 {
+	t := b.Config.EntityDeletionThreshold
+	if t == nil || s.MaxDeleteShareGiven {
+		return s.MaxDeleteShare
+	}
+	b.Logger.Info("delete-share guard from the config's entityDeletionThreshold", "share", *t)
+	return *t
 }
 
 // ConfigLocationFromEnv follows Port's exporter: CONFIG_URL, or the object

@@ -21,6 +21,10 @@ type SyncSettings struct {
 	// MaxDeleteShare is the largest share of a shard's owned entities one
 	// sync may delete, between 0 and 1; 0 deletes nothing stale.
 	MaxDeleteShare float64
+	// MaxDeleteShareGiven is set when the user gave MaxDeleteShare (flag or
+	// variable): it then wins over a port-app-config's entityDeletionThreshold,
+	// which otherwise replaces the default.
+	MaxDeleteShareGiven bool
 	// AWSRequestsPerSecond paces Cloud Control calls per region.
 	AWSRequestsPerSecond float64
 	// PortRequestsPerSecond paces Port requests.

@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/identity"
 	"github.com/port-labs/port-aws-exporter/internal/jq"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
@@ -27,6 +30,7 @@ type Mapper struct {
 	resources []*Resource
 	byKind    map[string][]*Resource
 	kinds     []string
+	nulls     *nullLog
 }
 
 // Resource is one compiled entry of the config's resources[].
@@ -39,6 +43,12 @@ type Resource struct {
 	TrustListProperties bool
 
 	compiled *config.CompiledResource
+	// ocean: Ocean's document and jq rules (ocean.go); docKind is the kind
+	// the document names (__Kind), items the Ocean item rule per mapping.
+	ocean   bool
+	docKind string
+	items   []*oceanItems
+	nulls   *nullLog
 }
 
 // Result is what one AWS resource maps to.
@@ -57,7 +67,7 @@ func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mapper{cfg: cfg, byKind: map[string][]*Resource{}}
+	m := &Mapper{cfg: cfg, byKind: map[string][]*Resource{}, nulls: &nullLog{seen: map[string]bool{}}}
 	for i := range compiled.Resources {
 		cr := &compiled.Resources[i]
 		r := &Resource{
@@ -65,6 +75,19 @@ func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
 			Kind:                cr.Resource.Kind,
 			TrustListProperties: cr.Resource.Selector.AWS.TrustListProperties,
 			compiled:            cr,
+			ocean:               cr.Resource.Selector.AWS.Document == config.DocumentOcean,
+			docKind:             cr.Resource.DocumentKind,
+			nulls:               m.nulls,
+		}
+		if r.docKind == "" {
+			r.docKind = r.Kind
+		}
+		for j := range cr.Resource.Port.Entity.Mappings {
+			var it *oceanItems
+			if r.ocean {
+				it = compileOceanItems(&cr.Resource.Port.Entity.Mappings[j])
+			}
+			r.items = append(r.items, it)
 		}
 		m.resources = append(m.resources, r)
 		if _, seen := m.byKind[r.Kind]; !seen {
@@ -93,11 +116,28 @@ func (r *Resource) Path() string { return r.compiled.Path }
 
 // Regions returns the regions to read the kind from: the configured ones, or
 // defaultRegion when none are (Port's exporter used the Lambda's region).
+// An entry with Ocean's regionPolicy reads the regions the policy allows
+// (config.RegionPolicy.Candidates, until the account's enabled regions are
+// discovered), and a kind Ocean reads once per account (S3, IAM, the account
+// kinds: config.IsOceanGlobal) only the first of them, standard regions first.
 func (r *Resource) Regions(defaultRegion string) []string {
-	if regions := r.compiled.Resource.Selector.AWS.Regions; len(regions) > 0 {
+	sel := r.compiled.Resource.Selector.AWS
+	if sel.RegionPolicy != nil {
+		regions := sel.RegionPolicy.Candidates(defaultRegion)
+		if config.IsOceanGlobal(r.docKind) && len(regions) > 1 {
+			regions = config.GlobalFirst(regions)[:1]
+		}
+		return regions
+	}
+	if regions := sel.Regions; len(regions) > 0 {
 		return slices.Clone(regions)
 	}
 	return []string{defaultRegion}
+}
+
+// RegionPolicy is the entry's Ocean regionPolicy, or nil.
+func (r *Resource) RegionPolicy() *config.RegionPolicy {
+	return r.compiled.Resource.Selector.AWS.RegionPolicy
 }
 
 // ResourceModels returns the ResourceModel documents to list the kind with
@@ -161,9 +201,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // caller decides whether to upsert the rest, and must not treat the
 // resource's shard as cleanly synced.
 func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error) {
-	input := res.Properties
-	if input == nil {
-		input = map[string]any{}
+	input := r.Document(res)
+	if r.ocean {
+		return r.mapOcean(ctx, res, input)
 	}
 	if q := r.compiled.Selector; q != nil {
 		v, found, err := q.First(ctx, input)
@@ -179,7 +219,7 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		if cm.ItemsToParse == nil {
-			e, err := mapOne(ctx, cm, input)
+			e, err := r.mapOne(ctx, cm, input, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, -1))
 				continue
@@ -187,21 +227,13 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 			result.Entities = append(result.Entities, e)
 			continue
 		}
-		items, _, err := cm.ItemsToParse.First(ctx, input)
+		inputs, err := withItems(ctx, cm, input)
 		if err != nil {
 			errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 			continue
 		}
-		list, _ := items.([]any) // Port's exporter ignored a non-array
-		for j, item := range list {
-			// The item is visible as .item next to the resource's own
-			// properties (a property named "item" is shadowed, as before).
-			withItem := make(map[string]any, len(input)+1)
-			for k, v := range input {
-				withItem[k] = v
-			}
-			withItem["item"] = item
-			e, err := mapOne(ctx, cm, withItem)
+		for j, withItem := range inputs {
+			e, err := r.mapOne(ctx, cm, withItem, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, j))
 				continue
@@ -210,6 +242,27 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 		}
 	}
 	return result, errors.Join(errs...)
+}
+
+// withItems are the inputs of a mapping with itemsToParse, as Port's
+// exporter built them: each item visible as .item next to the document's
+// own keys (a key named "item" is shadowed); a non-array gives none.
+func withItems(ctx context.Context, cm *config.CompiledMapping, input map[string]any) ([]any, error) {
+	items, _, err := cm.ItemsToParse.First(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	list, _ := items.([]any) // Port's exporter ignored a non-array
+	out := make([]any, 0, len(list))
+	for _, item := range list {
+		withItem := make(map[string]any, len(input)+1)
+		for k, v := range input {
+			withItem[k] = v
+		}
+		withItem["item"] = item
+		out = append(out, withItem)
+	}
+	return out, nil
 }
 
 // fieldError is a failure at a config path, before the resource is known.
@@ -228,7 +281,93 @@ func wrap(err error, res source.Resource, item int) error {
 	return &Error{Resource: res, Item: item, Err: err}
 }
 
-func mapOne(ctx context.Context, cm *config.CompiledMapping, input any) (entity.Entity, error) {
+// mapOcean maps one resource under Ocean's rules (ocean.go).
+func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[string]any) (Result, error) {
+	var result Result
+	var errs []error
+	evaluated, rejected := 0, 0
+	for i := range r.compiled.Mappings {
+		cm := &r.compiled.Mappings[i]
+		inputs := []any{doc}
+		perItem := true // the selector sees each input
+		switch {
+		case r.items[i] != nil:
+			inputs = r.oceanInputs(ctx, cm, r.items[i], doc, res)
+		case cm.ItemsToParse != nil:
+			// config.json's items with Ocean's document: the selector sees
+			// the resource once, each item is .item.
+			evaluated++
+			ok, err := r.selectOcean(ctx, doc, res, -1)
+			if err != nil || !ok {
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					rejected++
+				}
+				continue
+			}
+			perItem = false
+			if inputs, err = withItems(ctx, cm, doc); err != nil {
+				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
+				continue
+			}
+		}
+		for j, in := range inputs {
+			item := -1
+			if cm.ItemsToParse != nil {
+				item = j
+			}
+			if perItem {
+				evaluated++
+				ok, err := r.selectOcean(ctx, in, res, item)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if !ok {
+					rejected++
+					continue
+				}
+			}
+			e, err := r.mapOne(ctx, cm, in, res)
+			if err != nil {
+				errs = append(errs, wrap(err, res, item))
+				continue
+			}
+			result.Entities = append(result.Entities, e)
+		}
+	}
+	// Selected unless every evaluation of the selector said false.
+	result.Selected = evaluated == 0 || rejected < evaluated
+	if !result.Selected {
+		result.Entities = nil
+	}
+	return result, errors.Join(errs...)
+}
+
+// lenient evaluates an optional field under Ocean's rules: a failure is
+// logged once and the field sent as null (found false).
+// checkValue also refuses values JSON cannot carry (properties and
+// relations; a title says so itself when it is stringified).
+func (r *Resource) lenient(ctx context.Context, q *jq.Query, path string, input any, res source.Resource, checkValue bool) (any, bool, error) {
+	if q == nil {
+		return nil, false, nil // did not compile: null, warned about when the config was read
+	}
+	v, found, err := q.First(ctx, input)
+	if err == nil && checkValue {
+		err = checkJSON(v)
+	}
+	if err != nil {
+		if !r.ocean {
+			return nil, false, err
+		}
+		r.logNull(path, res, err, "sent as null")
+		return nil, false, nil
+	}
+	return v, found, nil
+}
+
+func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input any, res source.Resource) (entity.Entity, error) {
 	var e entity.Entity
 	var err error
 
@@ -252,46 +391,65 @@ func mapOne(ctx context.Context, cm *config.CompiledMapping, input any) (entity.
 	}
 	e.Identifier = s
 
+	// A field's value error (a number where a string is needed) is an
+	// error of the resource, or under Ocean's rules a null.
+	bad := func(path string, err error) error {
+		if r.ocean {
+			r.logNull(path, res, err, "sent as null")
+			return nil
+		}
+		return &fieldError{path, err}
+	}
 	if cm.Title != nil {
-		v, found, err := cm.Title.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Title, cm.Path+".title", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".title", err}
 		}
 		if found && v != nil {
-			if e.Title, err = stringify(v); err != nil {
-				return e, &fieldError{cm.Path + ".title", err}
+			title, err := stringify(v)
+			if err != nil {
+				if err := bad(cm.Path+".title", err); err != nil {
+					return e, err
+				}
 			}
+			e.Title = title
 		}
 	}
 	if cm.Icon != nil {
-		v, found, err := cm.Icon.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Icon, cm.Path+".icon", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".icon", err}
 		}
 		if found && v != nil {
 			s, ok := v.(string)
 			if !ok {
-				return e, &fieldError{cm.Path + ".icon", fmt.Errorf("icon must be a string, the expression gave %s", describe(v, true))}
+				if err := bad(cm.Path+".icon", fmt.Errorf("icon must be a string, the expression gave %s", describe(v, true))); err != nil {
+					return e, err
+				}
 			}
 			e.Icon = s
 		}
 	}
 	if cm.Team != nil {
-		v, found, err := cm.Team.First(ctx, input)
+		v, found, err := r.lenient(ctx, cm.Team, cm.Path+".team", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".team", err}
 		}
 		if found && v != nil {
-			if e.Team, err = team(v); err != nil {
-				return e, &fieldError{cm.Path + ".team", err}
+			t, err := team(v)
+			if err != nil {
+				if err := bad(cm.Path+".team", err); err != nil {
+					return e, err
+				}
 			}
+			e.Team = t
 		}
 	}
-	if e.Properties, err = fields(ctx, cm.Properties, input); err != nil {
+	if e.Properties, err = r.fields(ctx, cm.Properties, input, res); err != nil {
 		return e, err
 	}
 	if len(cm.Relations) > 0 { // Port's exporter left relations out when none were mapped
-		if e.Relations, err = fields(ctx, cm.Relations, input); err != nil {
+		if e.Relations, err = r.fields(ctx, cm.Relations, input, res); err != nil {
 			return e, err
 		}
 	}
@@ -319,14 +477,11 @@ func blueprint(ctx context.Context, cm *config.CompiledMapping, input any) (stri
 // fields evaluates properties or relations. A null result is kept and sent
 // as null, as Port's exporter did (with merge=true that clears the value in
 // Port); an expression with no output counts as null.
-func fields(ctx context.Context, fs []config.CompiledField, input any) (map[string]any, error) {
+func (r *Resource) fields(ctx context.Context, fs []config.CompiledField, input any, res source.Resource) (map[string]any, error) {
 	out := make(map[string]any, len(fs))
 	for _, f := range fs {
-		v, _, err := f.Query.First(ctx, input)
+		v, _, err := r.lenient(ctx, f.Query, f.Path, input, res, true)
 		if err != nil {
-			return nil, &fieldError{f.Path, err}
-		}
-		if err := checkJSON(v); err != nil {
 			return nil, &fieldError{f.Path, err}
 		}
 		out[f.Name] = v
@@ -457,16 +612,42 @@ type MappingIdentity struct {
 	Items      bool
 }
 
-// Identities describes the entry's mappings, in order.
+// Identities describes the entry's mappings, in order. Under Ocean's
+// document the identifier is given as it reads Cloud Control's properties
+// (oceanIdentifier), which is what a deletion proof reasons about.
 func (r *Resource) Identities() []MappingIdentity {
 	out := make([]MappingIdentity, len(r.compiled.Mappings))
 	for i, cm := range r.compiled.Mappings {
 		out[i] = MappingIdentity{Blueprint: cm.Blueprint.Name, Items: cm.ItemsToParse != nil}
 		if i < len(r.compiled.Resource.Port.Entity.Mappings) {
-			out[i].Identifier = r.compiled.Resource.Port.Entity.Mappings[i].Identifier
+			out[i].Identifier = r.oceanIdentifier(r.compiled.Resource.Port.Entity.Mappings[i].Identifier)
 		}
 	}
 	return out
+}
+
+// oceanProperty is .Properties.<key> of Ocean's document.
+var oceanProperty = regexp.MustCompile(`^\.Properties(\.[A-Za-z_][A-Za-z0-9_]*)$`)
+
+// oceanIdentifier restates an identifier of Ocean's wrapped document over
+// the Cloud Control properties: .Properties.Arn reads .Arn, and .Identifier
+// (the Cloud Control identifier) reads the type's one primary identifier
+// property, when there is one. Anything else is left as written, which no
+// proof takes for a property path.
+func (r *Resource) oceanIdentifier(expr string) string {
+	if !r.ocean || config.OceanLayout(r.docKind) != config.LayoutWrapped {
+		return expr
+	}
+	e := strings.TrimSpace(expr)
+	if m := oceanProperty.FindStringSubmatch(e); m != nil {
+		return m[1]
+	}
+	if e == ".Identifier" {
+		if p := identity.PrimaryIdentifier(r.Kind); p != "" {
+			return "." + p
+		}
+	}
+	return expr
 }
 
 // Identify returns the entities the entry would produce from res if its
@@ -474,30 +655,19 @@ func (r *Resource) Identities() []MappingIdentity {
 // now rejects a resource, these are the entities it used to produce, read
 // from AWS's document rather than from a message.
 func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.Ref, error) {
-	input := res.Properties
-	if input == nil {
-		input = map[string]any{}
-	}
+	input := r.Document(res)
 	var refs []entity.Ref
 	var errs []error
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		inputs := []any{input}
-		if cm.ItemsToParse != nil {
-			items, _, err := cm.ItemsToParse.First(ctx, input)
-			if err != nil {
+		if it := r.items[i]; it != nil {
+			inputs = r.oceanInputs(ctx, cm, it, input, res)
+		} else if cm.ItemsToParse != nil {
+			var err error
+			if inputs, err = withItems(ctx, cm, input); err != nil {
 				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 				continue
-			}
-			list, _ := items.([]any)
-			inputs = inputs[:0]
-			for _, item := range list {
-				withItem := make(map[string]any, len(input)+1)
-				for k, v := range input {
-					withItem[k] = v
-				}
-				withItem["item"] = item
-				inputs = append(inputs, withItem)
 			}
 		}
 		for j, in := range inputs {
