@@ -47,6 +47,13 @@ func newConfigCommand() *cobra.Command {
 		},
 	}
 	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
+	document(validate, `
+		port-aws-exporter config validate --config config.json
+		port-aws-exporter config validate --config s3://my-bucket/config.json
+		CONFIG_URL=./port/config.yaml port-aws-exporter config validate`,
+		concat(envConfig, envAWS),
+		exitStatus{exitOK, "the config is valid (warnings may be printed)"},
+		exitStatus{exitFailed, "the config has problems (each printed with its JSON path), or could not be read"})
 	cmd.AddCommand(validate)
 	return cmd
 }

@@ -152,7 +152,7 @@ func TestRulesGenerateTerraformToStdout(t *testing.T) {
 	if out != string(want) {
 		t.Errorf("stdout differs from library.Terraform:\n%s", out)
 	}
-	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "sqs-queue", "--format", "pulumi"); err == nil {
+	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "sqs-queue", "--format", "pulumi"); err == nil || exitCode(err) != exitUsage {
 		t.Error("unknown format accepted")
 	}
 }

@@ -32,13 +32,13 @@ maps the resources with the config's jq mappings, upserts the entities into Port
 the stale entities this exporter owns, within the deletion guards (see README "Stale deletion").
 
 --dry-run prints the plan (upserts and deletes per blueprint) and writes nothing.
---output FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.`,
+--out-file FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			settings, err := syncFlags.Settings()
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			settings.DryRun = dryRun
 			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
@@ -99,10 +99,21 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and write nothing")
-	cmd.Flags().StringVar(&output, "output", "", "write entities as JSON Lines to this file instead of Port")
+	// --output FILE was this flag's name before -o/--output meant a format everywhere.
+	outFileFlag(cmd, &output, "write entities as JSON Lines to this file instead of Port (no Port credentials needed)", "output")
 	// A dry run writes nothing, so it must not create (and truncate) the output file either.
+	cmd.MarkFlagsMutuallyExclusive("dry-run", "out-file")
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "output")
 	syncFlags = cli.BindSyncFlags(cmd.Flags())
+	cli.AddLogFlags(cmd.Flags())
+	document(cmd, `
+		port-aws-exporter sync --config config.json --dry-run      # the plan, nothing written
+		port-aws-exporter sync --config s3://my-bucket/config.json
+		port-aws-exporter sync --config config.json --out-file entities.jsonl   # no Port credentials needed
+		SYNC_POLICY=upsert-only port-aws-exporter sync --config config.json --concurrency 8`,
+		concat(envConfig, envAWS, envPort),
+		exitStatus{exitOK, "every shard synced"},
+		exitStatus{exitFailed, "a shard failed (the summary names it; the others synced), or the run could not start (config, AWS or Port refused)"})
 	return cmd
 }
 
