@@ -280,11 +280,14 @@ func TestRelease(t *testing.T) {
 		// The packaged chart's default image is exactly that name.
 		chartTgz := filepath.Join(dist, "port-aws-exporter-chart-1.2.3-releasetest.tgz")
 		helmDir := t.TempDir()
-		render := exec.Command(helmBin, "template", "exporter", chartTgz, "--set", "port.existingSecret=port-credentials")
+		render := exec.Command(helmBin, "template", "exporter", chartTgz, "--set", "port.existingSecret=port-credentials",
+			"--set", "events.queueUrl=https://sqs.eu-west-1.amazonaws.com/123456789012/events")
 		render.Env = append(os.Environ(), "HELM_CACHE_HOME="+helmDir, "HELM_CONFIG_HOME="+helmDir, "HELM_DATA_HOME="+helmDir)
+		var stderr bytes.Buffer
+		render.Stderr = &stderr
 		rendered, err := render.Output()
 		if err != nil {
-			t.Fatalf("helm template %s: %v", chartTgz, err)
+			t.Fatalf("helm template %s: %v\n%s", chartTgz, err, stderr.String())
 		}
 		var images []string
 		for _, doc := range strings.Split(string(rendered), "\n---") {
