@@ -64,8 +64,11 @@ func newRootCommand() *cobra.Command {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
-		if c.Name() == "completion" {
+		switch c.Name() {
+		case "completion":
 			documentCompletion(c)
+		case "help":
+			document(c, "port-aws-exporter help sync", envNone, exitStatus{exitOK, "the help was printed"})
 		}
 	}
 	installHelp(root)
