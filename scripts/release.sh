@@ -124,6 +124,7 @@ cp -R deploy/helm/port-aws-exporter "$chart"
 sed -i -e "s/^version: .*/version: ${chart_version}/" -e "s/^appVersion: .*/appVersion: \"${VERSION}\"/" "$chart/Chart.yaml"
 repro_tar -C "$work/chart" -cf - port-aws-exporter | gzip -n >"$DIST/port-aws-exporter-chart-${chart_version}.tgz"
 
-(cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+(cd "$DIST" && find . -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort | xargs sha256sum >"$work/SHA256SUMS")
+mv "$work/SHA256SUMS" "$DIST/SHA256SUMS"
 echo "release: $VERSION ($COMMIT) in $DIST, $((SECONDS - start)) s:"
-(cd "$DIST" && ls -l --time-style=+ | awk 'NR > 1 {print "  " $5 "\t" $NF}')
+find "$DIST" -maxdepth 1 -type f -printf '  %s\t%f\n' | LC_ALL=C sort -k2
