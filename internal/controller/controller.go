@@ -32,9 +32,9 @@ import (
 type Source interface {
 	// List reads every resource of a shard.
 	List(ctx context.Context, shard source.Shard, opts source.ListOptions, fn func(source.Resource) error) error
-	// Get reads one resource; errors.Is(err, source.ErrNotFound) when it is
-	// definitely gone.
-	Get(ctx context.Context, region, kind, identifier string) (source.Resource, error)
+	// Get reads one resource of the shard (its account, region and kind);
+	// errors.Is(err, source.ErrNotFound) when it is definitely gone.
+	Get(ctx context.Context, shard source.Shard, identifier string) (source.Resource, error)
 }
 
 // Target is where entities go (Port, a file, a dry-run recorder), and the

@@ -161,7 +161,7 @@ func (n *narrowed) read(id string) *readResult {
 	r := &readResult{produces: map[entity.Ref]bool{}}
 	n.reads[id] = r
 	shard := n.scope.Shard
-	res, err := n.c.parts.Source.Get(n.ctx, shard.Region, shard.Kind, id)
+	res, err := n.c.parts.Source.Get(n.ctx, shard, id)
 	read := Read{Identifier: id}
 	switch {
 	case err == nil:

@@ -230,17 +230,19 @@ func (c *CloudControl) LogRates(logger *slog.Logger) {
 	}
 }
 
-// Get reads one resource. errors.Is(err, ErrNotFound) when it does not exist;
-// other failures are *ShardError with an empty AccountID.
-func (c *CloudControl) Get(ctx context.Context, region, kind, identifier string) (Resource, error) {
-	rc := c.client(region)
-	res, err := c.get(ctx, rc, kind, identifier)
+// Get reads one resource of the shard's region and kind (the account is the
+// one of the reader's credentials). errors.Is(err, ErrNotFound) when it does
+// not exist; other failures are *ShardError naming the shard.
+func (c *CloudControl) Get(ctx context.Context, shard Shard, identifier string) (Resource, error) {
+	rc := c.client(shard.Region)
+	res, err := c.get(ctx, rc, shard.Kind, identifier)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || ctx.Err() != nil {
 			return Resource{}, err
 		}
-		return Resource{}, &ShardError{Shard: Shard{Region: region, Kind: kind}, Reason: classify(err), Err: err}
+		return Resource{}, &ShardError{Shard: Shard{AccountID: shard.AccountID, Region: shard.Region, Kind: shard.Kind}, Reason: classify(err), Err: err}
 	}
+	res.AccountID = shard.AccountID
 	return res, nil
 }
 

@@ -32,7 +32,7 @@ func TestThrottledRetriesBackOff(t *testing.T) {
 	c := reader(t, e, opts)
 	start := time.Now()
 	for range 20 {
-		_, err := c.Get(context.Background(), "eu-west-1", lambdaType, "fn-00000")
+		_, err := c.Get(context.Background(), source.Shard{Region: "eu-west-1", Kind: lambdaType}, "fn-00000")
 		if !errors.Is(err, source.ErrThrottled) || source.Cause(err) != source.CauseThrottled {
 			t.Fatalf("always throttled: %v, want ErrThrottled", err)
 		}
@@ -245,7 +245,7 @@ func TestMaxRetriesIsTheBudget(t *testing.T) {
 	cfg.RetryMaxAttempts = 10
 	opts := fastOptions()
 	opts.MaxRetries = 2
-	_, err := source.NewCloudControl(cfg, opts).Get(context.Background(), "eu-west-1", lambdaType, "fn-00000")
+	_, err := source.NewCloudControl(cfg, opts).Get(context.Background(), source.Shard{Region: "eu-west-1", Kind: lambdaType}, "fn-00000")
 	if !errors.Is(err, source.ErrThrottled) {
 		t.Fatalf("always throttled: %v", err)
 	}

@@ -297,7 +297,7 @@ func TestFaultsPerRegion(t *testing.T) {
 				if tc.Op == "get-empty" {
 					id = ""
 				}
-				_, err := c.Get(ctx, "eu-west-1", lambdaType, id)
+				_, err := c.Get(ctx, source.Shard{Region: "eu-west-1", Kind: lambdaType}, id)
 				checkShardError(t, err, source.Shard{Region: "eu-west-1", Kind: lambdaType}, tc)
 				if n := e.Counts(cloudcontrol.OpGetResource, "eu-west-1").Calls; n != tc.Calls {
 					t.Errorf("%d GetResource calls, want %d", n, tc.Calls)
@@ -305,7 +305,7 @@ func TestFaultsPerRegion(t *testing.T) {
 				if !healthy {
 					return
 				}
-				if _, err := c.Get(ctx, "us-east-1", lambdaType, "fn-00001"); err != nil {
+				if _, err := c.Get(ctx, source.Shard{Region: "us-east-1", Kind: lambdaType}, "fn-00001"); err != nil {
 					t.Errorf("get in a healthy region: %v", err)
 				}
 				return
@@ -386,11 +386,11 @@ func TestGetNotFound(t *testing.T) {
 	fill(t, e, "eu-west-1", 1)
 	c := reader(t, e, fastOptions())
 	ctx := context.Background()
-	res, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00000")
+	res, err := c.Get(ctx, source.Shard{Region: "eu-west-1", Kind: lambdaType}, "fn-00000")
 	if err != nil || res.Identifier != "fn-00000" || res.Properties["FunctionName"] != "fn-00000" {
 		t.Fatalf("Get existing = %+v, %v", res, err)
 	}
-	_, err = c.Get(ctx, "eu-west-1", lambdaType, "gone")
+	_, err = c.Get(ctx, source.Shard{Region: "eu-west-1", Kind: lambdaType}, "gone")
 	if !errors.Is(err, source.ErrNotFound) {
 		t.Fatalf("Get missing: %v, want ErrNotFound", err)
 	}
@@ -467,7 +467,7 @@ func TestNetworkFailureIsTransient(t *testing.T) {
 	opts := fastOptions()
 	opts.MaxRetries = 1
 	c := source.NewCloudControl(cfg, opts)
-	_, err = c.Get(context.Background(), "eu-west-1", lambdaType, "x")
+	_, err = c.Get(context.Background(), source.Shard{Region: "eu-west-1", Kind: lambdaType}, "x")
 	if err == nil || errors.Is(err, source.ErrNotFound) {
 		t.Fatalf("Get against a closed port: %v", err)
 	}
@@ -526,7 +526,7 @@ func TestPacingPerRegion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 21 {
-				if _, err := c.Get(ctx, region, lambdaType, "fn-00000"); err != nil {
+				if _, err := c.Get(ctx, source.Shard{Region: region, Kind: lambdaType}, "fn-00000"); err != nil {
 					t.Error(err)
 				}
 			}
@@ -547,7 +547,7 @@ func TestPropertiesKeepNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := reader(t, e, fastOptions())
-	res, err := c.Get(context.Background(), "eu-west-1", lambdaType, "n")
+	res, err := c.Get(context.Background(), source.Shard{Region: "eu-west-1", Kind: lambdaType}, "n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -650,10 +650,10 @@ func TestPacingWaitPastDeadlineIsTransient(t *testing.T) {
 	c := reader(t, e, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00000"); err != nil {
+	if _, err := c.Get(ctx, source.Shard{Region: "eu-west-1", Kind: lambdaType}, "fn-00000"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Get(ctx, "eu-west-1", lambdaType, "fn-00000")
+	_, err := c.Get(ctx, source.Shard{Region: "eu-west-1", Kind: lambdaType}, "fn-00000")
 	if err == nil || !source.IsTransient(err) {
 		t.Errorf("second call beyond the pace and the deadline: %v, want a transient error", err)
 	}

@@ -171,7 +171,8 @@ type offlineAWS struct {
 	listed bool
 }
 
-func (a *offlineAWS) Get(_ context.Context, region, kind, id string) (source.Resource, error) {
+func (a *offlineAWS) Get(_ context.Context, shard source.Shard, id string) (source.Resource, error) {
+	region, kind := shard.Region, shard.Kind
 	if a.first == "" {
 		a.first = id
 	}
