@@ -99,7 +99,7 @@ func TestBuildLambda(t *testing.T) {
 		t.Error("bootstrap contains the build directory: -trimpath was not applied")
 	}
 	if !bytes.Contains(binary, []byte("v0.0.0-test")) {
-		t.Error("bootstrap does not carry VERSION (-X main.version)")
+		t.Error("bootstrap does not carry VERSION (-X .../internal/version.version)")
 	}
 
 	t.Run("binary knows the environment the deployments set", func(t *testing.T) {

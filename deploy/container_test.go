@@ -113,7 +113,7 @@ func TestDockerfileBuildsAStaticNonRootServeImage(t *testing.T) {
 				goBuild = line
 			}
 		}
-		for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-buildvcs=false", "-X main.version=", "./cmd/port-aws-exporter"} {
+		for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-buildvcs=false", "-X github.com/port-labs/port-aws-exporter/internal/version.version=", "./cmd/port-aws-exporter"} {
 			if !strings.Contains(goBuild, want) {
 				t.Errorf("go build step %q lacks %s", goBuild, want)
 			}

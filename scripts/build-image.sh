@@ -18,11 +18,15 @@
 #
 # Usage: scripts/build-image.sh
 # Environment:
+#   BINARY             a linux/amd64 binary already built by build-binary.sh
+#                      (release.sh passes it): used instead of building
 #   VERSION            version string baked in (default: git describe)
 #   SOURCE_DATE_EPOCH  file times in the layer (default: HEAD commit time)
 #   DIST               output directory (default: dist)
 #   GO, CRANE          go and crane commands (default: from PATH)
 #   CA_BUNDLE          CA certificates to copy (default: Debian's ca-certificates bundle)
+#   IMAGE_NAME         the name recorded in the tarball, tagged VERSION
+#                      (default: ghcr.io/port-labs/port-aws-exporter, the chart's image.repository)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +38,7 @@ DIST="${DIST:-dist}"
 VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+IMAGE_NAME="${IMAGE_NAME:-ghcr.io/port-labs/port-aws-exporter}"
 UID_NONROOT=65532
 
 for tool in "$GO" "$CRANE" tar; do
@@ -53,9 +58,12 @@ trap cleanup EXIT
 
 rootfs="$work/rootfs"
 mkdir -p "$rootfs/usr/local/bin" "$rootfs/etc/ssl/certs" "$rootfs/tmp" "$rootfs/home/nonroot"
-CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$GO" build -trimpath -buildvcs=false \
-	-ldflags "-s -w -buildid= -X main.version=${VERSION}" \
-	-o "$rootfs/usr/local/bin/port-aws-exporter" ./cmd/port-aws-exporter
+if [ -n "${BINARY:-}" ]; then
+	cp "$BINARY" "$rootfs/usr/local/bin/port-aws-exporter"
+else
+	VERSION="$VERSION" SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" GO="$GO" \
+		"$repo_root/scripts/build-binary.sh" linux/amd64 "$rootfs/usr/local/bin/port-aws-exporter"
+fi
 cp "$CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n' "$UID_NONROOT" "$UID_NONROOT" >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnonroot:x:%d:\n' "$UID_NONROOT" >"$rootfs/etc/group"
@@ -95,6 +103,14 @@ ref="127.0.0.1:${port}/port-aws-exporter"
 	-l "org.opencontainers.image.version=${VERSION}" >/dev/null
 mkdir -p "$work/layout"
 "$CRANE" pull --insecure --format=oci "$ref:${VERSION}" "$work/layout"
+# Name the image in the layout's index as the Helm chart's default image
+# (image.repository at appVersion, which release.sh sets to VERSION):
+# containerd (`kind load image-archive`, `ctr images import`) and docker load
+# read io.containerd.image.name, skopeo and podman org.opencontainers.image.ref.name.
+digest="$("$CRANE" digest --insecure "$ref:${VERSION}")"
+size="$("$CRANE" manifest --insecure "$ref:${VERSION}" | wc -c | tr -d ' ')"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":%s,"digest":"%s","annotations":{"io.containerd.image.name":"%s:%s","org.opencontainers.image.ref.name":"%s"}}]}\n' \
+	"$size" "$digest" "$IMAGE_NAME" "$VERSION" "$VERSION" >"$work/layout/index.json"
 out="$DIST/port-aws-exporter-image.tar"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@${SOURCE_DATE_EPOCH}" -C "$work/layout" -cf "$out" .
-echo "$out ($(du -h "$out" | cut -f1)), $("$CRANE" digest --insecure "$ref:${VERSION}")"
+echo "$out ($(du -h "$out" | cut -f1)), ${IMAGE_NAME}:${VERSION}@${digest}"

@@ -52,21 +52,7 @@ Lines of the plan: "+ name (new)", "~ name: +added, ~changed, -removed", "= name
 
 An update only adds and changes (PATCH): a property or relation Port has and the file lacks is kept,
 and the plan lists it. --prune removes them (PUT), and Port drops their values from every entity.
-A relation whose target is neither in the file nor in Port stops the command before any request.
-
-Environment:
-` + portEnvironmentHelp + `
-
-Exit codes:
-  0  the blueprints are as the file says (or, with --dry-run, the plan was printed)
-  1  the file is invalid, Port refused a request, or Port could not be reached; with several
-     blueprints, those before the failed request were applied (the error says how many)`,
-		Example: `  # see what would change, then apply
-  port-aws-exporter blueprints apply --file ./port/blueprints.json --dry-run
-  port-aws-exporter blueprints apply --file ./port/blueprints.json
-
-  # also remove properties and relations the file no longer has
-  port-aws-exporter blueprints apply --file ./port/blueprints.json --prune`,
+A relation whose target is neither in the file nor in Port stops the command before any request.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -87,6 +73,13 @@ Exit codes:
 	cmd.Flags().StringVar(&file, "file", "", "the blueprints file: a JSON array of Port blueprints")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().BoolVar(&prune, "prune", false, "also remove the properties and relations Port has and the file lacks")
+	document(cmd, `
+		port-aws-exporter blueprints apply --file ./port/blueprints.json --dry-run   # see what would change
+		port-aws-exporter blueprints apply --file ./port/blueprints.json
+		port-aws-exporter blueprints apply --file ./port/blueprints.json --prune     # also remove what the file no longer has`,
+		envPort,
+		exitStatus{exitOK, "the blueprints are as the file says (or, with --dry-run, the plan was printed)"},
+		exitStatus{exitFailed, "the file is invalid, Port refused a request, or Port could not be reached; blueprints before the failed request were applied (the error says how many)"})
 	return cmd
 }
 

@@ -75,6 +75,13 @@ unless --strict is given. Exit 1 when there is any problem.`,
 	}
 	validate.Flags().StringVar(&location, "config", "", configFlagUsage)
 	validate.Flags().BoolVar(&strict, "strict", false, "treat warnings (unknown keys, a kind missing from a region, ...) as problems: exit 1")
+	document(validate, `
+		port-aws-exporter config validate --config config.json
+		port-aws-exporter config validate --config s3://my-bucket/config.json
+		CONFIG_URL=./port/config.yaml port-aws-exporter config validate`,
+		concat(envConfig, envAWS),
+		exitStatus{exitOK, "the config is valid (warnings may be printed)"},
+		exitStatus{exitFailed, "the config has problems (each printed with its JSON path), or could not be read"})
 	cmd.AddCommand(validate)
 	return cmd
 }

@@ -28,7 +28,7 @@ const (
 func newConfigConvertCommand() *cobra.Command {
 	var location, to, out, blueprints string
 	cmd := &cobra.Command{
-		Use:   "convert --config FILE --to ocean|exporter|library [--out FILE]",
+		Use:   "convert --config FILE --to ocean|exporter|library [--out-file FILE]",
 		Short: "Write a config in the other format, or the rule library's defaults for its kinds",
 		Long: `Write a config (config.json or Ocean's port-app-config.yml, either is read) as:
 
@@ -99,8 +99,15 @@ running exporter to the library's mappings: their identifiers differ.`,
 	cmd.Flags().StringVar(&location, "config", "", configFlagUsage)
 	cmd.Flags().StringVar(&to, "to", "", "target: ocean (port-app-config.yml), exporter (config.json) or library (the rule library's defaults)")
 	_ = cmd.MarkFlagRequired("to")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default: standard output)")
+	outFileFlag(cmd, &out, "file to write (default: standard output)")
 	cmd.Flags().StringVar(&blueprints, "blueprints", "", "with --to library: also write the kinds' Port blueprints to this file")
+	document(cmd, `
+		port-aws-exporter config convert --config config.json --to ocean --out-file port-app-config.yml
+		port-aws-exporter config convert --config port-app-config.yml --to exporter --out-file config.json
+		port-aws-exporter config convert --config config.json --to library --out-file library.json --blueprints blueprints.json`,
+		envConfig,
+		exitStatus{exitOK, "the config was converted exactly"},
+		exitStatus{exitFailed, "the config could not be read, or something could not be converted exactly (listed on standard error with its JSON path; the output is still written)"})
 	return cmd
 }
 

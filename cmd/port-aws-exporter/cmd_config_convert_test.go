@@ -66,7 +66,7 @@ func TestConfigConvertCommand(t *testing.T) {
 	dir := t.TempDir()
 	exporterConfig := writeFile(t, "config.yaml", string(dispatchtest.ConfigYAML()))
 	oceanOut := filepath.Join(dir, "port-app-config.yml")
-	out, err := runCLI(t, "config", "convert", "--config", exporterConfig, "--to", "ocean", "--out", oceanOut)
+	out, err := runCLI(t, "config", "convert", "--config", exporterConfig, "--to", "ocean", "--out-file", oceanOut)
 	if err != nil {
 		t.Fatalf("convert to ocean: %v\n%s", err, out)
 	}
@@ -82,7 +82,7 @@ func TestConfigConvertCommand(t *testing.T) {
 	}
 
 	back := filepath.Join(dir, "config.json")
-	if out, err = runCLI(t, "config", "convert", "--config", oceanOut, "--to", "exporter", "--out", back); err != nil {
+	if out, err = runCLI(t, "config", "convert", "--config", oceanOut, "--to", "exporter", "--out-file", back); err != nil {
 		t.Fatalf("convert back: %v\n%s", err, out)
 	}
 	cfg, err = config.Load(t.Context(), back, nil)
@@ -94,7 +94,7 @@ func TestConfigConvertCommand(t *testing.T) {
 	// A deny-only region policy cannot be said in config.json: listed, exit 1, written.
 	denyOnly := writeFile(t, "deny.yml", strings.Replace(oceanLambdaConfig, "{allow: [eu-west-1, us-east-1]}", "{deny: [eu-west-1]}", 1))
 	lossy := filepath.Join(dir, "lossy.json")
-	out, err = runCLI(t, "config", "convert", "--config", denyOnly, "--to", "exporter", "-o", lossy)
+	out, err = runCLI(t, "config", "convert", "--config", denyOnly, "--to", "exporter", "--out-file", lossy)
 	if exitCode(err) != 1 || !strings.Contains(out, "not converted exactly: resources[0].selector.regionPolicy.deny:") {
 		t.Fatalf("lossy convert: %v\n%s", err, out)
 	}
@@ -104,7 +104,7 @@ func TestConfigConvertCommand(t *testing.T) {
 
 	// The rule library's defaults for the kinds, and their blueprints.
 	libOut, bps := filepath.Join(dir, "library.json"), filepath.Join(dir, "blueprints.json")
-	out, err = runCLI(t, "config", "convert", "--config", oceanOut, "--to", "library", "-o", libOut, "--blueprints", bps)
+	out, err = runCLI(t, "config", "convert", "--config", oceanOut, "--to", "library", "--out-file", libOut, "--blueprints", bps)
 	if err != nil {
 		t.Fatalf("convert to library: %v\n%s", err, out)
 	}

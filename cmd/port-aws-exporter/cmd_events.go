@@ -101,8 +101,17 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			return nil
 		},
 	}
-	syncFlags = cli.BindSyncFlags(cmd.Flags())
+	// No --concurrency: the scheduled full sync fans out as one message per
+	// shard, so shards run as concurrently as the function's invocations.
+	syncFlags = cli.BindShardFlags(cmd.Flags())
 	eventFlags = cli.BindEventFlags(cmd.Flags())
+	cli.AddLogFlags(cmd.Flags())
+	document(cmd, `
+		port-aws-exporter          # as the provided.al2023 bootstrap: AWS_LAMBDA_RUNTIME_API selects lambda
+		AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 CONFIG_URL=config.json port-aws-exporter lambda   # under the runtime interface emulator`,
+		concat([]string{"AWS_LAMBDA_RUNTIME_API", lambdaruntime.EnvQueueURL, lambdaruntime.EnvDeadLetterQueueURL}, envConfig, envAWS, envPort),
+		exitStatus{exitOK, "not reached while Lambda runs the function"},
+		exitStatus{exitFailed, "the function could not start (config, AWS or Port refused, or AWS_LAMBDA_RUNTIME_API unset); Lambda reports an init error"})
 	return cmd
 }
 
@@ -135,10 +144,10 @@ func boundMetricLabels(m *metrics.Metrics, b *exporter.Built) {
 func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, exporter.EventSettings, error) {
 	settings, err := s.Settings()
 	if err != nil {
-		return settings, exporter.EventSettings{}, err
+		return settings, exporter.EventSettings{}, usageError(err)
 	}
 	evs, err := e.Settings()
-	return settings, evs, err
+	return settings, evs, usageError(err)
 }
 
 func newServeCommand() *cobra.Command {
@@ -161,16 +170,16 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if queueURL == "" {
-				return errors.New("--queue-url (or EVENTS_QUEUE_URL) is required")
+				return usageError(errors.New("--queue-url (or EVENTS_QUEUE_URL) is required"))
 			}
 			if syncInterval < 0 || gracePeriod < 0 {
-				return fmt.Errorf("--sync-interval %s and --grace-period %s: durations cannot be negative (--sync-interval 0 disables the full sync)", syncInterval, gracePeriod)
+				return usageError(fmt.Errorf("--sync-interval %s and --grace-period %s: durations cannot be negative (--sync-interval 0 disables the full sync)", syncInterval, gracePeriod))
 			}
 			if visibility < time.Second || visibility > 12*time.Hour {
-				return fmt.Errorf("--event-visibility-timeout %s: SQS takes 1s to 12h", visibility)
+				return usageError(fmt.Errorf("--event-visibility-timeout %s: SQS takes 1s to 12h", visibility))
 			}
 			if pollers < 1 {
-				return fmt.Errorf("--event-pollers %d: at least one receive loop is needed", pollers)
+				return usageError(fmt.Errorf("--event-pollers %d: at least one receive loop is needed", pollers))
 			}
 			settings, evs, err := builtSettings(syncFlags, eventFlags)
 			if err != nil {
@@ -245,6 +254,14 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 	cli.BindEnv(f, "event-pollers", "EVENT_POLLERS")
 	syncFlags = cli.BindSyncFlags(f)
 	eventFlags = cli.BindEventFlags(f)
+	cli.AddLogFlags(f)
+	document(cmd, `
+		port-aws-exporter serve --config config.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/port-aws-exporter-events
+		port-aws-exporter serve --config s3://my-bucket/config.json --queue-url "$QUEUE_URL" --sync-interval 6h --listen :8080
+		port-aws-exporter serve --config config.json --queue-url "$QUEUE_URL" --sync-lease s3://my-bucket/sync-lease.json   # several replicas`,
+		concat(envConfig, envAWS, envPort, []string{"POD_NAME"}),
+		exitStatus{exitOK, "stopped by SIGTERM or SIGINT after the in-flight messages finished or were released"},
+		exitStatus{exitFailed, "could not start (config, AWS or Port refused), or the queue or the listener failed"})
 	return cmd
 }
 
@@ -260,8 +277,7 @@ func newHandleCommand() *cobra.Command {
 		Long: `Handle reads one message body (a file, or standard input for - or no argument), evaluates
 it as the events queue would (resource_type, region, action, identifier), reconciles the resource
 against Cloud Control and Port, and prints the decision, the entities upserted or deleted, and the
-outcome. --dry-run reads AWS (and Port, to check ownership, when credentials are set) and writes nothing.
-Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent failure (dead letter).`,
+outcome. --dry-run reads AWS (and Port, to check ownership, when credentials are set) and writes nothing.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -271,7 +287,7 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			}
 			settings, err := syncFlags.Settings()
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			settings.DryRun = dryRun
 			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
@@ -287,16 +303,26 @@ Exit status: 0 handled, 1 transient failure (the queue would retry), 2 permanent
 			printOutcome(cmd.OutOrStdout(), o)
 			switch o.Status {
 			case dispatch.StatusRetry:
-				return &exitError{code: 1, err: fmt.Errorf("transient failure: %w", o.Err)}
+				return &exitError{code: exitFailed, err: fmt.Errorf("transient failure: %w", o.Err)}
 			case dispatch.StatusDeadLetter:
-				return &exitError{code: 2, err: fmt.Errorf("permanent failure: %w", o.Err)}
+				return &exitError{code: exitDeadLetter, err: fmt.Errorf("permanent failure: %w", o.Err)}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "decide and print, write nothing")
-	syncFlags = cli.BindSyncFlags(cmd.Flags())
+	// No --concurrency: one message is one resource or one shard.
+	syncFlags = cli.BindShardFlags(cmd.Flags())
+	cli.AddLogFlags(cmd.Flags())
+	document(cmd, `
+		port-aws-exporter handle --config config.json --dry-run message.json
+		aws sqs receive-message --queue-url "$QUEUE_URL" --query 'Messages[0].Body' --output text | port-aws-exporter handle --config config.json --dry-run -
+		port-aws-exporter handle --config config.json message.json   # writes to Port`,
+		concat(envConfig, envAWS, envPort),
+		exitStatus{exitOK, "handled (the queue would delete the message)"},
+		exitStatus{exitFailed, "transient failure: the queue would retry the message; or the command could not start (config, AWS or Port refused, message unreadable)"},
+		exitStatus{exitDeadLetter, "permanent failure: the queue would move the message to the dead-letter queue"})
 	return cmd
 }
 

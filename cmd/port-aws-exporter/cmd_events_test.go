@@ -97,7 +97,7 @@ func TestHandleCommand(t *testing.T) {
 	root.SetArgs([]string{"handle", "--config", cfg, "-"})
 	err = root.ExecuteContext(context.Background())
 	var exit *exitError
-	if !errors.As(err, &exit) || exit.code != 2 {
+	if !errors.As(err, &exit) || exit.code != exitDeadLetter {
 		t.Fatalf("malformed message: err = %v, want exit code 2\n%s", err, buf.String())
 	}
 	if !strings.Contains(buf.String(), "permanent failure (malformed_json)") {

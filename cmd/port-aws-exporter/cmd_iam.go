@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/port-labs/port-aws-exporter/internal/credentials"
 	"io"
 	"os"
 	"sort"
@@ -19,7 +20,8 @@ func init() { registerCommand(newIAMCommand) }
 
 func newIAMCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "iam", Short: "The IAM permissions the exporter needs"}
-	var location, output, queueARN, dlqARN, secretARN, partition string
+	var location, queueARN, dlqARN, secretARN, partition string
+	output := newOutputFormat("json", "actions")
 	policy := &cobra.Command{
 		Use:   "policy --config FILE",
 		Short: "Print the least read-only IAM policy for the kinds of a config",
@@ -39,16 +41,8 @@ func newIAMCommand() *cobra.Command {
 -o actions prints only the kinds' read actions, comma separated: the value of
 the CloudFormation stack's ResourceReadActions parameter (and, as a list, of
 the Terraform module's resource_read_actions).`,
-		Example: `  port-aws-exporter iam policy --config config.json > policy.json
-  port-aws-exporter iam policy --config s3://my-bucket/config.json --secret-arn "$PORT_CREDS_SECRET_ARN" \
-      --queue-arn arn:aws:sqs:eu-west-1:123456789012:port-events
-  aws cloudformation deploy ... --parameter-overrides \
-      ResourceReadActions="$(port-aws-exporter iam policy --config config.json -o actions)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "json" && output != "actions" {
-				return fmt.Errorf("--output %q: want json or actions", output)
-			}
 			loc, err := configLocation(location)
 			if err != nil {
 				return err
@@ -68,7 +62,7 @@ the Terraform module's resource_read_actions).`,
 				return err
 			}
 			reportLeftOut(cmd.ErrOrStderr(), p.perms)
-			if output == "actions" {
+			if output.String() == "actions" {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), strings.Join(p.perms.Actions, ","))
 				return err
 			}
@@ -79,11 +73,18 @@ the Terraform module's resource_read_actions).`,
 		},
 	}
 	policy.Flags().StringVar(&location, "config", "", configFlagUsage)
-	policy.Flags().StringVarP(&output, "output", "o", "json", "json (the policy document) or actions (the kinds' read actions, comma separated)")
+	output.bind(policy, "the policy document (json) or the kinds' read actions, comma separated (actions)")
 	policy.Flags().StringVar(&queueARN, "queue-arn", "", "ARN of the events queue (serve, Lambda): grants consuming it and sending shard messages")
 	policy.Flags().StringVar(&dlqARN, "dead-letter-queue-arn", "", "ARN of the dead-letter queue: grants sending to it")
 	policy.Flags().StringVar(&secretARN, "secret-arn", os.Getenv("PORT_CREDS_SECRET_ARN"), "ARN of the Secrets Manager secret with the Port credentials (default $PORT_CREDS_SECRET_ARN)")
 	policy.Flags().StringVar(&partition, "partition", "", "partition of the ARNs written (default: that of $AWS_REGION, else aws)")
+	document(policy, `
+		port-aws-exporter iam policy --config config.json > policy.json
+		port-aws-exporter iam policy --config s3://my-bucket/config.json --secret-arn "$PORT_CREDS_SECRET_ARN" --queue-arn arn:aws:sqs:eu-west-1:123456789012:port-events
+		port-aws-exporter iam policy --config config.json -o actions   # the stack's ResourceReadActions`,
+		concat(envConfig, []string{"AWS_REGION", credentials.EnvSecretARN}),
+		exitStatus{exitOK, "the policy was printed (actions left out are named on standard error)"},
+		exitStatus{exitFailed, "the config could not be read or has problems"})
 	cmd.AddCommand(policy)
 	return cmd
 }

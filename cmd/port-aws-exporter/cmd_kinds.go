@@ -27,7 +27,7 @@ func init() {
 
 func newKindsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "kinds", Short: "The AWS resource types with a ready-made rule, mapping and blueprint"}
-	var output string
+	output := newOutputFormat("text", "json")
 	var all bool
 	list := &cobra.Command{
 		Use:   "list [--all] [TYPE...]",
@@ -41,28 +41,29 @@ with it): whether the exporter can read it and how (cloudcontrol, describe,
 or not), whether its listing needs a resource model (a child type), whether
 its service is global, and whether the library has it. -o json adds the IAM
 permissions of its list and read handlers.`,
-		Example: `  port-aws-exporter kinds list
-  port-aws-exporter kinds list --all
-  port-aws-exporter kinds list AWS::CodeBuild::Project AWS::Lambda::Function -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: want text or json", output)
-			}
 			if all || len(args) > 0 {
-				return printCatalogTypes(cmd.OutOrStdout(), args, output == "json")
+				return printCatalogTypes(cmd.OutOrStdout(), args, output.String() == "json")
 			}
 			kinds, err := library.All()
 			if err != nil {
 				return err
 			}
-			if output == "json" {
+			if output.String() == "json" {
 				return printKindsJSON(cmd.OutOrStdout(), kinds)
 			}
 			return printKinds(cmd.OutOrStdout(), kinds)
 		},
 	}
-	list.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output.bind(list, "output format")
 	list.Flags().BoolVar(&all, "all", false, "list every CloudFormation type of the catalogue, with its readability")
+	document(list, `
+		port-aws-exporter kinds list
+		port-aws-exporter kinds list -o json | jq -r '.[].type'
+		port-aws-exporter kinds list --all
+		port-aws-exporter kinds list AWS::CodeBuild::Project AWS::Lambda::Function -o json`, envNone,
+		exitStatus{exitOK, "the kinds were printed"},
+		exitStatus{exitFailed, "the embedded library could not be read (a broken build)"})
 	cmd.AddCommand(list)
 	return cmd
 }
@@ -116,9 +117,13 @@ func kindsFlag(cmd *cobra.Command, target *[]string) {
 
 func newRulesGenerateCommand() *cobra.Command {
 	var kinds []string
-	var format, out string
+	var out string
+	// -o is the format here too (cloudformation or terraform); a value that
+	// is no format is the file of the old `-o FILE` spelling, for one release.
+	format := newOutputFormat("cloudformation", "terraform")
+	format.legacyFile = &out
 	cmd := &cobra.Command{
-		Use:   "generate --kinds K1,K2|all [--format cloudformation|terraform] [--out FILE]",
+		Use:   "generate --kinds K1,K2|all [--format cloudformation|terraform] [--out-file FILE]",
 		Short: "Generate EventBridge rules that send changes of these kinds to the exporter's queue",
 		Long: `Generate EventBridge rules that send changes of these kinds to the exporter's queue.
 
@@ -143,9 +148,13 @@ selector.aws.regions ["us-east-1"] (the region their events carry).`,
   port-aws-exporter rules generate --kinds all --format terraform --out event-rules/port-aws-exporter-rules.tf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			selected, f, err := selectKinds(kinds, format)
+			if format.legacyUsed {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: -o %s: -o is the output format now (cloudformation or terraform); "+
+					"writing to %s as before, but use --out-file %s: the old spelling goes in the next release\n", out, out, out)
+			}
+			selected, f, err := selectKinds(kinds, format.String())
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			rendered, err := library.Rules(selected, f)
 			if err != nil {
@@ -191,8 +200,15 @@ selector.aws.regions ["us-east-1"] (the region their events carry).`,
 		},
 	}
 	kindsFlag(cmd, &kinds)
-	cmd.Flags().StringVar(&format, "format", "cloudformation", "cloudformation or terraform")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default: standard output)")
+	cmd.Flags().VarP(format, "format", "o", "output format: cloudformation or terraform")
+	outFileFlag(cmd, &out, "file to write (default: standard output)", "out")
+	document(cmd, `
+		port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out-file port-aws-exporter-rules.yaml
+		port-aws-exporter rules generate --kinds all -o terraform --out-file event-rules/main.tf
+		port-aws-exporter rules generate --kinds AWS::SQS::Queue`, envNone,
+		exitStatus{exitOK, "the rules were written"},
+		exitStatus{exitFailed, "the file could not be written"},
+		exitStatus{exitUsage, "an unknown kind or format, or an invalid flag"})
 	return cmd
 }
 
@@ -221,7 +237,7 @@ PORT_CLIENT_ID and PORT_CLIENT_SECRET, or PORT_CREDS_SECRET_ARN, and PORT_API_UR
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			selected, f, err := selectKinds(kinds, format)
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			files, err := initFiles(selected, f)
 			if err != nil {
@@ -245,6 +261,12 @@ PORT_CLIENT_ID and PORT_CLIENT_SECRET, or PORT_CREDS_SECRET_ARN, and PORT_API_UR
 	_ = cmd.MarkFlagRequired("dir")
 	cmd.Flags().StringVar(&format, "format", "cloudformation", "rules format: cloudformation or terraform")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	document(cmd, `
+		port-aws-exporter init --kinds lambda-function,s3-bucket,sqs-queue --dir ./port
+		port-aws-exporter init --kinds all --dir ./port --format terraform --force`, envNone,
+		exitStatus{exitOK, "the files were written (their paths are printed)"},
+		exitStatus{exitFailed, "a file exists (without --force; nothing was written) or could not be written"},
+		exitStatus{exitUsage, "an unknown kind or format, or an invalid flag"})
 	return cmd
 }
 

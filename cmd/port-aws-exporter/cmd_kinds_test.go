@@ -12,6 +12,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/rules/library"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/corpus"
 )
 
 // runKindsCLI runs the root command in-process and returns its standard output only.
@@ -118,13 +119,10 @@ func TestInitThenRulesTest(t *testing.T) {
 
 	// The generated rules, read back by `rules test` with the generated config.
 	rules := filepath.Join(dir, "rules.yaml")
-	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "all", "--out", rules); err != nil {
+	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "all", "--out-file", rules); err != nil {
 		t.Fatal(err)
 	}
-	record := filepath.Join("..", "..", "..", "shared", "testdata", "cloudtrail", "s3_DeleteBucket__invictus-ir_aws_dataset.json")
-	if _, err := os.Stat(record); err != nil {
-		t.Skipf("real CloudTrail record not found (%v): the rules test part needs ../shared/testdata", err)
-	}
+	record := corpus.CloudTrailRecord("s3_DeleteBucket__invictus-ir_aws_dataset.json")
 	report, err := runKindsCLI(t, "rules", "test", "--rules", rules, "--event", record, "--config", filepath.Join(dir, "config.json"), "--output", "json")
 	if err != nil {
 		t.Fatalf("rules test on generated rules: %v\n%s", err, report)
@@ -152,7 +150,7 @@ func TestRulesGenerateTerraformToStdout(t *testing.T) {
 	if out != string(want) {
 		t.Errorf("stdout differs from library.Terraform:\n%s", out)
 	}
-	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "sqs-queue", "--format", "pulumi"); err == nil {
+	if _, err := runKindsCLI(t, "rules", "generate", "--kinds", "sqs-queue", "--format", "pulumi"); err == nil || exitCode(err) != exitUsage {
 		t.Error("unknown format accepted")
 	}
 }

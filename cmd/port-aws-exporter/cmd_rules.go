@@ -35,7 +35,8 @@ func newRulesCommand() *cobra.Command {
 }
 
 func newRulesTestCommand() *cobra.Command {
-	var rulesPath, eventPath, configPath, defaultRegion, output string
+	var rulesPath, eventPath, configPath, defaultRegion string
+	output := newOutputFormat("text", "json")
 	cmd := &cobra.Command{
 		Use:   "test --rules RULES --event EVENT.json [--config config.json]",
 		Short: "Test EventBridge rules offline against one event",
@@ -54,9 +55,6 @@ differ from its template's: a value inserted unescaped inside quotes added or
 repeated fields (the report names the keys and the placeholder).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: want text or json", output)
-			}
 			rules, err := template.ParseFile(rulesPath)
 			if err != nil {
 				return err
@@ -83,7 +81,7 @@ repeated fields (the report names the keys and the placeholder).`,
 			if err != nil {
 				return fmt.Errorf("event %s: %w", eventPath, err)
 			}
-			if output == "json" {
+			if output.String() == "json" {
 				err = report.WriteJSON(cmd.OutOrStdout())
 			} else {
 				err = report.WriteText(cmd.OutOrStdout())
@@ -105,14 +103,20 @@ repeated fields (the report names the keys and the placeholder).`,
 	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML, a path or s3://bucket/key: what it would do with each message")
 	cmd.Flags().StringVar(&defaultRegion, "default-region", "", "the exporter's region, for config entries that name no region")
 	cli.BindEnv(cmd.Flags(), "default-region", "AWS_REGION")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output.bind(cmd, "output format")
 	_ = cmd.MarkFlagRequired("rules")
 	_ = cmd.MarkFlagRequired("event")
+	document(cmd, `
+		port-aws-exporter rules test --rules port-aws-exporter-rules.yaml --event event.json
+		port-aws-exporter rules test --rules rules.yaml --event cloudtrail-record.json --config config.json -o json`,
+		envAWS,
+		exitStatus{exitOK, "every matching target's message is one the exporter accepts (no match is no error)"},
+		exitStatus{exitFailed, "a matching target would send a message the exporter rejects, or whose keys were injected; or a file could not be read"})
 	return cmd
 }
 
 func newRulesLintCommand() *cobra.Command {
-	var output string
+	output := newOutputFormat("text", "json")
 	cmd := &cobra.Command{
 		Use:   "lint RULES",
 		Short: "Find rules a denied caller could write into the exporter's messages through",
@@ -134,9 +138,6 @@ reports
 Each finding comes with its fix. Exit 1 when there is any finding.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: want text or json", output)
-			}
 			rules, err := template.ParseFile(args[0])
 			if err != nil {
 				return err
@@ -146,7 +147,7 @@ Each finding comes with its fix. Exit 1 when there is any finding.`,
 				return err
 			}
 			report.File = args[0]
-			if output == "json" {
+			if output.String() == "json" {
 				err = report.WriteJSON(cmd.OutOrStdout())
 			} else {
 				err = report.WriteText(cmd.OutOrStdout())
@@ -160,6 +161,11 @@ Each finding comes with its fix. Exit 1 when there is any finding.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output.bind(cmd, "output format")
+	document(cmd, `
+		port-aws-exporter rules lint port-aws-exporter-rules.yaml
+		port-aws-exporter rules lint rules.json -o json`, envNone,
+		exitStatus{exitOK, "no finding"},
+		exitStatus{exitFailed, "a finding (each printed with its fix), or the rules could not be read"})
 	return cmd
 }

@@ -236,7 +236,7 @@ func TestRulesLintCommand(t *testing.T) {
 		err  string
 	}{
 		{[]string{"rules", "lint"}, "accepts 1 arg(s)"},
-		{[]string{"rules", "lint", "-o", "xml", seed}, `--output "xml"`},
+		{[]string{"rules", "lint", "-o", "xml", seed}, `invalid argument "xml" for "-o, --output" flag: want text or json`},
 		{[]string{"rules", "lint", filepath.Join(rulesTestdata, "rules.tf")}, "Terraform rules cannot be tested"},
 	} {
 		if _, err := runCLI(t, c.args...); err == nil || !strings.Contains(err.Error(), c.err) {

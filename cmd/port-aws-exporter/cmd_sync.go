@@ -45,23 +45,8 @@ docs/sync-output.md); --quiet prints neither progress nor table, and only warnin
 
 --dry-run writes nothing and prints the plan against Port: "+ entity" to create, "~ entity:
 fields" to change, "= N unchanged", "- entity" to delete, "! entity kept (reason)".
---output FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.
-
-Environment:
-` + portEnvironmentHelp + `
-  AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_CLOUDCONTROL, ...   the standard AWS SDK settings
-  CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY               the config, without --config
-  LOG_LEVEL, LOG_FORMAT, NO_COLOR, and each flag's variable in [brackets]
-
-Exit codes:
-  0  every shard synced
-  1  a shard failed (its deletions were withheld), the config is invalid, a blueprint,
-     property or relation is missing in Port, or AWS or Port could not be used`,
-		Example: `  port-aws-exporter sync --config ./port/config.json --dry-run
-  port-aws-exporter sync --config ./port/config.json
-  port-aws-exporter sync --config s3://my-bucket/config.json --summary json > summary.json
-  port-aws-exporter sync --config ./port/config.json --quiet          # cron: only warnings and errors
-  port-aws-exporter sync --config ./port/config.json --output entities.jsonl`,
+--out-file FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.
+`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -70,7 +55,7 @@ Exit codes:
 			}
 			settings, err := syncFlags.Settings()
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			settings.DryRun = dryRun
 			stderr := cmd.ErrOrStderr()
@@ -165,11 +150,24 @@ Exit codes:
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan against Port and write nothing")
-	cmd.Flags().StringVar(&output, "output", "", "write entities as JSON Lines to this file instead of Port")
+	// --output FILE was this flag's name before -o/--output meant a format everywhere.
+	outFileFlag(cmd, &output, "write entities as JSON Lines to this file instead of Port (no Port credentials needed)", "output")
 	cmd.Flags().StringVar(&summaryFormat, "summary", "text", "the summary on stdout: text (a table) or json (docs/sync-output.md)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress and no summary table; logs at warn unless --log-level says otherwise")
 	// A dry run writes nothing, so it must not create (and truncate) the output file either.
+	cmd.MarkFlagsMutuallyExclusive("dry-run", "out-file")
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "output")
 	syncFlags = cli.BindSyncFlags(cmd.Flags())
+	cli.AddLogFlags(cmd.Flags())
+	document(cmd, `
+		port-aws-exporter sync --config config.json --dry-run      # the plan, nothing written
+		port-aws-exporter sync --config s3://my-bucket/config.json
+		port-aws-exporter sync --config config.json --out-file entities.jsonl   # no Port credentials needed
+		port-aws-exporter sync --config s3://my-bucket/config.json --summary json > summary.json
+		port-aws-exporter sync --config config.json --quiet          # cron: only warnings and errors
+		SYNC_POLICY=upsert-only port-aws-exporter sync --config config.json --concurrency 8`,
+		concat(envConfig, envAWS, envPort, []string{"NO_COLOR", "TERM"}),
+		exitStatus{exitOK, "every shard synced"},
+		exitStatus{exitFailed, "a shard failed (the summary names it; the others synced), or the run could not start (config, AWS or Port refused, or a mapped blueprint, property or relation is missing in Port)"})
 	return cmd
 }

@@ -82,7 +82,7 @@ func TestSyncRefusesAnInvalidConfig(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	_, err := runCLI(t, "sync", "--config", path, "--output", filepath.Join(t.TempDir(), "out.jsonl"))
+	_, err := runCLI(t, "sync", "--config", path, "--out-file", filepath.Join(t.TempDir(), "out.jsonl"))
 	if err == nil || !strings.Contains(err.Error(), "resources[0].port.entity.mappings[0].identifier") {
 		t.Fatalf("sync started on an invalid config: %v", err)
 	}
@@ -135,7 +135,7 @@ resources:
               memory: .MemorySize
 `)
 	out := filepath.Join(t.TempDir(), "entities.jsonl")
-	stdout, err := runCLI(t, "sync", "--config", cfg, "--output", out)
+	stdout, err := runCLI(t, "sync", "--config", cfg, "--out-file", out)
 	if err != nil {
 		t.Fatalf("sync: %v\n%s", err, stdout)
 	}

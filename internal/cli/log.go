@@ -53,18 +53,30 @@ func AddLogFlags(f *pflag.FlagSet) {
 	BindEnv(f, "log-format", "LOG_FORMAT")
 }
 
-// LogLevel is the level --log-level (or LOG_LEVEL) set.
-func LogLevel(cmd *cobra.Command) string { return cmd.Flags().Lookup("log-level").Value.String() }
+// LogLevel is the level --log-level (or LOG_LEVEL) set; info for a command
+// without the flag.
+func LogLevel(cmd *cobra.Command) string {
+	if f := cmd.Flags().Lookup("log-level"); f != nil {
+		return f.Value.String()
+	}
+	return "info"
+}
 
 // NewLogger builds the process logger with promslog at the level of
 // --log-level: text (logfmt) on a terminal, JSON otherwise, or as
 // --log-format says. promslog writes durations as strings ("1.5s") in both.
+// A command without the log flags (AddLogFlags) logs at info, format auto.
 func NewLogger(cmd *cobra.Command, w io.Writer) *slog.Logger {
 	cfg := &promslog.Config{Writer: w, Format: promslog.NewFormat()}
-	if lv, ok := cmd.Flags().Lookup("log-level").Value.(levelValue); ok {
-		cfg.Level = lv.Level
+	if f := cmd.Flags().Lookup("log-level"); f != nil {
+		if lv, ok := f.Value.(levelValue); ok {
+			cfg.Level = lv.Level
+		}
 	}
-	format := cmd.Flags().Lookup("log-format").Value.String()
+	format := "auto"
+	if f := cmd.Flags().Lookup("log-format"); f != nil {
+		format = f.Value.String()
+	}
 	if format == "text" || (format == "auto" && IsTerminal(w)) {
 		_ = cfg.Format.Set("logfmt")
 	} else {

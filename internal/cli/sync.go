@@ -30,9 +30,18 @@ type SyncFlags struct {
 // BindSyncFlags adds the sync knobs to a flag set, each with its
 // environment variable, so that Lambda, which has no flags, can set them too.
 func BindSyncFlags(f *pflag.FlagSet) *SyncFlags {
-	s := &SyncFlags{flags: f}
-	f.IntVar(&s.Concurrency, "concurrency", 4, "shards (account, region, kind) synced at once")
+	s := BindShardFlags(f)
+	f.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "shards (account, region, kind) synced at once")
 	BindEnv(f, "concurrency", "SYNC_CONCURRENCY")
+	return s
+}
+
+// BindShardFlags adds the sync knobs that apply to one shard or one event
+// (handle, lambda): all but --concurrency, which only a full sync in this
+// process uses (Lambda fans its full sync out as one message per shard);
+// Concurrency keeps its default.
+func BindShardFlags(f *pflag.FlagSet) *SyncFlags {
+	s := &SyncFlags{Concurrency: 4, flags: f}
 	f.Float64Var(&s.MaxDeleteShare, "max-delete-share", 0.5,
 		"largest share of a shard's owned entities one sync may delete; above it, the shard's deletions are withheld; 0 withholds every stale deletion")
 	BindEnv(f, "max-delete-share", "MAX_DELETE_SHARE")

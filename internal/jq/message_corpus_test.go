@@ -10,6 +10,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/jq"
 	"github.com/port-labs/port-aws-exporter/internal/rules/library"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/corpus"
 	"sigs.k8s.io/yaml"
 )
 
@@ -52,7 +53,7 @@ func TestLegitimateMessageExpressionsCompile(t *testing.T) {
 	}
 	collectTemplates(t, "library CloudFormation", cfn, add)
 
-	seed, err := os.ReadFile("/work/shared/spec/seed-event-rule-template.yaml")
+	seed, err := os.ReadFile(corpus.SeedTemplate())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/rules/pattern"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/transform"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/corpus"
 )
 
 // These tests run every rule of the library the way AWS would: the CloudTrail
@@ -106,9 +107,9 @@ func kindNames(outs []outcome) []string {
 	return names
 }
 
-// defaultCloudTrailDir is where the lead keeps the real CloudTrail records,
-// beside the repository.
-var defaultCloudTrailDir = filepath.Join("..", "..", "..", "..", "shared", "testdata", "cloudtrail")
+// defaultCloudTrailDir holds the real CloudTrail records (a copy of the
+// project's shared corpus, kept equal to it by internal/testbed/corpus).
+var defaultCloudTrailDir = corpus.CloudTrailDir()
 
 func existsDir(dir string) bool {
 	st, err := os.Stat(dir)
@@ -122,10 +123,7 @@ func cloudTrailDir(t *testing.T) string {
 		dir = defaultCloudTrailDir
 	}
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real CloudTrail records not found at %s (set PORT_AWS_EXPORTER_CLOUDTRAIL_DIR): %v", dir, err)
-		}
-		t.Skipf("real CloudTrail records not found at %s (set PORT_AWS_EXPORTER_CLOUDTRAIL_DIR)", dir)
+		t.Fatalf("real CloudTrail records not found at %s: %v", dir, err)
 	}
 	return dir
 }

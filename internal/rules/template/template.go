@@ -141,7 +141,7 @@ func ParseFile(path string) ([]Rule, error) {
 	// syntax error somewhere in them.
 	if strings.HasSuffix(path, ".tf") || strings.HasSuffix(path, ".tf.json") {
 		return nil, fmt.Errorf("%s: Terraform rules cannot be tested; test the CloudFormation form of the same rules "+
-			"(port-aws-exporter rules generate --kinds ... --out rules.yaml), which matches and transforms events identically", path)
+			"(port-aws-exporter rules generate --kinds ... --out-file rules.yaml), which matches and transforms events identically", path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

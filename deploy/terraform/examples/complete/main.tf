@@ -2,7 +2,7 @@
 # secret, and the event rules that feed its queue.
 #
 #   scripts/build-lambda.sh                      # dist/bootstrap-arm64.zip
-#   port-aws-exporter rules generate --kinds lambda-function --format terraform --out event-rules/port-aws-exporter-rules.tf
+#   port-aws-exporter rules generate --kinds lambda-function --format terraform --out-file event-rules/port-aws-exporter-rules.tf
 #   terraform init && terraform apply -var bucket_name=<unique bucket name>
 #   aws secretsmanager put-secret-value --secret-id port-credentials --secret-string file://port-credentials.json
 
