@@ -157,6 +157,17 @@ func (b *builder) resource(path string, n *node) Resource {
 	if n.kind == kindObject && len(r.Port.Entity.Mappings) == 0 {
 		b.warn(Key(path, "port")+".entity.mappings", "no mappings: resources of this kind produce no entities")
 	}
+	if r.ReaderOf() == ReaderDescribe {
+		aws := path + ".selector.aws"
+		if r.Selector.AWS.TrustListProperties {
+			b.warn(aws+".trust_list_properties", "no effect with the describe reader: its documents are always whole")
+		}
+		for _, region := range sortedKeys(r.Selector.AWS.RegionsConfig) {
+			if len(r.Selector.AWS.RegionsConfig[region].ResourcesModels) > 0 {
+				b.warn(Key(aws+".regions_config", region)+".resources_models", "no effect with the describe reader: resource models are Cloud Control's")
+			}
+		}
+	}
 	return r
 }
 
@@ -184,6 +195,7 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 			}
 		},
 		"trust_list_properties": b.boolean(&s.TrustListProperties),
+		"reader":                b.str(&s.Reader),
 	})
 	if len(s.Regions) > 0 {
 		for _, region := range sortedKeys(s.RegionsConfig) {

@@ -143,6 +143,7 @@ func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
 	for i := range cfg.Resources {
 		out.Resources = append(out.Resources, c.resource(i, &cfg.Resources[i]))
 	}
+	c.readers(cfg)
 	sortProblems(tree, c.problems, schemaOrder)
 	return out, c.problems
 }
@@ -174,6 +175,39 @@ func (c *compiler) resource(i int, r *Resource) CompiledResource {
 		cr.Mappings = append(cr.Mappings, c.mapping(MappingPath(i, j), &r.Port.Entity.Mappings[j]))
 	}
 	return cr
+}
+
+// readers checks selector.aws.reader: a Describe reader exists only for
+// DescribeKinds, and one kind is read by one reader (its shards are one
+// listing), so every entry of a kind must get the same one, named or by
+// default.
+func (c *compiler) readers(cfg *Config) {
+	first := map[string]int{} // kind → index of its first entry
+	for i := range cfg.Resources {
+		r := &cfg.Resources[i]
+		p := ResourcePath(i) + ".selector.aws.reader"
+		if r.Selector.AWS.Reader == ReaderDescribe && !slices.Contains(DescribeKinds, r.Kind) {
+			c.problem(p, "%s has no Describe reader (only %s): use cloudcontrol or leave reader out", r.Kind, strings.Join(DescribeKinds, ", "))
+			continue
+		}
+		j, seen := first[r.Kind]
+		if !seen {
+			first[r.Kind] = i
+			continue
+		}
+		if other := &cfg.Resources[j]; other.ReaderOf() != r.ReaderOf() {
+			c.problem(p, "%s is read by %s here but by %s in %s: one kind has one reader, so name the same reader in every entry of the kind",
+				r.Kind, readerWords(r), readerWords(other), ResourcePath(j))
+		}
+	}
+}
+
+// readerWords names an entry's reader for a message.
+func readerWords(r *Resource) string {
+	if r.Selector.AWS.Reader == "" {
+		return r.ReaderOf() + " (the default)"
+	}
+	return r.ReaderOf()
 }
 
 // checkResourceModel: Cloud Control takes ResourceModel as a JSON object in

@@ -1,0 +1,219 @@
+package describe
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/describe/describetest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
+)
+
+// boto3Python finds a Python with boto3 and PyYAML (moto_server's own, which
+// depends on boto3), or skips; with REQUIRE_TEST_PEERS=1 or CI=true a
+// missing one fails the test.
+func boto3Python(t *testing.T) string {
+	t.Helper()
+	var candidates []string
+	if p := os.Getenv("PORT_AWS_EXPORTER_BOTO3_PYTHON"); p != "" {
+		candidates = append(candidates, p)
+	}
+	if m := os.Getenv(moto.EnvBinary); m != "" {
+		candidates = append(candidates, filepath.Join(filepath.Dir(m), "python3"))
+	}
+	if m, err := exec.LookPath("moto_server"); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(m), "python3"), filepath.Join(filepath.Dir(m), "python"))
+	}
+	candidates = append(candidates, "/root/.pyenv/versions/3.11.7/bin/python", "python3")
+	for _, c := range candidates {
+		if exec.Command(c, "-c", "import boto3, yaml").Run() == nil {
+			return c
+		}
+	}
+	msg := fmt.Sprintf("no Python with boto3 and PyYAML (tried %v; set PORT_AWS_EXPORTER_BOTO3_PYTHON)", candidates)
+	if os.Getenv("CI") == "true" || os.Getenv("REQUIRE_TEST_PEERS") == "1" {
+		t.Fatal(msg + " (required because CI=true or REQUIRE_TEST_PEERS=1)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// boto3Documents runs testdata/boto3_documents.py: the documents the
+// original exporter's handlers built with boto3, per kind and identifier.
+func boto3Documents(t *testing.T, python, endpoint, region string) map[string]map[string]map[string]any {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(python, filepath.Join("testdata", "boto3_documents.py"), endpoint, region)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("boto3_documents.py: %v\n%s", err, stderr.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	var docs map[string]map[string]map[string]any
+	if err := dec.Decode(&docs); err != nil {
+		t.Fatalf("boto3_documents.py printed no JSON: %v", err)
+	}
+	for _, byID := range docs {
+		for id, d := range byID {
+			byID[id] = numbersOf(d).(map[string]any)
+		}
+	}
+	return docs
+}
+
+// Every document the describe reader gives is, key by key, the one Port's
+// original exporter built with boto3 from the same AWS answers (moto), so a
+// mapping written for the original reads the same values here.
+func TestDocumentsAreTheOriginalExportersKeyByKey(t *testing.T) {
+	m := moto.Start(t)
+	python := boto3Python(t)
+	ctx := context.Background()
+	const region = "eu-west-1"
+	cfg := m.AWSConfig(ctx, region)
+	f := describetest.Populate(t, ctx, cfg)
+	want := boto3Documents(t, python, m.URL, region)
+
+	r := New(cfg, source.Options{MaxRetries: 2})
+	compared := 0
+	for _, kind := range Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			got := map[string]map[string]any{}
+			shard := source.Shard{AccountID: moto.AccountID, Region: region, Kind: kind}
+			err := r.List(ctx, shard, source.ListOptions{}, func(res source.Resource) error {
+				if res.Region != region || res.Kind != kind || res.AccountID != moto.AccountID {
+					t.Errorf("resource %q of %s/%s/%s, want %s/%s/%s", res.Identifier, res.AccountID, res.Region, res.Kind, moto.AccountID, region, kind)
+				}
+				got[res.Identifier] = res.Properties
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if len(got) == 0 || !reflect.DeepEqual(sortedKeys(got), sortedKeys(want[kind])) {
+				t.Fatalf("listed %v, boto3 listed %v", sortedKeys(got), sortedKeys(want[kind]))
+			}
+			for id, doc := range got {
+				var diffs []string
+				compareDocs(kind+" "+id, doc, want[kind][id], &diffs)
+				for _, d := range diffs {
+					t.Error(d)
+				}
+				compared++
+				// Get by the same identifier reads the same document.
+				one, err := r.Get(ctx, shard, id)
+				if err != nil {
+					t.Errorf("Get %q: %v", id, err)
+					continue
+				}
+				if one.Identifier != id || !reflect.DeepEqual(one.Properties, doc) {
+					var diffs []string
+					compareDocs("Get "+id, one.Properties, doc, &diffs)
+					t.Errorf("Get %q gave %q and a document unlike the listing's: %v", id, one.Identifier, diffs)
+				}
+			}
+		})
+	}
+	// What the fixture made is what was compared: both instances (one
+	// terminated), both load balancers, the certificate, two live stacks
+	// (not the deleted one) and the cluster.
+	if compared != 8 {
+		t.Errorf("compared %d documents, want 8 (fixture %+v)", compared, f)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// compareDocs records every difference between got and want, by path.
+// TemplateBody is compared as the YAML values it holds.
+func compareDocs(path string, got, want any, diffs *[]string) {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			*diffs = append(*diffs, fmt.Sprintf("%s: got %T %v, want an object", path, got, got))
+			return
+		}
+		for _, k := range unionKeys(g, w) {
+			gv, gok := g[k]
+			wv, wok := w[k]
+			switch {
+			case !gok:
+				*diffs = append(*diffs, fmt.Sprintf("%s.%s: missing (boto3: %v)", path, k, wv))
+			case !wok:
+				*diffs = append(*diffs, fmt.Sprintf("%s.%s: %v, which boto3 does not have", path, k, gv))
+			case k == "TemplateBody":
+				compareYAML(path+"."+k, gv, wv, diffs)
+			default:
+				compareDocs(path+"."+k, gv, wv, diffs)
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: got %v, want %v", path, got, want))
+			return
+		}
+		for i := range w {
+			compareDocs(fmt.Sprintf("%s[%d]", path, i), g[i], w[i], diffs)
+		}
+	default:
+		if !reflect.DeepEqual(got, want) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: got %#v, want %#v", path, got, want))
+		}
+	}
+}
+
+func compareYAML(path string, got, want any, diffs *[]string) {
+	gs, gok := got.(string)
+	ws, wok := want.(string)
+	if !gok || !wok {
+		compareDocs(path, got, want, diffs)
+		return
+	}
+	var gv, wv any
+	if err := yaml.Unmarshal([]byte(gs), &gv); err != nil {
+		*diffs = append(*diffs, fmt.Sprintf("%s: not YAML: %v", path, err))
+		return
+	}
+	if err := yaml.Unmarshal([]byte(ws), &wv); err != nil {
+		*diffs = append(*diffs, fmt.Sprintf("%s: boto3's is not YAML: %v", path, err))
+		return
+	}
+	if !reflect.DeepEqual(gv, wv) {
+		*diffs = append(*diffs, fmt.Sprintf("%s: YAML values differ:\n%s\nboto3:\n%s", path, gs, ws))
+	}
+	if strings.TrimSpace(gs) == "" {
+		*diffs = append(*diffs, path+": empty")
+	}
+}
+
+func unionKeys(a, b map[string]any) []string {
+	set := map[string]bool{}
+	for k := range a {
+		set[k] = true
+	}
+	for k := range b {
+		set[k] = true
+	}
+	return sortedKeys(set)
+}
