@@ -73,7 +73,7 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 				return err
 			}
 			report, runErr := b.Controller.Run(ctx)
-			b.Source.LogRates(b.Logger) // the pace each region found
+			b.LogRates() // the pace each region found
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}

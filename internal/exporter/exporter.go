@@ -69,7 +69,10 @@ type Options struct {
 type Built struct {
 	Config *config.Config
 	Mapper *mapping.Mapper
-	Source *source.CloudControl
+	// Source is the account's Cloud Control reader; Readers are all its
+	// readers (Cloud Control, Describe, S3 buckets), which the controller reads through.
+	Source  *source.CloudControl
+	Readers *Readers
 	Port   *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
@@ -140,8 +143,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if opts.Metrics != nil {
 		srcOpts.Observe = opts.Metrics.ObserveAWS
 	}
+	readers := NewReaders(mapper, awsCfg, srcOpts, awsCfg.Region)
 	b := &Built{
-		Config: cfg, Mapper: mapper, Source: source.NewCloudControl(awsCfg, srcOpts),
+		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
 		AccountID: accountID, AWS: awsCfg, Logger: log,
 	}
 	if opts.NeedPort {
@@ -183,7 +187,7 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 		writeConcurrency = DefaultWriteConcurrency
 	}
 	c, err := controller.New(controller.Parts{
-		Mapper: b.Mapper, Source: b.Source, Target: tgt,
+		Mapper: b.Mapper, Source: b.Readers.Source, Target: tgt,
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
@@ -222,6 +226,9 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	b.Events, err = dispatch.New(c, do)
 	return err
 }
+
+// LogRates logs the pace every reader found per region (and service).
+func (b *Built) LogRates() { b.Readers.LogRates(b.Logger) }
 
 // DefaultWriteConcurrency keeps enough upserts in flight to use Port's
 // budget (about 117 requests/s at ~80 ms each needs ~10 in flight); the

@@ -12,6 +12,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/port-labs/port-aws-exporter/internal/config"
 )
 
 // Format is an output format of the rules generator.
@@ -223,6 +225,9 @@ func NewBundle(kinds []Kind) Bundle {
 			em.Relations = nil
 		}
 		m.Port.Entity.Mappings = []EntityMapping{em}
+		if config.DefaultReader(m.Kind) != config.ReaderCloudControl {
+			m.Selector.AWS = &MappingAWS{Reader: config.ReaderCloudControl}
+		}
 		b.Config.Resources = append(b.Config.Resources, m)
 		b.Blueprints = append(b.Blueprints, bp)
 	}

@@ -121,6 +121,15 @@ type Mapping struct {
 // MappingSelector decides which resources of the kind are mapped.
 type MappingSelector struct {
 	Query string `json:"query"`
+	// AWS names the reader for the kinds a config.json reads through a
+	// Describe API by default (config.DescribeKinds): the library's
+	// mappings read Cloud Control documents.
+	AWS *MappingAWS `json:"aws,omitempty"`
+}
+
+// MappingAWS is an entry's selector.aws.
+type MappingAWS struct {
+	Reader string `json:"reader,omitempty"`
 }
 
 // MappingPort holds the entity mappings of an entry.

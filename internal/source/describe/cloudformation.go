@@ -117,11 +117,13 @@ func templateBody(body *string) (any, bool) {
 	if !ok {
 		return numbersOf(v), true
 	}
-	out, err := yaml.Marshal(numbersOf(obj))
-	if err != nil {
+	var buf strings.Builder
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2) // PyYAML's
+	if err := enc.Encode(numbersOf(obj)); err != nil {
 		return *body, true
 	}
-	return string(out), true
+	return buf.String(), true
 }
 
 // numbersOf replaces json.Number by int or float64, as a document holds numbers.

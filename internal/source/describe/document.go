@@ -16,11 +16,14 @@ import (
 //   - a member AWS did not send is a nil pointer, slice or map, or an empty
 //     enum string (enums are string types, not pointers): boto3 has no key
 //     for it, so neither does the document (encoding/json writes null or "");
-//   - timestamps are time.Time; boto3 gives datetime objects, which
-//     json.dumps(default=str) writes as Python's str(datetime):
-//     "2024-01-02 03:04:05+00:00", with ".ffffff" when there are
-//     microseconds (the original ran in Lambda, whose local zone is UTC, so
-//     every offset is +00:00);
+//   - timestamps are time.Time; boto3 gives datetime objects, which the
+//     original wrote with json.dumps(default=str) as Python's str(datetime),
+//     "2024-01-02 03:04:05+00:00" (".ffffff" added when there are
+//     microseconds; the original ran in Lambda, whose zone is UTC). Here they
+//     are datetime.isoformat(), the same text with a "T" between date and
+//     time: RFC 3339, which Port's date-time properties require (the
+//     original's str form was refused there; Port's own Ocean integration
+//     had to change it the same way), and the one deliberate difference;
 //   - blobs ([]byte) are bytes in boto3, written as str(bytes): "b'...'";
 //   - numbers are int (integers) or float64, as source.Resource holds them.
 //
@@ -55,7 +58,7 @@ func value(v reflect.Value) (any, bool) {
 		return value(v.Elem())
 	case reflect.Struct:
 		if v.Type() == timeType {
-			return pythonTime(v.Interface().(time.Time)), true
+			return isoTime(v.Interface().(time.Time)), true
 		}
 		return structValue(v), true
 	case reflect.Slice:
@@ -134,10 +137,10 @@ func exportedFields(t reflect.Type) int {
 	return n
 }
 
-// pythonTime is str(datetime) of a timezone-aware UTC datetime.
-func pythonTime(t time.Time) string {
+// isoTime is Python's isoformat() of a timezone-aware UTC datetime: RFC 3339.
+func isoTime(t time.Time) string {
 	t = t.UTC()
-	s := t.Format("2006-01-02 15:04:05")
+	s := t.Format("2006-01-02T15:04:05")
 	if us := t.Nanosecond() / 1000; us != 0 {
 		s += fmt.Sprintf(".%06d", us)
 	}
