@@ -73,7 +73,7 @@ type Built struct {
 	// readers (Cloud Control, Describe, S3 buckets), which the controller reads through.
 	Source  *source.CloudControl
 	Readers *Readers
-	Port   *port.Client // nil unless Options.NeedPort
+	Port    *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
 	// Events dispatches queue messages to the controller; nil unless Options.Events.
