@@ -10,17 +10,23 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/port"
+	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/describe"
 	"github.com/port-labs/port-aws-exporter/internal/source/describe/describetest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
@@ -271,4 +277,107 @@ func sortedIDs[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// message is an events-queue body as Port's published rules build them.
+func message(kind, identifier, action string) []byte {
+	b, _ := json.Marshal(map[string]string{
+		"resource_type": kind,
+		"region":        `"` + describeRegion + `"`,
+		"identifier":    `"` + identifier + `"`,
+		"action":        `"` + action + `"`,
+	})
+	return b
+}
+
+// Events for Describe kinds go through the same reader: a found resource is
+// upserted (also by a "delete" message), a terminated instance is found and
+// dropped by the selector, and a deletion happens only on the service's own
+// not-found (InvalidInstanceID.NotFound, LoadBalancerNotFound), by a direct
+// read or a listing, for entities the shard owns.
+func TestDescribeEventsUpsertAndDeleteWithProof(t *testing.T) {
+	w := newDescribeWorld(t)
+	f := w.fixture
+	ctx := context.Background()
+	handle := func(t *testing.T, configPath string, body []byte) dispatch.Outcome {
+		t.Helper()
+		opts := w.options(configPath)
+		opts.Events = &EventSettings{Concurrency: 1, Timeout: 20 * time.Second}
+		b, err := Build(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Events.HandleBatch(ctx, []dispatch.Item{{ID: "m", Body: body}})[0]
+	}
+	ec2Config := "../config/testdata/published/docs-examples-12-ec2_instance.json"
+	ec2Shard := source.Shard{AccountID: moto.AccountID, Region: describeRegion, Kind: describe.KindEC2Instance}
+
+	t.Run("a delete message for a running instance refreshes it", func(t *testing.T) {
+		o := handle(t, ec2Config, message(describe.KindEC2Instance, f.RunningInstance, "delete"))
+		if o.Status != dispatch.StatusOK || o.Report == nil || !o.Report.Found || len(o.Report.Deletes) != 0 {
+			t.Fatalf("outcome %+v, report %+v; want ok, found, nothing deleted", o, o.Report)
+		}
+		e, ok := w.port.Entity("ec2Instance", f.RunningInstance)
+		if !ok || e.Properties["state"] != "running" || e.Properties["availabilityZone"] != f.AvailabilityZone {
+			t.Fatalf("entity %+v, want the running instance upserted", e)
+		}
+		if e.Datasource != registry.UserAgent(ec2Shard) {
+			t.Errorf("written by %q, want the shard's %q", e.Datasource, registry.UserAgent(ec2Shard))
+		}
+	})
+
+	t.Run("a terminated instance is found and the selector deletes its entity", func(t *testing.T) {
+		if _, err := ec2.NewFromConfig(w.cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{f.RunningInstance}}); err != nil {
+			t.Fatal(err)
+		}
+		o := handle(t, ec2Config, message(describe.KindEC2Instance, f.RunningInstance, "upsert"))
+		if o.Status != dispatch.StatusOK || !o.Report.Found || !slices.Contains(o.Report.Deletes, entity.Ref{Blueprint: "ec2Instance", Identifier: f.RunningInstance}) {
+			t.Fatalf("outcome %v %v, report %+v; want found and its entity deleted", o.Status, o.Err, o.Report)
+		}
+		if _, ok := w.port.Entity("ec2Instance", f.RunningInstance); ok {
+			t.Fatal("the terminated instance's entity is still in Port")
+		}
+	})
+
+	t.Run("an instance EC2 does not know is deleted on InvalidInstanceID.NotFound", func(t *testing.T) {
+		const gone = "i-0123456789abcdef0"
+		w.port.Put(registry.UserAgent(ec2Shard), entity.Entity{Blueprint: "ec2Instance", Identifier: gone, Properties: map[string]any{}})
+		o := handle(t, ec2Config, message(describe.KindEC2Instance, gone, "delete"))
+		if o.Status != dispatch.StatusOK || o.Report.Found || !slices.Contains(o.Report.Deletes, entity.Ref{Blueprint: "ec2Instance", Identifier: gone}) {
+			t.Fatalf("outcome %v %v, report %+v; want not found and deleted", o.Status, o.Err, o.Report)
+		}
+	})
+
+	t.Run("an entity the shard does not own is not deleted", func(t *testing.T) {
+		const other = "i-0fedcba9876543210"
+		w.port.Put("someone-else/1", entity.Entity{Blueprint: "ec2Instance", Identifier: other, Properties: map[string]any{}})
+		o := handle(t, ec2Config, message(describe.KindEC2Instance, other, "delete"))
+		if o.Status != dispatch.StatusOK || len(o.Report.Deletes) != 0 {
+			t.Fatalf("outcome %v, deletes %v; want nothing deleted", o.Status, o.Report.Deletes)
+		}
+		if _, ok := w.port.Entity("ec2Instance", other); !ok {
+			t.Fatal("an entity of another writer was deleted")
+		}
+	})
+
+	t.Run("a deleted load balancer named by the original's rule is deleted after a listing", func(t *testing.T) {
+		lbConfig := "../config/testdata/published/docs-examples-13-elasticloadbalancingv2_loadbalancer.json"
+		b, err := Build(ctx, w.options(lbConfig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := b.Controller.Run(ctx); err != nil || !r.OK() {
+			t.Fatalf("sync: %v %+v", err, r.Shards)
+		}
+		if _, err := elbv2.NewFromConfig(w.cfg).DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: &f.NetLB.ARN}); err != nil {
+			t.Fatal(err)
+		}
+		o := handle(t, lbConfig, message(describe.KindLoadBalancer, f.NetLB.Name, "delete"))
+		if o.Status != dispatch.StatusOK || o.Report.Found || !slices.Equal(o.Report.Deletes, []entity.Ref{{Blueprint: "loadBalancer", Identifier: f.NetLB.Name}}) {
+			t.Fatalf("outcome %v %v, report %+v; want net-lb deleted", o.Status, o.Err, o.Report)
+		}
+		if _, ok := w.port.Entity("loadBalancer", f.WebLB.Name); !ok {
+			t.Fatal("the listing proof deleted the load balancer that still exists")
+		}
+	})
 }

@@ -2,6 +2,7 @@ package describe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -85,6 +86,32 @@ func TestDocumentsAreTheOriginalExportersKeyByKey(t *testing.T) {
 	// (not the deleted one) and the cluster.
 	if compared != 8 {
 		t.Errorf("compared %d documents, want 8 (fixture %+v)", compared, f)
+	}
+
+	// Get takes what the original's event rules sent (names), answers with
+	// Cloud Control's identifier, finds a terminated instance, and calls a
+	// deleted stack gone, by id (AWS still answers, DELETE_COMPLETE) and by
+	// name (ValidationError: does not exist).
+	get := func(kind, id string) (source.Resource, error) {
+		return r.Get(ctx, source.Shard{AccountID: moto.AccountID, Region: region, Kind: kind}, id)
+	}
+	for _, c := range []struct{ kind, asked, want string }{
+		{KindLoadBalancer, f.WebLB.Name, f.WebLB.ARN},
+		{KindStack, f.YAMLStack.Name, f.YAMLStack.ARN},
+		{KindEC2Instance, f.TerminatedInstance, f.TerminatedInstance},
+	} {
+		res, err := get(c.kind, c.asked)
+		if err != nil || res.Identifier != c.want {
+			t.Errorf("Get %s %q: %q, %v; want %q", c.kind, c.asked, res.Identifier, err, c.want)
+		}
+	}
+	if res, _ := get(KindEC2Instance, f.TerminatedInstance); res.Properties["State"].(map[string]any)["Name"] != "terminated" {
+		t.Errorf("terminated instance's State: %v", res.Properties["State"])
+	}
+	for _, id := range []string{f.DeletedStack.ARN, f.DeletedStack.Name} {
+		if _, err := get(KindStack, id); !errors.Is(err, source.ErrNotFound) {
+			t.Errorf("Get deleted stack %q: %v, want not found", id, err)
+		}
 	}
 }
 

@@ -107,11 +107,8 @@ func templateBody(body *string) (any, bool) {
 	var v any
 	dec := json.NewDecoder(strings.NewReader(*body))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return *body, true
-	}
-	if _, err := dec.Token(); err == nil {
-		return *body, true // data after the JSON value: not JSON to boto3 either
+	if err := dec.Decode(&v); err != nil || strings.TrimSpace((*body)[dec.InputOffset():]) != "" {
+		return *body, true // not JSON, or data after the value: not JSON to boto3 either
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
