@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/port-labs/port-aws-exporter/internal/blueprints"
 	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
@@ -77,6 +78,12 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m})
 			if err != nil {
 				return err
+			}
+			// Once per cold start (one read per mapped blueprint): a Lambda
+			// cannot stop, so what Port's blueprints lack is logged, and the
+			// writes that need it fail on their own.
+			if err := checkBlueprints(ctx, b); err != nil {
+				logger.Error("the config's blueprints in Port", "error", err)
 			}
 			boundMetricLabels(m, b)
 			client := sqs.NewFromConfig(b.AWS)
@@ -183,6 +190,14 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 			})
 			if err != nil {
 				return err
+			}
+			// Missing blueprints stop serve at start; Port not answering
+			// does not (a service outlives a Port outage).
+			var missing *blueprints.CheckError
+			if err := checkBlueprints(ctx, b); errors.As(err, &missing) {
+				return err
+			} else if err != nil {
+				logger.Warn("could not check the config's blueprints in Port; starting anyway", "error", err)
 			}
 			boundMetricLabels(m, b)
 			client := sqs.NewFromConfig(b.AWS, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })

@@ -141,9 +141,9 @@ where those services record their events.`,
 func newInitCommand() *cobra.Command {
 	var kinds []string
 	var format, dir string
-	var force bool
+	var force, apply bool
 	cmd := &cobra.Command{
-		Use:   "init --kinds K1,K2|all --dir DIR [--format cloudformation|terraform] [--force]",
+		Use:   "init --kinds K1,K2|all --dir DIR [--format cloudformation|terraform] [--force] [--apply]",
 		Short: "Write config.json, blueprints.json and event rules for these kinds",
 		Long: `Write a starting point for these kinds into DIR:
 
@@ -152,7 +152,9 @@ func newInitCommand() *cobra.Command {
   port-aws-exporter-rules.*    the EventBridge rules (CloudFormation or Terraform)
 
 Relations to blueprints outside the selection are left out. Existing files are
-never overwritten unless --force is given.`,
+never overwritten unless --force is given. --apply then creates or updates the
+blueprints in Port, as "blueprints apply --file DIR/blueprints.json" does (it reads
+PORT_CLIENT_ID and PORT_CLIENT_SECRET, or PORT_CREDS_SECRET_ARN, and PORT_API_URL).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			selected, f, err := selectKinds(kinds, format)
@@ -169,9 +171,13 @@ never overwritten unless --force is given.`,
 			for _, file := range files {
 				fmt.Fprintln(cmd.OutOrStdout(), filepath.Join(dir, file.name))
 			}
+			if apply {
+				return applyInitBlueprints(cmd, filepath.Join(dir, "blueprints.json"))
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&apply, "apply", false, "then create or update the blueprints in Port (blueprints apply)")
 	kindsFlag(cmd, &kinds)
 	cmd.Flags().StringVar(&dir, "dir", "", "directory to write into (created if missing)")
 	_ = cmd.MarkFlagRequired("dir")

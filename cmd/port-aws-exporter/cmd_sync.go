@@ -2,16 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
-	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
 
@@ -21,7 +19,8 @@ func newSyncCommand() *cobra.Command {
 	var (
 		configLocation string
 		output         string
-		dryRun         bool
+		summaryFormat  string
+		dryRun, quiet  bool
 		syncFlags      *cli.SyncFlags
 	)
 	cmd := &cobra.Command{
@@ -31,17 +30,57 @@ func newSyncCommand() *cobra.Command {
 maps the resources with the config's jq mappings, upserts the entities into Port and deletes
 the stale entities this exporter owns, within the deletion guards (see README "Stale deletion").
 
---dry-run prints the plan (upserts and deletes per blueprint) and writes nothing.
---output FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.`,
+Before any AWS call it checks that every blueprint the config maps to by name exists in Port
+with every mapped property and relation, and stops with one line per problem (blueprints apply
+creates them).
+
+While it runs, stderr shows each shard: on a terminal, bars redrawn in place (logs print above
+them, at warn unless --log-level says otherwise); elsewhere, one line per shard as its listing
+ends. NO_COLOR turns colors off. At the end,
+stdout gets the summary: per shard (kind, region) and in total, resources listed and skipped by
+the selector, entities new, changed and unchanged against what Port held (or upserted, when Port
+is not read), deleted, kept by a guard, failed, and the shard's own time. Errors are printed
+once, on stderr, when they happen. --summary json writes the summary as JSON instead (schema in
+docs/sync-output.md); --quiet prints neither progress nor table, and only warnings and errors.
+
+--dry-run writes nothing and prints the plan against Port: "+ entity" to create, "~ entity:
+fields" to change, "= N unchanged", "- entity" to delete, "! entity kept (reason)".
+--output FILE.jsonl writes the entities to a file instead of Port; it needs no Port credentials.
+
+Environment:
+` + portEnvironmentHelp + `
+  AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_CLOUDCONTROL, ...   the standard AWS SDK settings
+  CONFIG_URL, or BUCKET_NAME + CONFIG_JSON_FILE_KEY               the config, without --config
+  LOG_LEVEL, LOG_FORMAT, NO_COLOR, and each flag's variable in [brackets]
+
+Exit codes:
+  0  every shard synced
+  1  a shard failed (its deletions were withheld), the config is invalid, a blueprint,
+     property or relation is missing in Port, or AWS or Port could not be used`,
+		Example: `  port-aws-exporter sync --config ./port/config.json --dry-run
+  port-aws-exporter sync --config ./port/config.json
+  port-aws-exporter sync --config s3://my-bucket/config.json --summary json > summary.json
+  port-aws-exporter sync --config ./port/config.json --quiet          # cron: only warnings and errors
+  port-aws-exporter sync --config ./port/config.json --output entities.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if summaryFormat != "text" && summaryFormat != "json" {
+				return fmt.Errorf("--summary %q: want text or json", summaryFormat)
+			}
 			settings, err := syncFlags.Settings()
 			if err != nil {
 				return err
 			}
 			settings.DryRun = dryRun
-			logger := cli.NewLogger(cmd, cmd.ErrOrStderr())
+			stderr := cmd.ErrOrStderr()
+			// --quiet, and the live display (whose lines say what the info
+			// logs would), log warnings and errors only, unless asked.
+			if (quiet || cli.IsTerminal(stderr)) && !cmd.Flags().Changed("log-level") && os.Getenv("LOG_LEVEL") == "" {
+				_ = cmd.Flags().Set("log-level", "warn") // a valid level
+			}
+			logs := cli.NewSwitchWriter(stderr)
+			logger := cli.NewLogger(cmd, logs)
 			opts := exporter.Options{ConfigLocation: configLocation, Sync: settings, Logger: logger, NeedPort: output == "", OneShot: true}
 			if dryRun && output == "" && !portCredentialsConfigured() {
 				logger.Warn("dry run without Port credentials: owned entities cannot be listed, so the plan shows no deletions")
@@ -62,9 +101,6 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 					return file, nil
 				}
 			}
-			if w := cmd.ErrOrStderr(); cli.IsTerminal(w) {
-				opts.OnShardStart = progress(w)
-			}
 			b, err := build(ctx, opts)
 			if closeFile != nil {
 				defer closeFile()
@@ -72,8 +108,31 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 			if err != nil {
 				return err
 			}
-			report, runErr := b.Controller.Run(ctx)
-			b.LogRates() // the pace each region found
+			if err := checkBlueprints(ctx, b); err != nil {
+				return err
+			}
+			ctl := b.Controller
+			var cmp *target.Comparing
+			if b.Port != nil {
+				// The ownership search returns the entities' bodies: new,
+				// changed and unchanged at no extra Port request.
+				cmp = target.NewComparing(ctl.Target(), registry.Port{Client: b.Port}, dryRun)
+				ctl = ctl.WithTarget(cmp)
+			}
+			var progress *cli.Progress
+			if !quiet {
+				shards, _ := ctl.Shards() // an error here is Run's to report
+				progress = cli.NewProgress(stderr, cli.ProgressOptions{Shards: len(shards), Live: cli.IsTerminal(stderr),
+					Color: cli.ColorAllowed(stderr), Compared: cmp, DryRun: dryRun})
+				ctl.Progress = progress.Observe
+				logs.Set(progress.Writer())
+			}
+			report, runErr := ctl.Run(ctx)
+			if progress != nil {
+				progress.Wait()
+				logs.Set(stderr)
+			}
+			b.LogRates() // the pace each region (and service) found
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}
@@ -83,11 +142,18 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 				}
 			}
 			out := cmd.OutOrStdout()
-			if dryRun {
-				cli.PrintPlan(out, report)
-				fmt.Fprintln(out)
+			summary := cli.NewSummary(report, cmp, dryRun)
+			switch {
+			case summaryFormat == "json":
+				if err := summary.WriteJSON(out); err != nil {
+					return fmt.Errorf("write the summary: %w", err)
+				}
+			case !quiet:
+				if dryRun {
+					cli.PrintDiff(out, report, cmp)
+				}
+				summary.WriteTable(out, cli.ColorAllowed(out))
 			}
-			cli.PrintSummary(out, report, dryRun)
 			if runErr != nil {
 				return runErr
 			}
@@ -98,22 +164,12 @@ the stale entities this exporter owns, within the deletion guards (see README "S
 		},
 	}
 	cmd.Flags().StringVar(&configLocation, "config", "", configFlagUsage)
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and write nothing")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan against Port and write nothing")
 	cmd.Flags().StringVar(&output, "output", "", "write entities as JSON Lines to this file instead of Port")
+	cmd.Flags().StringVar(&summaryFormat, "summary", "text", "the summary on stdout: text (a table) or json (docs/sync-output.md)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress and no summary table; logs at warn unless --log-level says otherwise")
 	// A dry run writes nothing, so it must not create (and truncate) the output file either.
 	cmd.MarkFlagsMutuallyExclusive("dry-run", "output")
 	syncFlags = cli.BindSyncFlags(cmd.Flags())
 	return cmd
-}
-
-// progress prints a line when a shard starts (on a terminal only); the
-// controller logs each shard's outcome with its counts ("shard synced", or
-// "shard failed" with its errors), on a terminal and off it.
-func progress(w io.Writer) func(source.Shard) {
-	var mu sync.Mutex
-	return func(sh source.Shard) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "  … %s %s\n", sh.Kind, sh.Region)
-	}
 }

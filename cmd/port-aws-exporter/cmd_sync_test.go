@@ -199,7 +199,8 @@ func TestSyncIntoPort(t *testing.T) {
 	if n := len(double.Entities("lambda")); n != 0 {
 		t.Fatalf("dry run wrote %d entities", n)
 	}
-	if !strings.Contains(out, "Plan (dry run, nothing written)") || !regexp.MustCompile(fmt.Sprintf(`(?m)^lambda\s+%d\s+0\s`, want)).MatchString(out) {
+	if !strings.Contains(out, "Plan (dry run, nothing written)") || !strings.Contains(out, "  + lambda/orders-api-use1\n") ||
+		!regexp.MustCompile(fmt.Sprintf(`(?m)^\s+TOTAL\s+%d\s+0\s+%d\s+%d\s+0\s+0\s+0\s`, want, want, want)).MatchString(out) {
 		t.Errorf("dry run plan:\n%s", out)
 	}
 	if strings.Contains(out, double.ClientSecret()) {
@@ -211,6 +212,11 @@ func TestSyncIntoPort(t *testing.T) {
 	}
 	if n := len(double.Entities("lambda")); n != want {
 		t.Fatalf("Port has %d lambda entities, want %d", n, want)
+	}
+	// Against what the run wrote, a dry run finds nothing to change.
+	out, err = runCLI(t, "sync", "--config", cfg, "--dry-run")
+	if err != nil || !strings.Contains(out, "  = 3 unchanged\n") || strings.Contains(out, "  + lambda/") {
+		t.Fatalf("dry run after the sync: %v\n%s", err, out)
 	}
 
 	emu.SetFault(cloudcontrol.Scope{Region: "eu-west-1"}, cloudcontrol.AccessDenied)

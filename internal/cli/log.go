@@ -73,8 +73,12 @@ func NewLogger(cmd *cobra.Command, w io.Writer) *slog.Logger {
 	return promslog.New(cfg)
 }
 
-// IsTerminal is true when w is a terminal.
+// IsTerminal is true when w is a terminal (or a writer standing for one,
+// such as SwitchWriter).
 func IsTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ Terminal() bool }); ok {
+		return t.Terminal()
+	}
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

@@ -116,6 +116,9 @@ type Controller struct {
 	// be called concurrently.
 	OnShardStart func(source.Shard)
 	OnShardDone  func(ShardReport)
+	// Progress, when set, observes every shard of a full sync as it goes
+	// (see ShardEvent); it may be called concurrently.
+	Progress func(ShardEvent)
 }
 
 // shared is what every view of a controller (WithTarget) shares: the write
@@ -417,6 +420,12 @@ func interleaveRegions(shards []source.Shard) []source.Shard {
 type shardWork struct {
 	shard   source.Shard
 	started time.Time
+	// busy is how long the listing phase took: a full sync's shard then
+	// waits for the others, which is not its own time.
+	busy time.Duration
+	// unlogged are the errors not logged where they happened (mapping and
+	// write errors are), for the shard's closing log line.
+	unlogged []error
 
 	mu      sync.Mutex
 	report  ShardReport
@@ -487,6 +496,11 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 		c.OnShardStart(shard)
 	}
 	w := newShardWork(shard, false)
+	c.progress(w, ShardStarted)
+	defer func() {
+		w.busy = time.Since(w.started)
+		c.progress(w, ShardListed)
+	}()
 	log := c.log.With("shard", shard.String())
 	applicable := c.applicable(shard.Kind, shard.Region)
 	if len(applicable) == 0 {
@@ -520,6 +534,7 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 		for _, e := range produced {
 			up.add(e)
 		}
+		c.progress(w, ShardListing)
 		return nil
 	})
 	up.close()
@@ -560,6 +575,7 @@ func mapResource(ctx context.Context, applicable []*mapping.Resource, res source
 
 // finish computes the deletions of a prepared full scope and applies them.
 func (c *Controller) finish(ctx context.Context, w *shardWork, protected func(entity.Ref) bool) ShardReport {
+	began := time.Now()
 	log := c.log.With("shard", w.shard.String())
 	var owned []entity.Ref
 	if ctx.Err() == nil {
@@ -587,11 +603,12 @@ func (c *Controller) finish(ctx context.Context, w *shardWork, protected func(en
 		Proven: func(entity.Ref) bool { return true },
 	}, c.settings.Policy, c.guards...)
 	c.apply(ctx, w, p, log)
-	w.report.Duration = time.Since(w.started)
-	logShardDone(log, w.report)
+	w.report.Duration = w.busy + time.Since(began)
+	logShardDone(log, w.report, w.unlogged)
 	if c.OnShardDone != nil {
 		c.OnShardDone(w.report)
 	}
+	c.progress(w, ShardDone)
 	return w.report
 }
 
@@ -653,25 +670,33 @@ func (c *Controller) blueprintsFor(w *shardWork) []string {
 	return out
 }
 
-// logShardDone records a shard's outcome. The errors of a failed shard are
-// logged here in full: serve and Lambda have no summary table, and a shard
-// that failed to list (AccessDenied, TypeNotFound) logs nothing else.
-func logShardDone(log *slog.Logger, r ShardReport) {
+// logShardDone records a shard's outcome. serve and Lambda have no summary
+// table, so the errors of a failed shard that were not logged where they
+// happened (a listing's AccessDenied or TypeNotFound, a failed ownership
+// search) are logged here in full; mapping and write errors were logged
+// one by one and are only counted, so that no error is printed twice.
+func logShardDone(log *slog.Logger, r ShardReport, unlogged []error) {
 	attrs := []any{"listed", r.Listed, "mapped", r.Mapped, "upserted", r.Upserted, "deleted", r.Deleted,
 		"failed", r.Failed, "kept", len(r.Withheld), "took", r.Duration}
 	if r.OK() {
 		log.Info("shard synced", attrs...)
 		return
 	}
-	errs := make([]string, 0, min(len(r.Errors), maxLoggedErrors+1))
-	for i, err := range r.Errors {
+	errs := make([]string, 0, min(len(unlogged), maxLoggedErrors+1))
+	for i, err := range unlogged {
 		if i == maxLoggedErrors {
-			errs = append(errs, fmt.Sprintf("and %d more", len(r.Errors)-maxLoggedErrors))
+			errs = append(errs, fmt.Sprintf("and %d more", len(unlogged)-maxLoggedErrors))
 			break
 		}
 		errs = append(errs, err.Error())
 	}
-	log.Error("shard failed", append(attrs, "errors", errs)...)
+	if above := len(r.Errors) - len(unlogged); above > 0 {
+		attrs = append(attrs, "errors_logged_above", above)
+	}
+	if len(errs) > 0 {
+		attrs = append(attrs, "errors", errs)
+	}
+	log.Error("shard failed", attrs...)
 }
 
 // maxLoggedErrors bounds the errors of one "shard failed" line; each failed
@@ -682,6 +707,7 @@ func (w *shardWork) fail(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.report.Errors = append(w.report.Errors, err)
+	w.unlogged = append(w.unlogged, err)
 }
 
 func (w *shardWork) note(s string) {

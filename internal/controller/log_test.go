@@ -79,3 +79,30 @@ func TestNoRegionAnywhereIsAClearError(t *testing.T) {
 		t.Fatalf("Shards = %v, want the kind named with no region", err)
 	}
 }
+
+// A mapping error is logged once, where it happens; the shard's closing line
+// counts it instead of repeating it.
+func TestMappingErrorIsLoggedOnce(t *testing.T) {
+	cfg := strings.Replace(testConfig, `"memorySize": ".MemorySize"`,
+		`"memorySize": "if .MemorySize == 129 then error(\"memory-129-is-refused\") else .MemorySize end"`, 1)
+	tb := newTestbed(t, cfg, 3)
+	var buf bytes.Buffer
+	tb.parts.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	report := tb.run(t)
+	if report.OK() {
+		t.Fatal("the mapping error was not reported")
+	}
+	// One function of each region has MemorySize 129.
+	n := 0
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(line, "memory-129-is-refused") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("the error appears %d times in the logs, want 2 (once per region):\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), `"errors_logged_above":1`) || strings.Contains(buf.String(), `"errors":[]`) {
+		t.Errorf("the shard's closing line does not count the error logged above:\n%s", buf.String())
+	}
+}

@@ -65,7 +65,6 @@ func (u *upserter) send(batch []entity.Entity) {
 		defer func() { <-slots; u.wg.Done() }()
 		results := u.c.parts.Target.Upsert(u.ctx, u.w.shard, batch)
 		u.w.mu.Lock()
-		defer u.w.mu.Unlock()
 		for _, res := range results {
 			if res.Err != nil {
 				u.w.report.Failed++
@@ -75,5 +74,7 @@ func (u *upserter) send(batch []entity.Entity) {
 			}
 			u.w.report.Upserted++
 		}
+		u.w.mu.Unlock()
+		u.c.progress(u.w, ShardListing)
 	}()
 }

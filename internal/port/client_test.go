@@ -614,10 +614,34 @@ func TestBlueprints(t *testing.T) {
 	if err != nil || !strings.Contains(string(got), `"cidr"`) {
 		t.Fatalf("get: %s %v", got, err)
 	}
-	_, err = e.client.CreateBlueprint(ctx, []byte(`{"identifier":"vpc","title":"VPC"}`))
+	_, err = e.client.CreateBlueprint(ctx, []byte(`{"identifier":"vpc","title":"VPC","schema":{"properties":{}}}`))
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
 		t.Errorf("second create: %v, want 409", err)
+	}
+
+	// PATCH adds beside what is there; PUT replaces.
+	got, err = e.client.UpdateBlueprint(ctx, "vpc", []byte(`{"schema":{"properties":{"name":{"type":"string"}}}}`))
+	if err != nil || !strings.Contains(string(got), `"cidr"`) || !strings.Contains(string(got), `"name"`) {
+		t.Fatalf("update: %s %v, want cidr and name", got, err)
+	}
+	got, err = e.client.ReplaceBlueprint(ctx, "vpc", []byte(`{"identifier":"vpc","title":"VPC","schema":{"properties":{"name":{"type":"string"}}}}`))
+	if err != nil || strings.Contains(string(got), `"cidr"`) || !strings.Contains(string(got), `"name"`) {
+		t.Fatalf("replace: %s %v, want name only", got, err)
+	}
+	if n := e.srv.Count(portapi.RoutePatchBlueprint, http.StatusOK) + e.srv.Count(portapi.RoutePutBlueprint, http.StatusOK); n != 2 {
+		t.Errorf("%d successful PATCH/PUT requests, want 2", n)
+	}
+	if _, err := e.client.UpdateBlueprint(ctx, "nope", []byte(`{"title":"Nope"}`)); !IsNotFound(err) {
+		t.Errorf("update of a missing blueprint: %v, want not found", err)
+	}
+	for _, bad := range [][]byte{[]byte(`{`), nil} {
+		if _, err := e.client.UpdateBlueprint(ctx, "vpc", bad); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+			t.Errorf("update with body %q: %v, want refused before sending", bad, err)
+		}
+	}
+	if _, err := e.client.ReplaceBlueprint(ctx, "", []byte(`{}`)); err == nil {
+		t.Error("replace without an identifier was sent")
 	}
 }
 

@@ -76,3 +76,21 @@ func (p Port) OwnedAmong(ctx context.Context, owner source.Shard, refs []entity.
 	}
 	return out, nil
 }
+
+// OwnedEntities returns the whole entities of a blueprint whose $datasource
+// carries the owner's token: the same one search as Owned, answered with
+// the entities' bodies (no include list) so that what a run writes can be
+// compared with what Port holds at no extra request. A blueprint that does
+// not exist owns nothing.
+func (p Port) OwnedEntities(ctx context.Context, owner source.Shard, blueprint string) ([]entity.Entity, error) {
+	q := OwnedQuery(owner)
+	q.Include = nil
+	ents, err := p.Client.SearchEntities(ctx, blueprint, q)
+	if err != nil {
+		if port.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("search entities owned by %s in blueprint %s: %w", owner, blueprint, err)
+	}
+	return ents, nil
+}

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 )
@@ -51,6 +53,42 @@ type blueprintBody struct {
 
 var propertyTypes = []string{"string", "number", "boolean", "object", "array"}
 
+// Port's OpenAPI schema of the blueprint routes: property and relation
+// names match ^[A-Za-z0-9@_=\-]+$ with at most 100 characters, a title has
+// 1 to 100 characters, and a relation has no keys beyond these.
+var (
+	fieldName      = regexp.MustCompile(`^[A-Za-z0-9@_=\-]{1,100}$`)
+	relationKeys   = []string{"title", "target", "required", "many", "description", "type"}
+	maxFieldName   = 100
+	maxTitleLength = 100
+)
+
+// checkRequiredFields is the route schema's "required" list: POST needs
+// identifier, title and schema; PUT title and schema; PATCH nothing.
+func checkRequiredFields(raw map[string]any, names ...string) *apiError {
+	for _, name := range names {
+		v, ok := raw[name]
+		if !ok || v == nil {
+			return unprocessable("body must have required property '%s'", name)
+		}
+	}
+	if title, ok := raw["title"]; ok {
+		if s, isString := title.(string); !isString || s == "" {
+			return unprocessable("title must be a non-empty string")
+		}
+	}
+	if schema, ok := raw["schema"]; ok {
+		m, isObject := schema.(map[string]any)
+		if !isObject {
+			return unprocessable("schema must be an object")
+		}
+		if _, has := m["properties"]; !has {
+			return unprocessable("schema must have required property 'properties'")
+		}
+	}
+	return nil
+}
+
 func (s *Server) handleCreateBlueprint(w http.ResponseWriter, r *http.Request) {
 	data, ok := readBody(w, r)
 	if !ok {
@@ -63,6 +101,10 @@ func (s *Server) handleCreateBlueprint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = json.Unmarshal(data, &raw) // same bytes parsed above, cannot fail
+	if err := checkRequiredFields(raw, "identifier", "title", "schema"); err != nil {
+		writeAPIError(w, err)
+		return
+	}
 	bp, err := parseBlueprint(body, raw)
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", err.Error())
@@ -111,9 +153,30 @@ func parseBlueprint(body blueprintBody, raw map[string]any) (*blueprint, error) 
 	if err := entity.ValidateBlueprint(body.Identifier); err != nil {
 		return nil, err
 	}
+	if n := utf8.RuneCountInString(body.Title); n > maxTitleLength {
+		return nil, fmt.Errorf("title is %d characters long, Port accepts at most %d", n, maxTitleLength)
+	}
 	for name, p := range body.Schema.Properties {
+		if !fieldName.MatchString(name) {
+			return nil, fmt.Errorf("schema.properties: name %q does not match %s (at most %d characters)", name, fieldName, maxFieldName)
+		}
 		if err := checkPropertySchema(p); err != nil {
 			return nil, fmt.Errorf("schema.properties.%s: %w", name, err)
+		}
+	}
+	rawRels, _ := raw["relations"].(map[string]any)
+	for name, rel := range rawRels {
+		if !fieldName.MatchString(name) {
+			return nil, fmt.Errorf("relations: name %q does not match %s (at most %d characters)", name, fieldName, maxFieldName)
+		}
+		fields, ok := rel.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("relations.%s: must be an object", name)
+		}
+		for key := range fields {
+			if !slices.Contains(relationKeys, key) {
+				return nil, fmt.Errorf("relations.%s: unknown key %q (allowed: %v)", name, key, relationKeys)
+			}
 		}
 	}
 	for _, name := range body.Schema.Required {

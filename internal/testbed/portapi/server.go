@@ -21,6 +21,10 @@
 //   - A bulk delete ignores identifiers that do not exist.
 //   - The double requires an identifier, where Port would generate one.
 //   - The token route is not counted by the rate limiter.
+//   - PATCH of a blueprint is a JSON Merge Patch of the stored one; a body
+//     identifier other than the path's is 422; a property or relation an
+//     update removes is dropped from the blueprint's entities
+//     (blueprint_update.go).
 package portapi
 
 import (
@@ -42,6 +46,8 @@ const (
 	RouteToken           = "POST /v1/auth/access_token"
 	RouteCreateBlueprint = "POST /v1/blueprints"
 	RouteGetBlueprint    = "GET /v1/blueprints/{blueprint}"
+	RoutePatchBlueprint  = "PATCH /v1/blueprints/{blueprint}"
+	RoutePutBlueprint    = "PUT /v1/blueprints/{blueprint}"
 	RouteUpsert          = "POST /v1/blueprints/{blueprint}/entities"
 	RouteBulkUpsert      = "POST /v1/blueprints/{blueprint}/entities/bulk"
 	RouteGetEntity       = "GET /v1/blueprints/{blueprint}/entities/{identifier}"
@@ -149,6 +155,8 @@ func NewHandler(opts Options) *Server {
 	s.mux.HandleFunc(RouteToken, s.handleToken)
 	s.mux.HandleFunc(RouteCreateBlueprint, s.authed(s.handleCreateBlueprint))
 	s.mux.HandleFunc(RouteGetBlueprint, s.authed(s.handleGetBlueprint))
+	s.mux.HandleFunc(RoutePatchBlueprint, s.authed(s.handlePatchBlueprint))
+	s.mux.HandleFunc(RoutePutBlueprint, s.authed(s.handlePutBlueprint))
 	s.mux.HandleFunc(RouteUpsert, s.authed(s.handleUpsert))
 	s.mux.HandleFunc(RouteBulkUpsert, s.authed(s.handleBulkUpsert))
 	s.mux.HandleFunc(RouteGetEntity, s.authed(s.handleGetEntity))
