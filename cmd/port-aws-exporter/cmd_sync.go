@@ -117,7 +117,7 @@ fields" to change, "= N unchanged", "- entity" to delete, "! entity kept (reason
 				progress.Wait()
 				logs.Set(stderr)
 			}
-			b.Source.LogRates(b.Logger) // the pace each region found
+			b.LogRates() // the pace each region (and service) found
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}

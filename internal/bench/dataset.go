@@ -91,7 +91,9 @@ func ConfigJSON(sc Scenario) []byte {
 			"kind": kind,
 			"selector": map[string]any{
 				"query": Selector,
-				"aws":   map[string]any{"regions": sc.Regions},
+				// The emulator is Cloud Control: kinds the original exporter
+				// read through Describe APIs must say so.
+				"aws": map[string]any{"regions": sc.Regions, "reader": "cloudcontrol"},
 			},
 			"port": map[string]any{"entity": map[string]any{"mappings": []mappingJSON{{
 				Identifier: ".Name", Title: ".Name", Blueprint: `"` + Blueprint(kind) + `"`, Properties: props,

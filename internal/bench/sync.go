@@ -95,7 +95,7 @@ func SyncOnce(ctx context.Context, ep Endpoints, sync exporter.SyncSettings, log
 	start := time.Now()
 	report, err := b.Controller.Run(ctx)
 	run := Summarize(report, time.Since(start))
-	b.Source.LogRates(log) // the pace found per region
+	b.Readers.LogRates(log) // the pace found per region
 	if err != nil {
 		return run, fmt.Errorf("sync: %w", err)
 	}

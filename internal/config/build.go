@@ -165,6 +165,17 @@ func (b *builder) resource(path string, n *node) Resource {
 			r.DocumentKind, r.Kind = r.Kind, read
 		}
 	}
+	if r.ReaderOf() == ReaderDescribe {
+		aws := path + ".selector.aws"
+		if r.Selector.AWS.TrustListProperties {
+			b.warn(aws+".trust_list_properties", "no effect with the describe reader: its documents are always whole")
+		}
+		for _, region := range sortedKeys(r.Selector.AWS.RegionsConfig) {
+			if len(r.Selector.AWS.RegionsConfig[region].ResourcesModels) > 0 {
+				b.warn(Key(aws+".regions_config", region)+".resources_models", "no effect with the describe reader: resource models are Cloud Control's")
+			}
+		}
+	}
 	return r
 }
 
@@ -193,6 +204,7 @@ func (b *builder) awsSelector(path string, n *node, s *AWSSelector) {
 		},
 		"trust_list_properties": b.boolean(&s.TrustListProperties),
 		"document":              b.str(&s.Document),
+		"reader":                b.str(&s.Reader),
 	})
 	if len(s.Regions) > 0 {
 		for _, region := range sortedKeys(s.RegionsConfig) {

@@ -162,6 +162,7 @@ func compile(cfg *Config, opts ...jq.Option) (*Compiled, []Problem) {
 	for i := range cfg.Resources {
 		out.Resources = append(out.Resources, c.resource(i, &cfg.Resources[i]))
 	}
+	c.readers(cfg)
 	sortProblems(tree, c.problems, schemaOf(cfg).order)
 	// The entries a cloudResource entry expands to share its expressions:
 	// a problem of one of them is reported once.
@@ -228,6 +229,39 @@ func (r *Resource) mappingPathAt(i, j int) string {
 		return r.mappingsPath
 	}
 	return Index(r.mappingsPath, j)
+}
+
+// readers checks selector.aws.reader: a Describe reader exists only for
+// DescribeKinds, and one kind is read by one reader (its shards are one
+// listing), so every entry of a kind must get the same one, named or by
+// default.
+func (c *compiler) readers(cfg *Config) {
+	first := map[string]int{} // kind → index of its first entry
+	for i := range cfg.Resources {
+		r := &cfg.Resources[i]
+		p := r.pathAt(i) + ".selector.aws.reader"
+		if r.Selector.AWS.Reader == ReaderDescribe && !slices.Contains(DescribeKinds, r.Kind) {
+			c.problem(p, "%s has no Describe reader (only %s): use cloudcontrol or leave reader out", r.Kind, strings.Join(DescribeKinds, ", "))
+			continue
+		}
+		j, seen := first[r.Kind]
+		if !seen {
+			first[r.Kind] = i
+			continue
+		}
+		if other := &cfg.Resources[j]; other.ReaderOf() != r.ReaderOf() {
+			c.problem(p, "%s is read by %s here but by %s in %s: one kind has one reader, so name the same reader in every entry of the kind",
+				r.Kind, readerWords(r), readerWords(other), other.pathAt(j))
+		}
+	}
+}
+
+// readerWords names an entry's reader for a message.
+func readerWords(r *Resource) string {
+	if r.Selector.AWS.Reader == "" {
+		return r.ReaderOf() + " (the default)"
+	}
+	return r.ReaderOf()
 }
 
 // checkResourceModel: Cloud Control takes ResourceModel as a JSON object in

@@ -51,6 +51,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -156,6 +157,53 @@ type AWSSelector struct {
 	// RegionPolicy is Ocean's regionPolicy (nil in config.json): the entry
 	// is read in the regions it allows (see RegionPolicy and Candidates).
 	RegionPolicy *RegionPolicy `json:"-"`
+	// Reader is our extension: which API reads the kind, ReaderCloudControl
+	// or ReaderDescribe; empty means DefaultReader's choice.
+	Reader string `json:"reader,omitempty"`
+}
+
+// Readers of selector.aws.reader.
+const (
+	// ReaderCloudControl reads a kind through Cloud Control: the jq sees the
+	// type's Cloud Control properties document.
+	ReaderCloudControl = "cloudcontrol"
+	// ReaderDescribe reads one of DescribeKinds through its service's
+	// Describe API, as Port's original exporter did: the jq sees that
+	// API's item (internal/source/describe).
+	ReaderDescribe = "describe"
+)
+
+// DescribeKinds are the kinds Port's original exporter read through their
+// services' Describe APIs instead of Cloud Control (its handler_creator.py),
+// and the only ones with a Describe reader.
+var DescribeKinds = []string{
+	"AWS::ACM::Certificate",
+	"AWS::CloudFormation::Stack",
+	"AWS::EC2::Instance",
+	"AWS::ElastiCache::CacheCluster",
+	"AWS::ElasticLoadBalancingV2::LoadBalancer",
+}
+
+// DefaultReader is the reader of kind when an entry names none: in a
+// config.json, as in Port's original exporter, the Describe reader for
+// DescribeKinds and Cloud Control for every other kind.
+func DefaultReader(kind string) string {
+	if slices.Contains(DescribeKinds, kind) {
+		return ReaderDescribe
+	}
+	return ReaderCloudControl
+}
+
+// ReaderOf is the reader that reads r: its selector.aws.reader, or the default.
+func (r *Resource) ReaderOf() string {
+	if r.Selector.AWS.Reader != "" {
+		return r.Selector.AWS.Reader
+	}
+	if r.Selector.AWS.Document == DocumentOcean {
+		// Ocean reads every kind through Cloud Control.
+		return ReaderCloudControl
+	}
+	return DefaultReader(r.Kind)
 }
 
 // RegionConfig holds the settings of one region.

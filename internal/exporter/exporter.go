@@ -28,7 +28,6 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
-	"github.com/port-labs/port-aws-exporter/internal/source/accountinfo"
 	"github.com/port-labs/port-aws-exporter/internal/target"
 )
 
@@ -70,12 +69,11 @@ type Options struct {
 type Built struct {
 	Config *config.Config
 	Mapper *mapping.Mapper
-	// Source is the Cloud Control reader (its pace is logged after a sync);
-	// Reader is what the controller reads through: Source for every kind
-	// but those with a reader of their own (Readers).
-	Source *source.CloudControl
-	Reader source.Reader
-	Port   *port.Client // nil unless Options.NeedPort
+	// Source is the account's Cloud Control reader; Readers are all its
+	// readers (Cloud Control, Describe, S3 buckets), which the controller reads through.
+	Source  *source.CloudControl
+	Readers *Readers
+	Port    *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
 	// Events dispatches queue messages to the controller; nil unless Options.Events.
@@ -152,11 +150,11 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if opts.Metrics != nil {
 		srcOpts.Observe = opts.Metrics.ObserveAWS
 	}
+	readers := NewReaders(mapper, awsCfg, srcOpts, awsCfg.Region)
 	b := &Built{
-		Config: cfg, Mapper: mapper, Source: source.NewCloudControl(awsCfg, srcOpts),
+		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
 		AccountID: accountID, AWS: awsCfg, Logger: log,
 	}
-	b.Reader = Readers(awsCfg, srcOpts, b.Source)
 	if opts.NeedPort {
 		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
 			return nil, err
@@ -195,12 +193,8 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if writeConcurrency == 0 {
 		writeConcurrency = DefaultWriteConcurrency
 	}
-	reader := b.Reader
-	if reader == nil {
-		reader = b.Source
-	}
 	c, err := controller.New(controller.Parts{
-		Mapper: b.Mapper, Source: reader, Target: tgt,
+		Mapper: b.Mapper, Source: b.Readers.Source, Target: tgt,
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
@@ -240,6 +234,9 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	return err
 }
 
+// LogRates logs the pace every reader found per region (and service).
+func (b *Built) LogRates() { b.Readers.LogRates(b.Logger) }
+
 // DefaultWriteConcurrency keeps enough upserts in flight to use Port's
 // budget (about 117 requests/s at ~80 ms each needs ~10 in flight); the
 // product has no flag for it (bench does).
@@ -263,18 +260,6 @@ func (b *Built) upsertOptions() port.UpsertOptions {
 // dependents unless the config asks, since a dependent may not be ours.
 func (b *Built) deleteOptions() port.DeleteOptions {
 	return port.DeleteOptions{DeleteDependents: b.Config.DeleteDependents != nil && *b.Config.DeleteDependents}
-}
-
-// Readers is the reader of one account: Cloud Control for every kind, and
-// the kinds with a reader of their own (the account kinds of Ocean's
-// integrations, internal/source/accountinfo), each built from that
-// account's aws.Config.
-func Readers(awsCfg aws.Config, opts source.Options, cloudControl *source.CloudControl) source.ByKind {
-	kinds := map[string]source.Reader{}
-	for kind, newReader := range accountinfo.Constructors {
-		kinds[kind] = newReader(awsCfg, opts)
-	}
-	return source.ByKind{Default: cloudControl, Kinds: kinds}
 }
 
 // checkRegionPolicies refuses an entry whose regionPolicy leaves no region

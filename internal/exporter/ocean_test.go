@@ -3,6 +3,9 @@ package exporter
 import (
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,6 +88,19 @@ func newOceanBed(t *testing.T, blueprintFiles ...string) *oceanBed {
 	// emulator, Organizations moto.
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
 	t.Setenv("AWS_ENDPOINT_URL_ORGANIZATIONS", bed.moto.URL)
+	// The S3 buckets' real regions come from S3 (GetBucketLocation): moto
+	// has the emulator's buckets, each in the region its domain name says.
+	t.Setenv("AWS_ENDPOINT_URL_S3", bed.moto.URL)
+	s3c := s3.NewFromConfig(bed.moto.AWSConfig(t.Context(), "us-east-1"), func(o *s3.Options) { o.UsePathStyle = true })
+	for name, region := range map[string]string{"ocean-logs-use1": "us-east-1", "ocean-assets-euw1": "eu-west-1"} {
+		in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+		if region != "us-east-1" {
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+		}
+		if _, err := s3c.CreateBucket(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return bed
 }
 
@@ -323,8 +339,9 @@ var docsExpectations = map[string]map[[2]string]want{
 		{"cloudResource", "ocean-logs-use1"}: {title: "ocean-logs-use1", properties: map[string]any{
 			"kind": "AWS::S3::Bucket", "region": "us-east-1", "arn": "arn:aws:s3:::ocean-logs-use1", "link": consoleARN + "arn:aws:s3:::ocean-logs-use1",
 			"tags": []any{map[string]any{"Key": "team", "Value": "platform"}}}},
+		// The bucket's real region (GetBucketLocation), where Ocean says the region that listed it.
 		{"cloudResource", "ocean-assets-euw1"}: {title: "ocean-assets-euw1", properties: map[string]any{
-			"kind": "AWS::S3::Bucket", "region": "us-east-1", "arn": "arn:aws:s3:::ocean-assets-euw1", "link": consoleARN + "arn:aws:s3:::ocean-assets-euw1",
+			"kind": "AWS::S3::Bucket", "region": "eu-west-1", "arn": "arn:aws:s3:::ocean-assets-euw1", "link": consoleARN + "arn:aws:s3:::ocean-assets-euw1",
 			"tags": []any{map[string]any{"Key": "team", "Value": "web"}, map[string]any{"Key": "env", "Value": "production"}}}},
 		// Ocean's quote rewriting makes the published arn expression valid jq; its link does not compile.
 		{"cloudResource", "i-0a1b2c3d4e5f60718"}: {title: "i-0a1b2c3d4e5f60718", properties: map[string]any{
@@ -558,7 +575,15 @@ func TestOceanOptionsReachTheCore(t *testing.T) {
 
 // The account readers are wired by kind; every other kind reads Cloud Control.
 func TestReadersByKind(t *testing.T) {
-	readers := Readers(aws.Config{Region: "us-east-1"}, source.Options{}, nil)
+	cfg, err := config.Parse([]byte(`{"resources": [{"kind": "AWS::Lambda::Function", "port": {"entity": {"mappings": [{"identifier": ".FunctionName", "blueprint": "lambda", "properties": {}}]}}}]}`), config.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper, err := mapping.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := NewReaders(mapper, aws.Config{Region: "us-east-1"}, source.Options{}, "us-east-1").Source
 	for _, kind := range []string{config.KindOrganizationsAccount, config.KindAccountInfo} {
 		if _, ok := readers.Kinds[kind]; !ok {
 			t.Errorf("no reader for %s", kind)

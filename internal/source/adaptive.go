@@ -255,7 +255,9 @@ func (p *regionPace) apply(r float64, force bool, now time.Time) {
 
 // RegionRate is what the reader knows of one region's pace.
 type RegionRate struct {
-	Region string
+	// Service is "" for Cloud Control, else the SDK's service id (Paced).
+	Service string
+	Region  string
 	// PerSecond is the pace now: the adaptive rate, or the fixed one.
 	PerSecond float64
 	// Throttled counts throttled call attempts; Cuts the times the pace was cut.

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cc "github.com/aws/aws-sdk-go-v2/service/cloudcontrol"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 )
 
 // Defaults for Options. Cloud Control does not publish its limits; they are
@@ -142,11 +141,8 @@ type CloudControl struct {
 }
 
 type regionClient struct {
-	region string
-	api    *cc.Client
-	gets   *getSlots
-	pace   *regionPace // nil unless adaptive
-	fixed  float64     // the fixed pace (or -1: unpaced) when pace is nil
+	*regionPacer
+	api *cc.Client
 }
 
 // NewCloudControl returns a reader using cfg's credentials and endpoint
@@ -162,42 +158,21 @@ func (c *CloudControl) client(region string) *regionClient {
 	if rc := c.regions[region]; rc != nil {
 		return rc
 	}
-	o := c.opts
-	rc := &regionClient{region: region}
-	var limiter *rate.Limiter
-	switch {
-	case o.RequestsPerSecond < 0:
-		rc.fixed = -1
-		limiter = rate.NewLimiter(rate.Inf, o.Burst)
-		rc.gets = newGetSlots(-1, o.GetConcurrency)
-	case o.FixedPace:
-		rc.fixed = o.RequestsPerSecond
-		limiter = rate.NewLimiter(rate.Limit(o.RequestsPerSecond), o.Burst)
-		rc.gets = newGetSlots(o.RequestsPerSecond, o.GetConcurrency)
-	default:
-		limiter = rate.NewLimiter(rate.Limit(o.StartRequestsPerSecond), o.Burst)
-		rc.gets = newGetSlots(o.StartRequestsPerSecond, o.GetConcurrency)
-		adapt := newAdaptiveRate(o.StartRequestsPerSecond, o.RequestsPerSecond, time.Now())
-		rc.pace = newRegionPace(region, adapt, limiter, rc.gets, o.OnRate)
-	}
-	pace := &pacing{
-		region:  region,
-		limiter: limiter,
-		gets:    rc.gets,
-		pace:    rc.pace,
-		observe: o.Observe,
-		logger:  o.logger(),
-	}
+	rc := &regionClient{regionPacer: c.opts.newRegionPacer("", region, isGetResource)}
 	optFns := append([]func(*cc.Options){func(o *cc.Options) {
 		o.Region = region
-		o.Retryer = c.opts.newRetryer()
+		o.Retryer = rc.retryer
 		o.RetryMaxAttempts = 0 // keep MaxRetries the budget whatever AWS_MAX_ATTEMPTS says
-		o.APIOptions = append(o.APIOptions, pace.addTo)
+		o.APIOptions = append(o.APIOptions, rc.mw.addTo)
 	}}, c.opts.ClientOptions...)
 	rc.api = cc.NewFromConfig(c.cfg, optFns...)
 	c.regions[region] = rc
 	return rc
 }
+
+// isGetResource: Cloud Control's per-resource read, which holds a slot of
+// the region's GetResource budget.
+func isGetResource(op string) bool { return op == "GetResource" }
 
 // Rates reports each region's pace so far (regions this reader has called),
 // sorted by region: what it found AWS allows, for the log line at the end
@@ -206,11 +181,7 @@ func (c *CloudControl) Rates() []RegionRate {
 	c.mu.Lock()
 	out := make([]RegionRate, 0, len(c.regions))
 	for _, rc := range c.regions {
-		if rc.pace != nil {
-			out = append(out, rc.pace.snapshot())
-		} else {
-			out = append(out, RegionRate{Region: rc.region, PerSecond: rc.fixed})
-		}
+		out = append(out, rc.rate())
 	}
 	c.mu.Unlock()
 	slices.SortFunc(out, func(a, b RegionRate) int { return strings.Compare(a.Region, b.Region) })

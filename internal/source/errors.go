@@ -244,3 +244,17 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// NotFound marks err, an answer in which AWS said definitely that a
+// resource does not exist, so that errors.Is(err, ErrNotFound) holds while
+// errors.As still finds the AWS error. Readers other than Cloud Control
+// call it only for their service's own not-found codes: the controller
+// deletes on that word.
+func NotFound(err error) error { return &notFoundError{err: err} }
+
+// NewShardError wraps a failure to read shard (or one of its resources),
+// with the Reason read from the AWS error as for Cloud Control's (throttled,
+// access denied, invalid request, other).
+func NewShardError(shard Shard, err error) *ShardError {
+	return &ShardError{Shard: shard, Reason: classify(err), Err: err}
+}

@@ -91,12 +91,18 @@ func (e *paceError) Error() string {
 func (e *paceError) Unwrap() error       { return context.DeadlineExceeded }
 func (e *paceError) CanceledError() bool { return true }
 
-// pacing is the per-attempt middleware of one region: a GetResource slot
-// (see getSlots) for GetResource, a token of the region's bucket, then the
-// call, observed; its answer moves the region's adaptive pace (when on),
-// which the bucket and the GetResource budget follow.
+// pacing is the per-attempt middleware of one (service, region): a read
+// slot (see getSlots) for the per-resource reads (GetResource, or what
+// slotted names), a token of the bucket, then the call, observed; its answer
+// moves the adaptive pace (when on), which the bucket and the read budget
+// follow.
 type pacing struct {
+	// service is "" for Cloud Control (whose operations are observed by
+	// their bare names, ListResources and GetResource), else the SDK's
+	// service id, e.g. "EC2": its operations are observed as EC2.DescribeInstances.
+	service string
 	region  string
+	slotted func(op string) bool
 	limiter *rate.Limiter
 	gets    *getSlots
 	pace    *regionPace // nil: the bucket's rate is fixed (or unpaced)
@@ -108,7 +114,7 @@ func (p *pacing) ID() string { return "PortAWSExporterPacing" }
 
 func (p *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	op := awsmiddleware.GetOperationName(ctx)
-	isGet := op == "GetResource"
+	isGet := p.slotted(op)
 	if isGet {
 		if err := p.gets.acquire(ctx); err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
@@ -124,8 +130,12 @@ func (p *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 	out, md, err := next.HandleFinalize(ctx, in)
 	end := time.Now()
 	d := end.Sub(start)
+	label := op
+	if p.service != "" {
+		label = p.service + "." + op
+	}
 	if p.observe != nil {
-		p.observe(op, p.region, err, d)
+		p.observe(label, p.region, err, d)
 	}
 	switch {
 	case err == nil:
@@ -139,8 +149,8 @@ func (p *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 		if p.pace != nil && classify(err) == ReasonThrottled {
 			p.pace.throttled(end, reserved)
 		}
-		p.logger.Debug("cloud control call attempt failed",
-			slog.String("op", op), slog.String("region", p.region), slog.Any("error", err))
+		p.logger.Debug("aws call attempt failed",
+			slog.String("op", label), slog.String("region", p.region), slog.Any("error", err))
 	}
 	return out, md, err
 }

@@ -59,8 +59,11 @@ func TestCatalogCoversTheRequiredTypes(t *testing.T) {
 
 // cfnSchema is one entry of testdata/cfn-schemas.json, derived from cfn-lint.
 type cfnSchema struct {
-	PrimaryIdentifier []string       `json:"primaryIdentifier"`
-	Properties        map[string]any `json:"properties"`
+	PrimaryIdentifier   []string       `json:"primaryIdentifier"`
+	Properties          map[string]any `json:"properties"`
+	WriteOnlyProperties []string       `json:"writeOnlyProperties"`
+	Taggable            bool           `json:"taggable"`
+	TagProperty         string         `json:"tagProperty"`
 }
 
 func loadSchemas(t testing.TB) map[string]cfnSchema {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/port-labs/port-aws-exporter/internal/catalog"
+	"github.com/port-labs/port-aws-exporter/internal/config"
 )
 
 // Format is an output format of the rules generator.
@@ -240,6 +241,12 @@ func NewBundle(kinds []Kind) Bundle {
 			// The events of a global service carry the one region they
 			// arrive in: read and own the kind there, or they find no shard.
 			m.Selector.AWS = &MappingAWS{Regions: []string{g.EventRegion}}
+		}
+		if config.DefaultReader(m.Kind) != config.ReaderCloudControl {
+			if m.Selector.AWS == nil {
+				m.Selector.AWS = &MappingAWS{}
+			}
+			m.Selector.AWS.Reader = config.ReaderCloudControl
 		}
 		b.Config.Resources = append(b.Config.Resources, m)
 		b.Blueprints = append(b.Blueprints, bp)

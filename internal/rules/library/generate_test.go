@@ -267,6 +267,8 @@ func TestKindsMarkdownIsCurrent(t *testing.T) {
 		"Generated from internal/rules/library by `go test ./internal/rules/library -run KindsMarkdown -update`; do not edit.\n\n" +
 		EntityIdentifiersNote + "\n" +
 		MarkdownTable(allKinds(t)) +
+		cloudControlReadsMarkdown(t) +
+		describeMarkdown() +
 		"\n## Limits and evidence\n\n" +
 		"One message reaches the exporter per event; rules of global services (IAM, CloudFront) must run in us-east-1.\n\n" +
 		MarkdownNotes(allKinds(t))

@@ -121,14 +121,18 @@ type Mapping struct {
 // MappingSelector decides which resources of the kind are mapped.
 type MappingSelector struct {
 	Query string `json:"query"`
-	// AWS is set by NewBundle for a global service's kind: the one region
-	// its events carry (see global.go).
+	// AWS is where and how the kind is read: set by NewBundle for a global
+	// service's kind (the one region its events carry, see global.go), and
+	// for the kinds a config.json reads through a Describe API by default
+	// (config.DescribeKinds), since the library's mappings read Cloud
+	// Control documents.
 	AWS *MappingAWS `json:"aws,omitempty"`
 }
 
-// MappingAWS is selector.aws: where the kind is read.
+// MappingAWS is an entry's selector.aws.
 type MappingAWS struct {
 	Regions []string `json:"regions,omitempty"`
+	Reader  string   `json:"reader,omitempty"`
 }
 
 // MappingPort holds the entity mappings of an entry.
