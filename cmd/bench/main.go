@@ -55,6 +55,8 @@ type benchChildInput struct {
 	// PaceAWS and PacePort pace at the testbed's limits (see bench.Settings).
 	PaceAWS, PacePort bool
 	NoAWSCeiling      bool
+	// NoPortCeiling: the Port pace has no ceiling (JSON has no infinity).
+	NoPortCeiling bool
 	// WriteConcurrency and GetConcurrency override the controller's and the
 	// source's defaults when positive (experiments; the sync command has no such flags).
 	WriteConcurrency int
@@ -84,6 +86,10 @@ Scenarios (` + strings.Join(bench.ScenarioNames(), ", ") + `):
   full-sync       10 kinds × 4 regions × 500 resources, pages of 25, GetResource per resource,
                   AWS 50 ms and 100 requests/s per region, Port 80 ms and 117 requests/s
   full-sync-100k  the same with 2,500 per shard, for memory
+  full-sync-1m    the same with 25,000 per shard (1,000,000 resources), AWS 2,000/s per region
+                  and Port 2,000/s so that it runs in minutes; for peak RSS
+  aws-4, aws-60, aws-400   AWS allowing 4, 60, 400 requests/s per region (issue 11)
+  port-12, port-1200       Port allowing 12 and 1,200 requests/s (issue 11)
   mapping         100,000 documents through a 12-property mapping, beside the jq binary
   events          runs as a Go benchmark: go test -run '^$' -bench BenchmarkEvents -benchtime 1x ./internal/bench
 
@@ -202,6 +208,9 @@ func childExporter(knobs benchChildInput, logLevel string) bench.Exporter {
 			// JSON has no infinity: "no ceiling" travels as NoAWSCeiling.
 			in.Sync.AWSRequestsPerSecond, in.NoAWSCeiling = 0, true
 		}
+		if math.IsInf(in.Sync.PortRequestsPerSecond, 1) {
+			in.Sync.PortRequestsPerSecond, in.NoPortCeiling = 0, true
+		}
 		payload, err := json.Marshal(in)
 		if err != nil {
 			return bench.ExporterRun{}, fmt.Errorf("encode the child's input: %w", err)
@@ -236,6 +245,9 @@ func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 	}
 	if in.NoAWSCeiling && in.Sync.AWSRequestsPerSecond == 0 {
 		in.Sync.AWSRequestsPerSecond = math.Inf(1)
+	}
+	if in.NoPortCeiling && in.Sync.PortRequestsPerSecond == 0 {
+		in.Sync.PortRequestsPerSecond = math.Inf(1)
 	}
 	sync, err := in.Sync.Settings()
 	if err != nil {

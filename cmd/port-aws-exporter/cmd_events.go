@@ -121,7 +121,7 @@ type syncLoggingRates struct{ b *exporter.Built }
 
 func (s syncLoggingRates) Run(ctx context.Context) (controller.Report, error) {
 	r, err := s.b.Controller.Run(ctx)
-	s.b.LogRates()
+	s.b.LogPace(s.b.Logger)
 	return r, err
 }
 

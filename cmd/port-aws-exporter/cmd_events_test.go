@@ -32,6 +32,7 @@ func eventsEnvironment(t *testing.T) (*dispatchtest.Stack, *moto.Server, string)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", s.CCURL)
+	t.Setenv("AWS_ENDPOINT_URL_S3", s.CCURL) // the emulator answers GetBucketLocation
 	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
 	t.Setenv("AWS_ENDPOINT_URL_SQS", m.URL)
 	t.Setenv("PORT_API_URL", s.PortURL)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -117,7 +118,7 @@ fields" to change, "= N unchanged", "- entity" to delete, "! entity kept (reason
 				progress.Wait()
 				logs.Set(stderr)
 			}
-			b.LogRates() // the pace each region (and service) found
+			b.LogPace(b.Logger) // the pace each region (and service) and Port's budget allowed
 			if runErr != nil && len(report.Shards) == 0 {
 				return runErr // nothing ran: an empty summary would only hide the error
 			}
@@ -138,6 +139,11 @@ fields" to change, "= N unchanged", "- entity" to delete, "! entity kept (reason
 					cli.PrintDiff(out, report, cmp)
 				}
 				summary.WriteTable(out, cli.ColorAllowed(out))
+				portPace := math.NaN()
+				if b.Port != nil {
+					portPace = b.Port.Pace()
+				}
+				cli.PrintPace(out, b.Source.Rates(), portPace)
 			}
 			if runErr != nil {
 				return runErr

@@ -107,6 +107,7 @@ func awsFromEnvironment(t *testing.T, region string) *cloudcontrol.Emulator {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDCONTROL", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL) // the emulator answers GetBucketLocation
 	t.Setenv("AWS_ENDPOINT_URL_STS", m.URL)
 	return emu
 }
@@ -207,8 +208,14 @@ func TestSyncIntoPort(t *testing.T) {
 		t.Fatal("the client secret was printed")
 	}
 
-	if out, err := runCLI(t, "sync", "--config", cfg); err != nil {
+	out, err = runCLI(t, "sync", "--config", cfg)
+	if err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	// The pace found, under the table: each region's, and the budget the
+	// double's headers state (35,000 per 5 minutes).
+	if !regexp.MustCompile(`(?m)^PACE cloud control eu-west-1 [0-9.]+/s \(\d+ throttled, \d+ cuts\), cloud control us-east-1 [0-9.]+/s .*, port 116\.67/s$`).MatchString(out) {
+		t.Errorf("no PACE line with both regions and Port's budget:\n%s", out)
 	}
 	if n := len(double.Entities("lambda")); n != want {
 		t.Fatalf("Port has %d lambda entities, want %d", n, want)

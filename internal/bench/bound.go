@@ -36,6 +36,9 @@ type Bound struct {
 func SyncBound(sc Scenario) Bound {
 	pages := ceilDiv(sc.PerShard, sc.PageSize)
 	perRegion := len(sc.Kinds) * (pages + sc.PerShard)
+	if sc.TrustList {
+		perRegion = len(sc.Kinds) * pages // no GetResource
+	}
 	b := Bound{
 		AWSRequests:  perRegion * len(sc.Regions),
 		PortRequests: sc.Shards() * (ceilDiv(sc.PerShard, portBulk) + ceilDiv(sc.PerShard, portSearchPage)),

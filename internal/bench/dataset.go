@@ -93,7 +93,7 @@ func ConfigJSON(sc Scenario) []byte {
 				"query": Selector,
 				// The emulator is Cloud Control: kinds the original exporter
 				// read through Describe APIs must say so.
-				"aws": map[string]any{"regions": sc.Regions, "reader": "cloudcontrol"},
+				"aws": map[string]any{"regions": sc.Regions, "reader": "cloudcontrol", "trust_list_properties": sc.TrustList},
 			},
 			"port": map[string]any{"entity": map[string]any{"mappings": []mappingJSON{{
 				Identifier: ".Name", Title: ".Name", Blueprint: `"` + Blueprint(kind) + `"`, Properties: props,

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
+	"github.com/port-labs/port-aws-exporter/internal/jsonvalue"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
@@ -88,10 +90,11 @@ func MapFile(ctx context.Context, path, kind string, out io.Writer) (n int, inMa
 	lines := bufio.NewScanner(f)
 	lines.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	w := bufio.NewWriter(out)
-	enc := json.NewEncoder(w)
+	var buf, body []byte
 	for line := 1; lines.Scan(); line++ {
-		var props map[string]any
-		if err := json.Unmarshal(lines.Bytes(), &props); err != nil {
+		// Parsed as the Cloud Control reader parses a document.
+		props, err := source.DecodeProperties(lines.Bytes())
+		if err != nil {
 			return n, inMap, fmt.Errorf("%s line %d: %w", path, line, err)
 		}
 		began := time.Now()
@@ -101,7 +104,14 @@ func MapFile(ctx context.Context, path, kind string, out io.Writer) (n int, inMa
 			return n, inMap, fmt.Errorf("%s line %d: %w", path, line, err)
 		}
 		for _, e := range res.Entities {
-			if err := enc.Encode(e); err != nil {
+			// Printed as the Port client encodes an entity's body, with
+			// the blueprint in front (Port has it in the URL; jq prints it).
+			if body, err = port.AppendEntity(body[:0], e); err != nil {
+				return n, inMap, fmt.Errorf("write entity: %w", err)
+			}
+			buf = jsonvalue.AppendString(append(buf[:0], `{"blueprint":`...), e.Blueprint)
+			buf = append(append(append(buf, ','), body[1:]...), '\n')
+			if _, err := w.Write(buf); err != nil {
 				return n, inMap, fmt.Errorf("write entity: %w", err)
 			}
 			n++

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
@@ -95,12 +97,38 @@ func SyncOnce(ctx context.Context, ep Endpoints, sync exporter.SyncSettings, log
 	start := time.Now()
 	report, err := b.Controller.Run(ctx)
 	run := Summarize(report, time.Since(start))
-	b.Readers.LogRates(log) // the pace found per region
+	b.LogPace(log) // the pace found per region, and Port's
+	// Logged whether or not the sync succeeded: a failed shard of a long
+	// run still tells the memory it took.
+	peak, rssErr := PeakRSS()
+	log.Info("exporter peak RSS", "bytes", peak, "mb", fmt.Sprintf("%.1f", float64(peak)/(1<<20)), "listed", run.Listed, "upserted", run.Upserted)
+	if path := os.Getenv(HeapProfileEnv); path != "" {
+		if perr := writeHeapProfile(path); perr != nil {
+			log.Warn("heap profile", "error", perr)
+		}
+	}
 	if err != nil {
 		return run, fmt.Errorf("sync: %w", err)
 	}
-	run.PeakRSS, err = PeakRSS()
-	return run, err
+	run.PeakRSS = peak
+	return run, rssErr
+}
+
+// HeapProfileEnv names a file the exporter side of a sync scenario writes
+// its heap profile to when the sync ends (before anything is released), to
+// see what the memory at the end of a large sync is.
+const HeapProfileEnv = "BENCH_HEAP_PROFILE"
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Result is one scenario's figures.

@@ -54,9 +54,12 @@ func BindShardFlags(f *pflag.FlagSet) *SyncFlags {
 	f.Var((*ceiling)(&s.AWSRequestsPerSecond), "aws-requests-per-second",
 		"highest Cloud Control calls per second per region; the pace below it adapts to what AWS allows (none: no ceiling)")
 	BindEnv(f, "aws-requests-per-second", "AWS_REQUESTS_PER_SECOND")
-	f.Float64Var(&s.PortRequestsPerSecond, "port-requests-per-second", 35000.0/300, // Port's published 35,000 requests per 5 minutes
-		"Port API requests per second; the default is Port's published 35,000 per 5 minutes")
-	f.Lookup("port-requests-per-second").DefValue = "116.67" // not 116.66666666666667 in --help
+	// No ceiling by default either: the Port client paces at the budget
+	// Port's x-ratelimit-* headers state, from Port's published 35,000
+	// requests per 5 minutes until the first answer.
+	s.PortRequestsPerSecond = math.Inf(1)
+	f.Var((*ceiling)(&s.PortRequestsPerSecond), "port-requests-per-second",
+		"highest Port API requests per second; the pace below it is the budget Port's rate-limit headers state (none: no ceiling)")
 	BindEnv(f, "port-requests-per-second", "PORT_REQUESTS_PER_SECOND")
 	return s
 }

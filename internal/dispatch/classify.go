@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/port"
@@ -86,6 +88,9 @@ func Cause(err error) string {
 			return "port_unavailable"
 		}
 		return "port_rejected"
+	case isAWSCall(err):
+		// A network failure inside an AWS SDK call is AWS's, not Port's:
+		// read it as source errors are, below.
 	case port.IsTransient(err) && !source.IsTransient(err):
 		return "port_unavailable"
 	}
@@ -99,4 +104,10 @@ func Cause(err error) string {
 		}
 	}
 	return "other"
+}
+
+// isAWSCall reports whether err came out of an AWS SDK operation.
+func isAWSCall(err error) bool {
+	var opErr *smithy.OperationError
+	return errors.As(err, &opErr)
 }

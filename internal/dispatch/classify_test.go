@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"testing"
 
@@ -35,9 +36,11 @@ func TestClassifyAndCause(t *testing.T) {
 		{"port 503", wrap(&port.APIError{StatusCode: 503}), true, "", "port_unavailable"},
 		{"aws access denied", wrap(&source.ShardError{Reason: source.ReasonAccessDenied, Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}}), false, events.ReasonAWSRejected, "access_denied"},
 		{"aws throttled", wrap(&source.ShardError{Reason: source.ReasonThrottled, Err: &smithy.GenericAPIError{Code: "ThrottlingException"}}), true, "", "throttled"},
+		{"aws network failure is not port's", wrap(&smithy.OperationError{ServiceID: "S3", OperationName: "GetBucketLocation",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}), true, "", "unavailable"},
 		{"permanent message error", &events.PermanentError{Reason: events.ReasonBadIdentifier, Err: errors.New("x")}, false, events.ReasonBadIdentifier, "other"},
 	}
-	if len(cases) < 8 {
+	if len(cases) < 9 {
 		t.Fatal("cases lost")
 	}
 	for _, c := range cases {

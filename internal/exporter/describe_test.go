@@ -27,7 +27,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/registry"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 	"github.com/port-labs/port-aws-exporter/internal/source/describe"
-	"github.com/port-labs/port-aws-exporter/internal/source/describe/describetest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/describetest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/portapi"
 )

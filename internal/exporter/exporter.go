@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -149,6 +150,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	}
 	if opts.Metrics != nil {
 		srcOpts.Observe = opts.Metrics.ObserveAWS
+		srcOpts.OnRate = opts.Metrics.AWSPace
 	}
 	readers := NewReaders(mapper, awsCfg, srcOpts, awsCfg.Region)
 	b := &Built{
@@ -234,8 +236,21 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	return err
 }
 
-// LogRates logs the pace every reader found per region (and service).
-func (b *Built) LogRates() { b.Readers.LogRates(b.Logger) }
+// LogPace logs the pace found, at the end of a sync: each region's (and,
+// for the other readers, each service's) pace and the Port client's ("port pace").
+func (b *Built) LogPace(logger *slog.Logger) {
+	if logger == nil {
+		logger = b.Logger
+	}
+	b.Readers.LogRates(logger)
+	if b.Port != nil {
+		if pace := b.Port.Pace(); math.IsInf(pace, 1) {
+			logger.Info("port pace", slog.String("requests_per_second", "unpaced"))
+		} else {
+			logger.Info("port pace", slog.Float64("requests_per_second", math.Round(pace*100)/100))
+		}
+	}
+}
 
 // DefaultWriteConcurrency keeps enough upserts in flight to use Port's
 // budget (about 117 requests/s at ~80 ms each needs ~10 in flight); the

@@ -51,6 +51,7 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *sl
 	}
 	if opts.Metrics != nil {
 		cfg.Observe = opts.Metrics.PortRequest
+		cfg.OnPace = opts.Metrics.PortPace
 	}
 	client, err := port.New(cfg)
 	if err != nil {

@@ -1,9 +1,7 @@
 package exporter
 
 import (
-	"github.com/port-labs/port-aws-exporter/internal/source/accountinfo"
 	"log/slog"
-	"os"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +10,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/accountinfo"
 	"github.com/port-labs/port-aws-exporter/internal/source/describe"
 	"github.com/port-labs/port-aws-exporter/internal/source/s3region"
 )
@@ -55,11 +54,15 @@ func NewReaders(mapper *mapping.Mapper, awsCfg aws.Config, opts source.Options, 
 				}
 			}
 		}
-		var s3opts []func(*s3.Options)
-		if awsCfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != "" {
-			// An S3 look-alike (moto, LocalStack) serves buckets by path only.
-			s3opts = append(s3opts, func(o *s3.Options) { o.UsePathStyle = true })
-		}
+		// An S3 look-alike (moto, LocalStack, the testbed) serves buckets by
+		// path only. By the time option functions run, the client has read
+		// its endpoint from the config and the environment
+		// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+		s3opts := []func(*s3.Options){func(o *s3.Options) {
+			if o.BaseEndpoint != nil {
+				o.UsePathStyle = true
+			}
+		}}
 		r.S3 = s3region.New(awsCfg, cc, s3region.Options{
 			Regions:   func(string) []string { return regions },
 			Source:    opts,

@@ -27,7 +27,8 @@ type SyncSettings struct {
 	MaxDeleteShareGiven bool
 	// AWSRequestsPerSecond paces Cloud Control calls per region.
 	AWSRequestsPerSecond float64
-	// PortRequestsPerSecond paces Port requests.
+	// PortRequestsPerSecond is the ceiling of the Port pace (+Inf: none);
+	// below it the client paces at the budget Port's headers state.
 	PortRequestsPerSecond float64
 	// DryRun plans and writes nothing.
 	DryRun bool

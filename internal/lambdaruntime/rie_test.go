@@ -43,7 +43,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	}
 	emu := lambdarie.Start(t, rie, bootstrap, lambdarie.Options{Timeout: 60 * time.Second, Env: map[string]string{
 		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_ENDPOINT_URL_CLOUDCONTROL": s.CCURL, "AWS_ENDPOINT_URL_STS": m.URL, "AWS_ENDPOINT_URL_SQS": m.URL,
+		"AWS_ENDPOINT_URL_CLOUDCONTROL": s.CCURL, "AWS_ENDPOINT_URL_S3": s.CCURL, "AWS_ENDPOINT_URL_STS": m.URL, "AWS_ENDPOINT_URL_SQS": m.URL,
 		"CONFIG_URL": configPath, "EVENTS_QUEUE_URL": srcURL,
 		"PORT_API_URL": s.PortURL, "PORT_CLIENT_ID": s.Port.ClientID(), "PORT_CLIENT_SECRET": s.Port.ClientSecret(),
 	}})

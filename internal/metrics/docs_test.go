@@ -94,6 +94,8 @@ func newRecordedRegistry() *prometheus.Registry {
 	m.DeadLettered("malformed_json")
 	m.InFlight(1)
 	m.SyncLeaseHeld(true)
+	m.AWSPace("eu-west-1", 412.5)
+	m.PortPace(116.67)
 	return reg
 }
 

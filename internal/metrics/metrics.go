@@ -22,6 +22,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"time"
 
@@ -56,6 +57,8 @@ type Metrics struct {
 	inFlight        prometheus.Gauge
 	failures        *prometheus.CounterVec
 	leaseHeld       prometheus.Gauge
+	awsPace         *prometheus.GaugeVec
+	portPace        prometheus.Gauge
 
 	collectors []prometheus.Collector
 	families   []Family
@@ -144,6 +147,11 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 	m.inFlight = m.gaugeVec("queue_messages_in_flight", "SQS messages received and not yet deleted or released.").WithLabelValues()
 	m.leaseHeld = m.gaugeVec("sync_lease_held",
 		"1 while this replica holds the sync lease and runs the full sync, else 0 (serve with --sync-lease).").WithLabelValues()
+	m.awsPace = m.gaugeVec("aws_requests_per_second_discovered",
+		"Cloud Control calls per second the reader paces a region at: the rate found from AWS's answers (raised while calls succeed, cut on throttling), under --aws-requests-per-second.",
+		"region")
+	m.portPace = m.gaugeVec("port_requests_per_second_discovered",
+		"Port requests per second the client paces at: the budget Port's rate-limit headers state (limit ÷ period), under --port-requests-per-second, lower while a window is nearly spent.").WithLabelValues()
 	reg.MustRegister(m.collectors...)
 	for _, o := range opts {
 		o(m)
@@ -200,6 +208,24 @@ func (m *Metrics) SyncLeaseHeld(held bool) {
 	} else {
 		m.leaseHeld.Set(0)
 	}
+}
+
+// AWSPace records the pace a region's Cloud Control reader found; its
+// signature is the reader's OnRate hook.
+func (m *Metrics) AWSPace(region string, perSecond float64) {
+	if m == nil || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
+		return // no pace (unpaced) has no figure; EMF cannot write an infinity
+	}
+	m.awsPace.WithLabelValues(m.regions.value(region)).Set(perSecond)
+}
+
+// PortPace records the Port client's pace; its signature is the client's
+// OnPace hook.
+func (m *Metrics) PortPace(perSecond float64) {
+	if m == nil || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
+		return
+	}
+	m.portPace.Set(perSecond)
 }
 
 // Scopes of Failure.

@@ -71,9 +71,14 @@ type Config struct {
 	// it fails with a transient error (the write is then retried by the
 	// caller, never dropped); 10 minutes if zero.
 	MaxRateLimitWait time.Duration
-	// RequestsPerSecond paces requests across every copy of the client;
-	// DefaultRequestsPerSecond if zero, unpaced if negative.
+	// RequestsPerSecond is the ceiling of the pace, shared by every copy
+	// of the client: below it the pace is the budget Port's headers state
+	// (x-ratelimit-limit ÷ x-ratelimit-period), DefaultRequestsPerSecond
+	// until an answer says. Zero or +Inf: no ceiling; negative: unpaced.
 	RequestsPerSecond float64
+	// OnPace, when set, is called with the pace whenever it changes (the
+	// budget found, a window nearly spent) and once at the start.
+	OnPace func(perSecond float64)
 	// Burst is how many requests may go at once above the pace; 10 if zero.
 	Burst int
 	// MaxRequestBytes is the body size one request may have; Port's 1 MiB if zero.
@@ -150,9 +155,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxRateLimitWait <= 0 {
 		cfg.MaxRateLimitWait = 10 * time.Minute
 	}
-	if cfg.RequestsPerSecond == 0 {
-		cfg.RequestsPerSecond = DefaultRequestsPerSecond
-	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = 10
 	}
@@ -174,13 +176,18 @@ func New(cfg Config) (*Client, error) {
 		// the routes carry /v1 themselves, so a base URL ending in it works too.
 		base: strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/v1"),
 		http: &hc,
-		pace: newPacer(cfg.RequestsPerSecond, cfg.Burst),
+		pace: newPacer(cfg.RequestsPerSecond, cfg.Burst, cfg.OnPace),
 		log:  cfg.Logger,
 	}
 	c := &Client{shared: sh, userAgent: cfg.UserAgent}
 	sh.tokens = &tokenCache{fetch: c.fetchToken}
 	return c, nil
 }
+
+// Pace is the Port request pace in effect, in requests per second (+Inf
+// when unpaced): the budget found from Port's headers, or less while a
+// window is nearly spent.
+func (c *Client) Pace() float64 { return float64(c.pace.rate()) }
 
 // WithUserAgent returns a client that shares this one's token cache, pacing
 // and hooks but sends another User-Agent, so that Port records another
@@ -221,18 +228,29 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		refreshed bool
 	)
 	for {
-		if err := c.pace.wait(ctx); err != nil {
-			return nil, fmt.Errorf("port %s %s: waiting for the client's pace: %w", req.method, req.path, err)
-		}
 		token := ""
 		if !req.noAuth {
+			// The token first: a request holding its pace ticket must not
+			// wait for the token request behind it.
 			var err error
 			if token, err = c.tokens.get(ctx); err != nil {
 				return nil, err
 			}
 		}
+		var tk ticket
+		if req.noAuth {
+			// The token request is not paced (it comes once an hour, and
+			// every paced request may be waiting for it), but it counts.
+			tk = c.pace.unpacedTicket()
+		} else {
+			var err error
+			if tk, err = c.pace.wait(ctx); err != nil {
+				return nil, fmt.Errorf("port %s %s: waiting for the client's pace: %w", req.method, req.path, err)
+			}
+		}
 		resp, err := c.send(ctx, req, token)
 		if err != nil {
+			c.pace.done(tk, nil, time.Now())
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("port %s %s: %w", req.method, req.path, ctx.Err())
 			}
@@ -250,7 +268,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			}
 			continue
 		}
-		c.pace.observe(resp.header, time.Now())
+		c.pace.done(tk, resp.header, time.Now())
 		if resp.status >= 200 && resp.status < 300 {
 			return resp, nil
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/jsonvalue"
 )
 
 // UpsertOptions are the query flags of an upsert. upsert=true&merge=true are
@@ -41,23 +42,48 @@ type Result struct {
 // identifier Port would reject, or a body over Port's size limit.
 var ErrNotSent = errors.New("not sent to Port")
 
-// wireEntity is an entity as Port's entity routes take it: no blueprint,
-// which is in the URL.
-type wireEntity struct {
-	Identifier string         `json:"identifier"`
-	Title      string         `json:"title,omitempty"`
-	Icon       string         `json:"icon,omitempty"`
-	Team       any            `json:"team,omitempty"`
-	Properties map[string]any `json:"properties,omitempty"`
-	Relations  map[string]any `json:"relations,omitempty"`
+// encodeEntity writes e as encoding/json encodes a struct of its fields
+// but the blueprint (wireEntity in the tests) without
+// HTML escaping ("<" and "&" as themselves, not 6-byte escapes that count
+// against 1 MiB), field by field through jsonvalue, which is several times
+// faster on the dynamic properties (TestEncodeEntityMatchesEncodingJSON).
+func encodeEntity(e entity.Entity) ([]byte, error) {
+	return AppendEntity(make([]byte, 0, 512), e)
 }
 
-func encodeEntity(e entity.Entity) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // "<" and "&" as themselves, not 6-byte escapes that count against 1 MiB
-	err := enc.Encode(wireEntity{Identifier: e.Identifier, Title: e.Title, Icon: e.Icon, Team: e.Team, Properties: e.Properties, Relations: e.Relations})
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+// AppendEntity appends the body Port's entity routes take for e (no
+// blueprint: it is in the URL); the benchmarks print entities with it.
+func AppendEntity(dst []byte, e entity.Entity) ([]byte, error) {
+	dst = append(dst, `{"identifier":`...)
+	dst = jsonvalue.AppendString(dst, e.Identifier)
+	if e.Title != "" {
+		dst = append(dst, `,"title":`...)
+		dst = jsonvalue.AppendString(dst, e.Title)
+	}
+	if e.Icon != "" {
+		dst = append(dst, `,"icon":`...)
+		dst = jsonvalue.AppendString(dst, e.Icon)
+	}
+	var err error
+	if e.Team != nil {
+		dst = append(dst, `,"team":`...)
+		if dst, err = jsonvalue.Append(dst, e.Team); err != nil {
+			return nil, err
+		}
+	}
+	if len(e.Properties) > 0 {
+		dst = append(dst, `,"properties":`...)
+		if dst, err = jsonvalue.AppendObject(dst, e.Properties); err != nil {
+			return nil, err
+		}
+	}
+	if len(e.Relations) > 0 {
+		dst = append(dst, `,"relations":`...)
+		if dst, err = jsonvalue.AppendObject(dst, e.Relations); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 func upsertQuery(opts UpsertOptions) url.Values {

@@ -2,6 +2,8 @@ package port
 
 import (
 	"context"
+	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,5 +45,67 @@ func TestPacerRecoversAtWindowReset(t *testing.T) {
 	if limit := 2 * bound; took > limit {
 		t.Errorf("took %s, more than %s (twice the budget's %s): waiting requests kept a slow pace after the window reset",
 			took.Round(time.Millisecond), limit, bound)
+	}
+}
+
+// TestPacerFindsThePortBudget: with no rate configured, the client paces at
+// what Port's headers state (x-ratelimit-limit ÷ x-ratelimit-period) for a
+// budget 10 times smaller and 10 times larger than Port's published 116.67/s,
+// with (almost) no 429s: the first request is a probe, and the window gate
+// counts what each window has left.
+func TestPacerFindsThePortBudget(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		perWindow int
+		requests  int
+		latency   time.Duration
+		wantPace  float64
+		max429    int
+	}{
+		{"12 per second", 12, 48, 20 * time.Millisecond, 12, 2},
+		{"1,200 per second", 1200, 600, 2 * time.Millisecond, 1200, 2},
+		{"35,000 per 5 minutes (Port's published)", 35000, 100, 2 * time.Millisecond, 35000.0 / 300, 0},
+	}
+	if len(cases) < 3 {
+		t.Fatal("cases lost")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			period := time.Second
+			if tc.perWindow == 35000 {
+				period = 5 * time.Minute
+			}
+			var paces []float64
+			var mu sync.Mutex
+			e := newEnv(t, portapi.Options{Latency: tc.latency, RateLimit: portapi.RateLimit{Limit: tc.perWindow, Period: period}},
+				func(c *Config) {
+					c.RequestsPerSecond = 0 // no ceiling: the default
+					c.Concurrency = 16
+					c.OnPace = func(r float64) { mu.Lock(); paces = append(paces, r); mu.Unlock() }
+				})
+			start := time.Now()
+			requireOK(t, e.client.UpsertEntities(context.Background(), "service", services(tc.requests*20, "budget"), UpsertOptions{}), tc.requests*20)
+			took := time.Since(start)
+			n429 := e.srv.Count(portapi.RouteBulkUpsert, 429)
+			t.Logf("%d bulk requests in %s, %d answered 429, pace %.2f/s (changes %v)", tc.requests, took.Round(time.Millisecond), n429, e.client.Pace(), paces)
+			if got := e.client.Pace(); math.Abs(got-tc.wantPace) > 1e-6*tc.wantPace {
+				t.Errorf("pace %v after the sync, want the budget's %v", got, tc.wantPace)
+			}
+			if n429 > tc.max429 {
+				t.Errorf("%d requests answered 429, want at most %d", n429, tc.max429)
+			}
+			if tc.perWindow == 12 {
+				// 48 requests need 4 windows: 3 s at least; a stall or a
+				// storm of whole-second Retry-Afters costs several more.
+				if bound := 3 * time.Second; took < bound || took > bound+2*time.Second {
+					t.Errorf("took %s, want within 2 s above the budget's %s", took.Round(time.Millisecond), bound)
+				}
+			}
+			if len(paces) == 0 || paces[0] != DefaultRequestsPerSecond {
+				t.Errorf("OnPace calls %v: want the start pace %v first", paces, DefaultRequestsPerSecond)
+			}
+		})
 	}
 }

@@ -19,11 +19,13 @@ const (
 	minAdaptiveRate = 0.5
 	// slowStartDoubling and slowStartCalls set how fast the pace doubles
 	// before the first throttle: every max(slowStartDoubling,
-	// slowStartCalls / rate), so 10 → 400 calls/s takes about 1.6 s and a
-	// region that allows less than the start rate sees few throttled calls
-	// before the first cut.
-	slowStartDoubling = 200 * time.Millisecond
-	slowStartCalls    = 8
+	// slowStartCalls / rate), so 10 → 400 calls/s takes about 0.65 s (at
+	// 200 ms and 8 calls it took 1.9 s, in which a 400/s region's bucket
+	// refilled unused: 15 % of the aws-400 bound); a region that allows
+	// less than the start rate sees its first throttle within the first
+	// few calls anyway.
+	slowStartDoubling = 100 * time.Millisecond
+	slowStartCalls    = 2
 	// slowStartCut multiplies the pace at the first throttle: slow start
 	// doubles, so the last rate without throttling is about half.
 	slowStartCut = 0.5
@@ -173,13 +175,13 @@ func (a *adaptiveRate) throttled(now, sent time.Time) (float64, bool) {
 	}
 	next := a.rate * throttleCut
 	if a.slowStart {
-		// What AWS let through in the last second is a better guess than
-		// half a rate that doubled while AWS's own burst hid the limit.
 		next = a.rate * slowStartCut
-		if adm := a.admittedRate(now); adm > 0 {
-			next = math.Min(next, adm)
-		}
 		a.slowStart = false
+	}
+	// What AWS let through in the last half second is a better guess than
+	// a cut of a rate that grew while AWS's own burst hid the limit.
+	if adm := a.admittedRate(now); adm > 0 {
+		next = math.Min(next, adm)
 	}
 	a.rate = math.Max(a.floor, next)
 	a.cuts++

@@ -24,22 +24,22 @@ func TestAdaptiveRateTrajectory(t *testing.T) {
 		start, ceiling float64
 		steps          []step
 	}{
-		{"slow start doubles every 8 calls' time at 10/s (0.8 s)", 10, inf, []step{
-			{ms: 200, waited: true, want: 10 * math.Pow(2, 0.2/0.8)},
-			// now at 11.9/s, so doubling takes 8 / 11.9 s
-			{ms: 400, waited: true, want: slowStarted(10*math.Pow(2, 0.2/0.8), 0.2)},
+		{"slow start doubles every 2 calls' time at 10/s (0.2 s)", 10, inf, []step{
+			{ms: 50, waited: true, want: 10 * math.Pow(2, 0.05/0.2)},
+			// now at 11.9/s, so doubling takes 2 / 11.9 s
+			{ms: 100, waited: true, want: slowStarted(10*math.Pow(2, 0.05/0.2), 0.05)},
 		}},
-		{"slow start doubles every 200 ms at high rates", 100, inf, []step{
-			{ms: 100, waited: true, want: 100 * math.Sqrt2},
-			{ms: 200, waited: true, want: 200},
+		{"slow start doubles every 100 ms at high rates", 100, inf, []step{
+			{ms: 50, waited: true, want: 100 * math.Sqrt2},
+			{ms: 100, waited: true, want: 200},
 		}},
 		{"no growth when no call waited for the pace", 10, inf, []step{
-			{ms: 200, waited: false, want: 10},
-			{ms: 400, waited: false, want: 10},
-			{ms: 600, waited: true, want: 10 * math.Pow(2, 0.2/0.8)}, // only the 200 ms since the last success
+			{ms: 50, waited: false, want: 10},
+			{ms: 100, waited: false, want: 10},
+			{ms: 150, waited: true, want: 10 * math.Pow(2, 0.05/0.2)}, // only the 50 ms since the last success
 		}},
 		{"growth credit is capped after a pause", 100, inf, []step{
-			{ms: 5000, waited: true, want: 100 * math.Pow(2, 0.25/0.2)},
+			{ms: 5000, waited: true, want: 100 * math.Pow(2, 0.25/0.1)},
 		}},
 		{"first throttle halves, later ones cut to 0.8", 100, inf, []step{
 			{ms: 10, throttle: true, sentMS: 5, want: 50},
@@ -134,5 +134,5 @@ func TestAdaptiveRateSettlesAtTheServersLimit(t *testing.T) {
 	}
 }
 
-// slowStarted is r after dt seconds of slow start at low rates (8 calls per doubling).
+// slowStarted is r after dt seconds of slow start at low rates (slowStartCalls calls per doubling).
 func slowStarted(r, dt float64) float64 { return r * math.Pow(2, dt*r/slowStartCalls) }

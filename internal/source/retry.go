@@ -165,6 +165,7 @@ func (p *pacing) wait(ctx context.Context) (waited bool, err error) {
 	if p.pace != nil {
 		gen = p.pace.adapt.generation()
 	}
+	reservedAt := p.limiter.Limit()
 	now := time.Now()
 	r := p.limiter.ReserveN(now, 1)
 	if !r.OK() {
@@ -187,14 +188,21 @@ func (p *pacing) wait(ctx context.Context) (waited bool, err error) {
 		r.Cancel()
 		return true, fmt.Errorf("wait for the %s request pace: %w", p.region, ctx.Err())
 	}
-	if p.pace != nil && p.pace.adapt.generation() != gen {
-		// The pace was cut while this call waited at the old rate: take a
-		// token at the new one, or every waiter goes at the old spacing.
+	if p.pace != nil && p.pace.adapt.generation() != gen && float64(p.limiter.Limit()) < reReserveBelow*float64(reservedAt) {
+		// The pace was cut deeply while this call waited at the old rate
+		// (the slow start's exit): take a token at the new one, or every
+		// waiter goes at the old spacing into an empty bucket. After a
+		// small cut the waiters keep their tokens: a new one costs a second
+		// token per waiter (the first is spent), a gap as long as the queue.
 		_, err := p.wait(ctx)
 		return true, err
 	}
 	return true, nil
 }
+
+// reReserveBelow: a waiter takes a new token when the pace it reserved at
+// was cut below this share of it while it waited.
+const reReserveBelow = 0.6
 
 // addTo puts the pacing middleware right after the SDK's retry loop.
 func (p *pacing) addTo(stack *middleware.Stack) error {

@@ -26,17 +26,14 @@
 package source
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/big"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/port-labs/port-aws-exporter/internal/jsonvalue"
 )
 
 // Shard is one unit of a full sync: the resources of one kind in one region
@@ -76,59 +73,25 @@ func AccountID(ctx context.Context, cfg aws.Config) (string, error) {
 
 // decodeProperties decodes a Cloud Control properties document. An empty
 // document is an empty object: some list handlers return nothing but the
-// identifier.
+// identifier. Numbers stay exact (jsonvalue.Number).
 func decodeProperties(doc string) (map[string]any, error) {
 	if doc == "" {
 		return map[string]any{}, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(doc)))
-	dec.UseNumber()
-	var props map[string]any
-	if err := dec.Decode(&props); err != nil {
+	props, err := jsonvalue.DecodeObject([]byte(doc))
+	if err != nil {
 		return nil, fmt.Errorf("decode properties: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("decode properties: data after the JSON object")
 	}
 	if props == nil {
 		// The document was JSON null.
 		return map[string]any{}, nil
 	}
-	for k, v := range props {
-		props[k] = exactNumbers(v)
-	}
 	return props, nil
 }
 
-// exactNumbers replaces json.Number values by int, *big.Int or float64.
-func exactNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.Atoi(string(x)); err == nil {
-			return i
-		}
-		if b, ok := new(big.Int).SetString(string(x), 10); ok {
-			return b
-		}
-		f, err := x.Float64()
-		if err != nil {
-			// Out of float64 range: keep the digits rather than lose the value.
-			return string(x)
-		}
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = exactNumbers(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = exactNumbers(e)
-		}
-		return x
-	}
-	return v
-}
+// DecodeProperties is decodeProperties for the benchmarks, which parse
+// documents the way the reader does.
+func DecodeProperties(doc []byte) (map[string]any, error) { return decodeProperties(string(doc)) }
 
 // logger returns the configured logger or the default one.
 func (o Options) logger() *slog.Logger {

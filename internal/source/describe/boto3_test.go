@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/port-labs/port-aws-exporter/internal/source"
-	"github.com/port-labs/port-aws-exporter/internal/source/describe/describetest"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/describetest"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
 )
 

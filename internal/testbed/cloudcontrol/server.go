@@ -63,6 +63,10 @@ type getOutput struct {
 // ServeHTTP answers one AWS JSON 1.0 request.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", requestID())
+	if isGetBucketLocation(r) {
+		e.serveBucketLocation(w, r)
+		return
+	}
 	out, err := e.serve(r)
 	if err != nil {
 		var ae *apiError
