@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -49,11 +50,75 @@ double on 127.0.0.1, writes a config.json and blueprints from the rule library, 
 sync through the AWS SDK and the Port client, with the exporter's own wiring (internal/exporter).
 Then it deletes a function and a bucket in the emulator and syncs again, to show stale deletion.
 It needs no AWS or Port account.`
-	var keep bool
+	var keep, testbed bool
+	var dir string
+	var latency time.Duration
 	root.Args = cobra.NoArgs
-	root.RunE = func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, keep) }
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if testbed {
+			return runTestbed(cmd, dir, latency)
+		}
+		return runDemo(cmd, keep)
+	}
 	root.Flags().BoolVar(&keep, "keep-files", false, "keep the generated config.json and blueprints.json and print where they are")
+	root.Flags().BoolVar(&testbed, "testbed", false, "only start the testbed, write config.json and blueprints.json for every kind in every region, "+
+		"print the environment that points port-aws-exporter at it, and wait for Ctrl-C: try the real CLI with no AWS or Port account")
+	root.Flags().DurationVar(&latency, "latency", 0, "with --testbed: how long each AWS call takes (e.g. 300ms, to watch a sync's progress)")
+	root.Flags().StringVar(&dir, "dir", "", "with --testbed: where to write config.json and blueprints.json (default: a new temporary directory, kept)")
 	return root
+}
+
+// runTestbed serves the demo's account and a Port double until the context
+// ends, for trying the product binary itself: `blueprints apply`, `sync`
+// with its progress, `--dry-run`, `--summary json`. Every kind is configured
+// in every region of the dataset (a region without resources is a shard
+// that lists nothing), so that a sync has enough shards to watch.
+func runTestbed(cmd *cobra.Command, dir string, latency time.Duration) error {
+	out := cmd.OutOrStdout()
+	emu, err := cloudcontrol.NewDemo()
+	if err != nil {
+		return err
+	}
+	emu.SetLatency(latency)
+	aws, err := emu.Listen("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the Cloud Control emulator: %w", err)
+	}
+	defer aws.Close()
+	portDouble := portapi.New(portapi.Options{})
+	defer portDouble.Close()
+
+	kinds, _, err := demoKinds(emu)
+	if err != nil {
+		return err
+	}
+	everywhere := map[string][]string{}
+	for _, k := range kinds {
+		everywhere[k.Type] = emu.Regions()
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "port-aws-exporter-testbed-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	configPath, err := writeDemoFiles(dir, kinds, everywhere)
+	if err != nil {
+		return err
+	}
+	blueprintsPath := filepath.Join(dir, "blueprints.json")
+	fmt.Fprintf(out, "# Testbed up: Cloud Control emulator (account %s, regions %s; it also answers STS GetCallerIdentity\n"+
+		"# and S3 GetBucketLocation) and a Port double, on 127.0.0.1. %d kinds × %d regions = %d shards.\n"+
+		"# The Port credentials below are the double's own, valid only against it. In another shell:\n",
+		emu.AccountID(), strings.Join(emu.Regions(), ", "), len(kinds), len(emu.Regions()), len(kinds)*len(emu.Regions()))
+	fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo-secret\n", aws.URL)
+	fmt.Fprintf(out, "export PORT_API_URL=%s PORT_CLIENT_ID=%s PORT_CLIENT_SECRET=%s\n", portDouble.URL(), portDouble.ClientID(), portDouble.ClientSecret())
+	fmt.Fprintf(out, "port-aws-exporter blueprints apply --file %s\n", blueprintsPath)
+	fmt.Fprintf(out, "port-aws-exporter sync --config %s\n", configPath)
+	fmt.Fprintln(out, "# Ctrl-C stops the testbed.")
+	<-cmd.Context().Done()
+	return nil
 }
 
 func runDemo(cmd *cobra.Command, keepFiles bool) error {

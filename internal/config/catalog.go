@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/port-labs/port-aws-exporter/internal/catalog"
@@ -30,8 +31,34 @@ func CheckCatalog(cfg *Config) (problems, warnings []Problem) {
 		p, w := checkKind(ResourcePath(i), &cfg.Resources[i])
 		problems = append(problems, p...)
 		warnings = append(warnings, w...)
+		warnings = append(warnings, checkRegionsKnown(ResourcePath(i), &cfg.Resources[i])...)
 	}
 	return problems, warnings
+}
+
+// checkRegionsKnown warns of a region that has the form of its partition's
+// names but that the SDK does not name (eu-wset-1): a typo, most often, and
+// otherwise a region newer than this build. A warning, not an error: AWS
+// opens regions after a release, and the exporter must not refuse them.
+func checkRegionsKnown(path string, r *Resource) (warnings []Problem) {
+	for j, region := range r.Selector.AWS.Regions {
+		partition, ok := catalog.PartitionOf(region)
+		if !ok {
+			continue // not a region name at all: the schema's problem
+		}
+		known := catalog.PartitionRegions(partition)
+		if len(known) == 0 || slices.Contains(known, region) {
+			continue
+		}
+		msg := fmt.Sprintf("%q is not a region the AWS SDK of this build names in partition %s", region, partition)
+		if hint := suggest.Phrase(suggest.Closest(region, known, 2)); hint != "" {
+			msg += "; " + hint
+		} else {
+			msg += " (a region newer than this build is fine)"
+		}
+		warnings = append(warnings, Problem{Path: Index(path+".selector.aws.regions", j), Message: msg})
+	}
+	return warnings
 }
 
 func checkKind(path string, r *Resource) (problems, warnings []Problem) {

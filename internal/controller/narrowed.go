@@ -43,6 +43,15 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 	for _, id := range scope.Entities {
 		n.addCandidates(id)
 	}
+	if len(scope.Resources) == 0 {
+		// A delete that names only an identifier: the seed's rules send the
+		// Cloud Control identifier (a function's name) while the config may
+		// name its entities otherwise (by ARN). The entity meant is then one
+		// of the shard's own that leads back to that identifier.
+		for _, id := range scope.Entities {
+			n.addDerivedCandidates(id)
+		}
+	}
 	// Candidates whose mappings name them by the Cloud Control identifier are
 	// proven (or not) by reading that identifier; read those not read yet.
 	proofs := map[entity.Ref][]string{}
@@ -226,6 +235,50 @@ func (n *narrowed) addCandidates(id string) {
 	}
 	for _, bp := range n.blueprints() {
 		n.candidates[entity.Ref{Blueprint: bp, Identifier: id}] = true
+	}
+}
+
+// addDerivedCandidates adds the shard's own entities whose identifier, by
+// a mapping that names entities by something other than the Cloud Control
+// identifier (an ARN, a name that builds it: internal/identity), leads back
+// to ccID. It costs one search of the shard's entities in those blueprints,
+// made only for deletes without resource_identifier under such mappings.
+// ccID comes from a message and is only compared, never parsed: a forged one
+// matches no entity, or one whose resource the proof then reads.
+func (n *narrowed) addDerivedCandidates(ccID string) {
+	shard := n.scope.Shard
+	derivers := map[string][]identity.Deriver{}
+	for _, e := range n.applicable {
+		for _, m := range e.Identities() {
+			if m.Blueprint == "" || m.Items {
+				continue
+			}
+			d, ok := identity.Direct(shard.Kind, m.Identifier)
+			if !ok || identity.NamesByCloudControlID(d) {
+				continue
+			}
+			derivers[m.Blueprint] = append(derivers[m.Blueprint], d)
+		}
+	}
+	if len(derivers) == 0 || ccID == "" {
+		return
+	}
+	bps := make([]string, 0, len(derivers))
+	for bp := range derivers {
+		bps = append(bps, bp)
+	}
+	sort.Strings(bps)
+	owned, err := n.c.parts.Target.Owned(n.ctx, shard, bps)
+	if err != nil {
+		n.w.fail(fmt.Errorf("find the entity of %q among the shard's own: %w", ccID, err))
+		return
+	}
+	for _, ref := range owned {
+		for _, d := range derivers[ref.Blueprint] {
+			if id, ok := d.CloudControlID(ref.Identifier, shard.Region, shard.AccountID); ok && id == ccID {
+				n.candidates[ref] = true
+			}
+		}
 	}
 }
 

@@ -82,6 +82,14 @@ type sameID struct{}
 
 func (sameID) CloudControlID(id, _, _ string) (string, bool) { return id, id != "" }
 
+// NamesByCloudControlID reports whether d's mapping names entities by the
+// Cloud Control identifier itself (so an entity identifier and a resource
+// identifier are the same string).
+func NamesByCloudControlID(d Deriver) bool {
+	_, ok := d.(sameID)
+	return ok
+}
+
 // fromARN: the entity is named by an ARN whose last part is the identifier.
 type fromARN struct{ re *regexp.Regexp }
 

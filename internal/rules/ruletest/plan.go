@@ -113,6 +113,45 @@ func (s *Suite) exporterPlans(ctx context.Context, d events.Decision, account st
 	return plans, warnings
 }
 
+// identifierAgreement reads, for a delete that names only an identifier
+// (as the seed's rules send, which the exporter takes for the Cloud Control
+// identifier), how the config's mappings name the kind's entities: by that
+// identifier (they agree), by a property internal/identity leads back to it
+// (an ARN: the exporter finds the entity among the shard's own, a note), or
+// by an expression it cannot (no deletion event ever reaches the entity: a
+// warning with the fix).
+func (s *Suite) identifierAgreement(d events.Decision) (notes, warnings []string) {
+	if d.Action != events.ActionDelete || d.EntityIdentifier != "" || d.ResourceIdentifier != "" {
+		return nil, nil
+	}
+	primary := identity.PrimaryIdentifier(d.ResourceType)
+	for _, e := range s.opts.Mapper.ForKind(d.ResourceType) {
+		for _, m := range e.Identities() {
+			if m.Blueprint == "" || m.Items {
+				continue
+			}
+			dv, direct := identity.Direct(d.ResourceType, m.Identifier)
+			switch {
+			case direct && identity.NamesByCloudControlID(dv):
+			case direct:
+				notes = append(notes, fmt.Sprintf("the rule names the deleted resource only by identifier (%s's Cloud Control identifier) and the config names %s entities by %s: "+
+					"the exporter finds the entity among the shard's own, leading each back to its Cloud Control identifier (one search of the shard's entities per delete); "+
+					"the library's rules (rules generate) also send entity_identifier and need no search", d.ResourceType, m.Blueprint, m.Identifier))
+			default:
+				fix := "map the identifier to the Cloud Control identifier"
+				if primary != "" {
+					fix = "map the identifier to ." + primary
+				}
+				warnings = append(warnings, fmt.Sprintf("a delete names %q, which the exporter reads as %s's Cloud Control identifier, but the config names %s entities by %s, "+
+					"which it cannot lead back to one: this rule's deletion events reach no entity, which goes only at the next full sync; "+
+					"%s (or to a property internal/identity knows, such as the ARN), or use the library's rule (rules generate), which sends entity_identifier",
+					d.Identifier, d.ResourceType, m.Blueprint, m.Identifier, fix))
+			}
+		}
+	}
+	return notes, warnings
+}
+
 // mismatch warns when the entity a found resource maps to is not among what
 // the message deletes once the resource is gone: the rule's delete identifier
 // and the config's entity identifier name the entity differently (a name

@@ -369,6 +369,8 @@ func (s *Suite) runTarget(ctx context.Context, cr compiledRule, i int, t templat
 	if s.opts.Mapper != nil {
 		plans, warnings := s.exporterPlans(ctx, d, eventAccount(event))
 		out.Exporter, out.Warnings = plans, append(out.Warnings, warnings...)
+		notes, warnings := s.identifierAgreement(d)
+		out.Notes, out.Warnings = append(out.Notes, notes...), append(out.Warnings, warnings...)
 	}
 	return out
 }

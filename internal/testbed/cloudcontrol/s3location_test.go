@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/port-labs/port-aws-exporter/internal/testbed/cloudcontrol"
@@ -41,5 +42,19 @@ func TestGetBucketLocationThroughSDK(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchBucket" {
 		t.Fatalf("GetBucketLocation of a missing bucket: %v, want NoSuchBucket", err)
+	}
+}
+
+// The emulator names its account to STS's GetCallerIdentity, so that the
+// exporter's account lookup works against it alone.
+func TestGetCallerIdentityThroughSDK(t *testing.T) {
+	e := cloudcontrol.New()
+	srv := start(t, e)
+	out, err := sts.NewFromConfig(srv.AWSConfig("eu-west-1")).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Account == nil || *out.Account != e.AccountID() {
+		t.Fatalf("GetCallerIdentity account = %v, want %s", out.Account, e.AccountID())
 	}
 }

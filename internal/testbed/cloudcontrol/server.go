@@ -63,8 +63,12 @@ type getOutput struct {
 // ServeHTTP answers one AWS JSON 1.0 request.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", requestID())
-	if isGetBucketLocation(r) {
+	switch {
+	case isGetBucketLocation(r):
 		e.serveBucketLocation(w, r)
+		return
+	case isSTSQuery(r):
+		e.serveSTS(w, r)
 		return
 	}
 	out, err := e.serve(r)
