@@ -74,8 +74,12 @@ type Settings struct {
 	// Concurrency bounds how many shards a full sync runs at once (≥ 1).
 	Concurrency int
 	// WriteConcurrency bounds the upsert requests in flight across all
-	// shards (≥ 1).
+	// shards (≥ 1); with WritePace it is the floor of that bound.
 	WriteConcurrency int
+	// WriteSlots, when set, says how many upserts the target can keep busy
+	// now (for Port: its budget × a request's latency); the bound follows
+	// it, from WriteConcurrency up to MaxWriteSlots (writeSlots).
+	WriteSlots func() int
 	// Policy picks which stale entities may be deleted (plan.Policies).
 	Policy plan.Policy
 	// MaxDeleteShare is the largest share of a shard's owned entities one
@@ -124,7 +128,7 @@ type Controller struct {
 // shared is what every view of a controller (WithTarget) shares: the write
 // slots that bound Port requests in flight, and the proof listings.
 type shared struct {
-	writeSlots chan struct{}
+	writeSlots *writeSlots
 	proofs     *proofListings
 }
 
@@ -153,7 +157,7 @@ func New(parts Parts, settings Settings) (*Controller, error) {
 		guards:   plan.Guards(settings.MaxDeleteShare),
 		log:      log,
 		shared: &shared{
-			writeSlots: make(chan struct{}, settings.WriteConcurrency),
+			writeSlots: newWriteSlots(settings.WriteConcurrency, settings.WriteSlots),
 			proofs:     newProofListings(settings.ProofListingTTL),
 		},
 	}, nil

@@ -59,11 +59,12 @@ func (u *upserter) close() {
 
 func (u *upserter) send(batch []entity.Entity) {
 	slots := u.c.shared.writeSlots
-	slots <- struct{}{}
+	slots.acquire()
 	u.wg.Add(1)
 	go func() {
-		defer func() { <-slots; u.wg.Done() }()
+		defer u.wg.Done()
 		results := u.c.parts.Target.Upsert(u.ctx, u.w.shard, batch)
+		slots.release()
 		u.w.mu.Lock()
 		for _, res := range results {
 			if res.Err != nil {

@@ -85,6 +85,8 @@ type Built struct {
 	AccountID string
 	AWS       aws.Config
 	Logger    *slog.Logger
+
+	portLatency *upsertLatency // of bulk upserts, for the write slots
 }
 
 // Build loads the AWS config, the exporter config and the Port credentials
@@ -155,10 +157,10 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	readers := NewReaders(mapper, awsCfg, srcOpts, awsCfg.Region)
 	b := &Built{
 		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
-		AccountID: accountID, AWS: awsCfg, Logger: log,
+		AccountID: accountID, AWS: awsCfg, Logger: log, portLatency: &upsertLatency{},
 	}
 	if opts.NeedPort {
-		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log); err != nil {
+		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log, b.portLatency); err != nil {
 			return nil, err
 		}
 	}
@@ -195,12 +197,19 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if writeConcurrency == 0 {
 		writeConcurrency = DefaultWriteConcurrency
 	}
+	var writeSlots func() int
+	if b.Port != nil && opts.Sync.WriteConcurrency == 0 {
+		// The product's default: as many writes in flight as Port's budget
+		// and latency keep busy (a fixed WriteConcurrency is bench's knob).
+		writeSlots = writeSlotsFor(b.Port, b.portLatency)
+	}
 	c, err := controller.New(controller.Parts{
 		Mapper: b.Mapper, Source: b.Readers.Source, Target: tgt,
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
 		WriteConcurrency: writeConcurrency,
+		WriteSlots:       writeSlots,
 		Policy:           opts.Sync.Policy,
 		MaxDeleteShare:   b.maxDeleteShare(opts.Sync),
 		ProofListingTTL:  ProofListingTTL,

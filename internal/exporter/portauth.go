@@ -25,7 +25,7 @@ const ServiceAuthWait = 5 * time.Second
 // newPortClient builds the Port client, and the shard-message key derived
 // from its secret (the one secret every runtime of the exporter holds and
 // nothing that can write to the queue does; the secret itself goes no further).
-func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *slog.Logger) (*port.Client, *events.ShardKey, error) {
+func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *slog.Logger, latency *upsertLatency) (*port.Client, *events.ShardKey, error) {
 	id, secret, baseURL := opts.Port.ClientID, opts.Port.ClientSecret, opts.Port.BaseURL
 	from := "the command's settings"
 	if id == "" {
@@ -50,8 +50,15 @@ func newPortClient(ctx context.Context, awsCfg aws.Config, opts Options, log *sl
 		cfg.RequestsPerSecond = -1 // the Port client's "unpaced"
 	}
 	if opts.Metrics != nil {
-		cfg.Observe = opts.Metrics.PortRequest
 		cfg.OnPace = opts.Metrics.PortPace
+	}
+	cfg.Observe = func(route string, status int, d time.Duration) {
+		if opts.Metrics != nil {
+			opts.Metrics.PortRequest(route, status, d)
+		}
+		if route == "bulk_upsert" && status/100 == 2 {
+			latency.observe(d)
+		}
 	}
 	client, err := port.New(cfg)
 	if err != nil {

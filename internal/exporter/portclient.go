@@ -25,6 +25,6 @@ func PortClient(ctx context.Context, opts Options) (*port.Client, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	opts.OneShot = true
-	client, _, err := newPortClient(ctx, awsCfg, opts, log)
+	client, _, err := newPortClient(ctx, awsCfg, opts, log, &upsertLatency{})
 	return client, err
 }
