@@ -46,8 +46,8 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 	if len(scope.Resources) == 0 {
 		// A delete that names only an identifier: the seed's rules send the
 		// Cloud Control identifier (a function's name) while the config may
-		// name its entities otherwise (by ARN). The entity meant is then one
-		// of the shard's own that leads back to that identifier.
+		// name its entities otherwise (by ARN). The entity meant is then the
+		// one that mapping gives that resource, built from the identifier.
 		for _, id := range scope.Entities {
 			n.addDerivedCandidates(id)
 		}
@@ -238,16 +238,16 @@ func (n *narrowed) addCandidates(id string) {
 	}
 }
 
-// addDerivedCandidates adds the shard's own entities whose identifier, by
-// a mapping that names entities by something other than the Cloud Control
-// identifier (an ARN, a name that builds it: internal/identity), leads back
-// to ccID. It costs one search of the shard's entities in those blueprints,
-// made only for deletes without resource_identifier under such mappings.
-// ccID comes from a message and is only compared, never parsed: a forged one
-// matches no entity, or one whose resource the proof then reads.
+// addDerivedCandidates adds, for each mapping that names entities by
+// something other than the Cloud Control identifier but that
+// internal/identity can build from it (an ARN, a name inside the
+// identifier), the entity that mapping gives the resource ccID. No search:
+// the candidate is built, then the plan's ownership check and AWS's proof
+// decide as for any candidate. ccID comes from a message: EntityID builds
+// only identifiers that lead back to it exactly, so a hostile value names
+// no entity or one whose resource the proof then reads.
 func (n *narrowed) addDerivedCandidates(ccID string) {
 	shard := n.scope.Shard
-	derivers := map[string][]identity.Deriver{}
 	for _, e := range n.applicable {
 		for _, m := range e.Identities() {
 			if m.Blueprint == "" || m.Items {
@@ -257,26 +257,8 @@ func (n *narrowed) addDerivedCandidates(ccID string) {
 			if !ok || identity.NamesByCloudControlID(d) {
 				continue
 			}
-			derivers[m.Blueprint] = append(derivers[m.Blueprint], d)
-		}
-	}
-	if len(derivers) == 0 || ccID == "" {
-		return
-	}
-	bps := make([]string, 0, len(derivers))
-	for bp := range derivers {
-		bps = append(bps, bp)
-	}
-	sort.Strings(bps)
-	owned, err := n.c.parts.Target.Owned(n.ctx, shard, bps)
-	if err != nil {
-		n.w.fail(fmt.Errorf("find the entity of %q among the shard's own: %w", ccID, err))
-		return
-	}
-	for _, ref := range owned {
-		for _, d := range derivers[ref.Blueprint] {
-			if id, ok := d.CloudControlID(ref.Identifier, shard.Region, shard.AccountID); ok && id == ccID {
-				n.candidates[ref] = true
+			if id, ok := identity.EntityID(d, ccID, shard.Region, shard.AccountID); ok && entity.ValidateIdentifier(id) == nil {
+				n.candidates[entity.Ref{Blueprint: m.Blueprint, Identifier: id}] = true
 			}
 		}
 	}

@@ -101,6 +101,76 @@ func (d fromARN) CloudControlID(id, region, account string) (string, bool) {
 	return m[4], true
 }
 
+// EntityID is the inverse of CloudControlID: the entity identifier the
+// mapping gives the resource of Cloud Control identifier ccID in a region
+// and account, and false when d cannot build it. It holds that
+// d.CloudControlID(EntityID(x)) == x, which every implementation checks
+// before answering: ccID comes from a message, and a value that does not
+// round-trip names no entity.
+func EntityID(d Deriver, ccID, region, account string) (string, bool) {
+	if ccID == "" || region == "" || account == "" {
+		return "", false
+	}
+	var id string
+	switch d := d.(type) {
+	case sameID:
+		id = ccID
+	case fromARN:
+		id = d.build([]string{Partition(region), region, account, ccID})
+	case fromName:
+		prefix, _, ok := strings.Cut(strings.NewReplacer("{partition}", Partition(region), "{region}", region, "{account}", account).Replace(d.spec.Identifier), "{name}")
+		if !ok || !strings.HasPrefix(ccID, prefix) {
+			return "", false
+		}
+		id = strings.TrimPrefix(ccID, prefix)
+	default:
+		return "", false
+	}
+	if back, ok := d.CloudControlID(id, region, account); !ok || back != ccID {
+		return "", false
+	}
+	return id, true
+}
+
+// build fills the ARN pattern's four top-level groups with values, keeping
+// its literal text (unescaped); "" when the pattern is not of that simple
+// form (the round trip in EntityID then refuses the result anyway).
+func (d fromARN) build(values []string) string {
+	pat := strings.TrimSuffix(strings.TrimPrefix(d.re.String(), "^"), "$")
+	var b strings.Builder
+	depth, group := 0, 0
+	for i := 0; i < len(pat); i++ {
+		c := pat[i]
+		switch {
+		case c == '\\' && i+1 < len(pat):
+			if depth == 0 {
+				b.WriteByte(pat[i+1])
+			}
+			i++
+		case c == '(':
+			if depth == 0 {
+				if group >= len(values) {
+					return ""
+				}
+				b.WriteString(values[group])
+				group++
+			}
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0:
+			if strings.IndexByte(".*+?[]{}|", c) >= 0 {
+				return "" // not a literal: no template to fill
+			}
+			b.WriteByte(c)
+		}
+	}
+	if group != len(values) {
+		return ""
+	}
+	return b.String()
+}
+
 // fromName: the entity is named by a name the Cloud Control identifier is
 // built from, with the shard's partition, region and account.
 type fromName struct{ spec *nameSpec }
@@ -158,3 +228,20 @@ func simplePath(expr string) (string, bool) {
 // PrimaryIdentifier returns the single primary identifier property of kind
 // as this package knows it ("" for kinds it does not know).
 func PrimaryIdentifier(kind string) string { return kinds[kind].PrimaryIdentifier }
+
+// Properties are what this package knows of the resource ccID of kind in
+// a region and account: its primary identifier and, for kinds known by
+// ARN, the ARN (what an offline plan, rules test's, can map).
+func Properties(kind, ccID, region, account string) map[string]any {
+	spec, ok := kinds[kind]
+	if !ok {
+		return map[string]any{}
+	}
+	props := map[string]any{spec.PrimaryIdentifier: ccID}
+	if spec.ARN != nil {
+		if arn, ok := EntityID(fromARN{re: spec.ARN.re}, ccID, region, account); ok {
+			props[spec.ARN.Property] = arn
+		}
+	}
+	return props
+}

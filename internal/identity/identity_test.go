@@ -97,3 +97,56 @@ func TestLibraryMappingsAreDirect(t *testing.T) {
 		}
 	}
 }
+
+// EntityID inverts CloudControlID for every kind the package knows by ARN
+// or by name, and refuses identifiers that do not round-trip (a message's
+// hostile value names no entity).
+func TestEntityIDInvertsCloudControlID(t *testing.T) {
+	cases := []struct {
+		kind, expr, ccID, region, want string
+		ok                             bool
+	}{
+		{"AWS::Lambda::Function", ".Arn", "orders-api", "eu-west-1", "arn:aws:lambda:eu-west-1:123456789012:function:orders-api", true},
+		{"AWS::Lambda::Function", ".Arn", "orders-api", "cn-north-1", "arn:aws-cn:lambda:cn-north-1:123456789012:function:orders-api", true},
+		{"AWS::DynamoDB::Table", ".Arn", "orders", "us-east-1", "arn:aws:dynamodb:us-east-1:123456789012:table/orders", true},
+		{"AWS::RDS::DBInstance", ".DBInstanceArn", "db-1", "eu-west-1", "arn:aws:rds:eu-west-1:123456789012:db:db-1", true},
+		{"AWS::SNS::Topic", ".TopicName", "arn:aws:sns:eu-west-1:123456789012:alerts", "eu-west-1", "alerts", true},
+		{"AWS::Lambda::Function", ".FunctionName", "orders-api", "eu-west-1", "orders-api", true},
+		// Hostile or foreign values: no entity.
+		{"AWS::Lambda::Function", ".Arn", "a:b\"c", "eu-west-1", "", false},
+		{"AWS::Lambda::Function", ".Arn", "x:function:y", "eu-west-1", "", false},
+		{"AWS::SNS::Topic", ".TopicName", "arn:aws:sns:us-east-1:123456789012:alerts", "eu-west-1", "", false},
+		{"AWS::SNS::Topic", ".TopicName", "arn:aws:sns:eu-west-1:999999999999:alerts", "eu-west-1", "", false},
+	}
+	if len(cases) < 10 {
+		t.Fatal("cases lost")
+	}
+	for _, c := range cases {
+		d, ok := Direct(c.kind, c.expr)
+		if !ok {
+			t.Fatalf("Direct(%s, %s) = false", c.kind, c.expr)
+		}
+		got, ok := EntityID(d, c.ccID, c.region, "123456789012")
+		if ok != c.ok || got != c.want {
+			t.Errorf("EntityID(%s %s, %q, %s) = %q, %v; want %q, %v", c.kind, c.expr, c.ccID, c.region, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// Every ARN pattern of kinds.yaml is a template EntityID can fill.
+func TestEveryARNPatternBuilds(t *testing.T) {
+	n := 0
+	for kind, spec := range kinds {
+		if spec.ARN == nil {
+			continue
+		}
+		n++
+		d := fromARN{re: spec.ARN.re}
+		if _, ok := EntityID(d, "abc", "eu-west-1", "123456789012"); !ok {
+			t.Errorf("%s: EntityID cannot build an ARN from %s", kind, spec.ARN.Pattern)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("%d ARN kinds, want at least 8", n)
+	}
+}

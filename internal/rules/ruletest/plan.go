@@ -117,7 +117,7 @@ func (s *Suite) exporterPlans(ctx context.Context, d events.Decision, account st
 // (as the seed's rules send, which the exporter takes for the Cloud Control
 // identifier), how the config's mappings name the kind's entities: by that
 // identifier (they agree), by a property internal/identity leads back to it
-// (an ARN: the exporter finds the entity among the shard's own, a note), or
+// (an ARN: the exporter builds the entity's identifier, a note), or
 // by an expression it cannot (no deletion event ever reaches the entity: a
 // warning with the fix).
 func (s *Suite) identifierAgreement(d events.Decision) (notes, warnings []string) {
@@ -135,8 +135,8 @@ func (s *Suite) identifierAgreement(d events.Decision) (notes, warnings []string
 			case direct && identity.NamesByCloudControlID(dv):
 			case direct:
 				notes = append(notes, fmt.Sprintf("the rule names the deleted resource only by identifier (%s's Cloud Control identifier) and the config names %s entities by %s: "+
-					"the exporter finds the entity among the shard's own, leading each back to its Cloud Control identifier (one search of the shard's entities per delete); "+
-					"the library's rules (rules generate) also send entity_identifier and need no search", d.ResourceType, m.Blueprint, m.Identifier))
+					"the exporter builds the entity identifier from it (internal/identity) and deletes that entity once AWS proves the resource gone; "+
+					"the library's rules (rules generate) send entity_identifier themselves", d.ResourceType, m.Blueprint, m.Identifier))
 			default:
 				fix := "map the identifier to the Cloud Control identifier"
 				if primary != "" {
@@ -202,7 +202,8 @@ func (p ExporterPlan) Summary() string {
 
 // offlineAWS answers reads as the case says. Found: the first identifier
 // read (the resource the message is about) exists, as a document holding its
-// primary identifier (all an offline test knows of it), and any other
+// primary identifier and, for kinds known by ARN, its ARN (all an offline
+// test knows of it), and any other
 // identifier does not; gone: nothing exists. A listing is empty.
 type offlineAWS struct {
 	found  bool
@@ -218,10 +219,7 @@ func (a *offlineAWS) Get(_ context.Context, shard source.Shard, id string) (sour
 	if !a.found || id != a.first {
 		return source.Resource{}, fmt.Errorf("offline: %w", source.ErrNotFound)
 	}
-	props := map[string]any{}
-	if p := identity.PrimaryIdentifier(kind); p != "" {
-		props[p] = id
-	}
+	props := identity.Properties(kind, id, region, shard.AccountID)
 	return source.Resource{Region: region, Kind: kind, Identifier: id, Properties: props}, nil
 }
 
