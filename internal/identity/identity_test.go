@@ -150,3 +150,27 @@ func TestEveryARNPatternBuilds(t *testing.T) {
 		t.Fatalf("%d ARN kinds, want at least 8", n)
 	}
 }
+
+// FuzzEntityID: whatever a message names, a built entity identifier leads
+// back to exactly that Cloud Control identifier, in the shard's region and
+// account (never another's).
+func FuzzEntityID(f *testing.F) {
+	for _, s := range []string{"orders-api", "a:b", "arn:aws:sns:eu-west-1:123456789012:alerts", "", "x\"y", "fn:function:z"} {
+		f.Add(s, "eu-west-1")
+	}
+	f.Fuzz(func(t *testing.T, ccID, region string) {
+		for _, k := range []struct{ kind, expr string }{
+			{"AWS::Lambda::Function", ".Arn"}, {"AWS::DynamoDB::Table", ".Arn"}, {"AWS::SNS::Topic", ".TopicName"}, {"AWS::RDS::DBInstance", ".DBInstanceArn"},
+		} {
+			d, _ := Direct(k.kind, k.expr)
+			id, ok := EntityID(d, ccID, region, "123456789012")
+			if !ok {
+				continue
+			}
+			back, ok := d.CloudControlID(id, region, "123456789012")
+			if !ok || back != ccID {
+				t.Fatalf("%s: EntityID(%q) = %q, which leads back to %q, %v", k.kind, ccID, id, back, ok)
+			}
+		}
+	})
+}
