@@ -75,17 +75,11 @@ It needs no AWS or Port account.`
 // that lists nothing), so that a sync has enough shards to watch.
 func runTestbed(cmd *cobra.Command, dir string, latency time.Duration) error {
 	out := cmd.OutOrStdout()
-	emu, err := cloudcontrol.NewDemo()
+	emu, aws, portDouble, err := startTestbed(latency)
 	if err != nil {
 		return err
 	}
-	emu.SetLatency(latency)
-	aws, err := emu.Listen("127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("start the Cloud Control emulator: %w", err)
-	}
 	defer aws.Close()
-	portDouble := portapi.New(portapi.Options{})
 	defer portDouble.Close()
 
 	kinds, _, err := demoKinds(emu)
@@ -129,16 +123,11 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 		logger = cli.NewLogger(cmd, os.Stderr)
 	}
 
-	emu, err := cloudcontrol.NewDemo()
+	emu, aws, portDouble, err := startTestbed(0)
 	if err != nil {
 		return err
 	}
-	aws, err := emu.Listen("127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("start the Cloud Control emulator: %w", err)
-	}
 	defer aws.Close()
-	portDouble := portapi.New(portapi.Options{})
 	defer portDouble.Close()
 
 	kinds, regions, err := demoKinds(emu)
@@ -221,6 +210,21 @@ func runDemo(cmd *cobra.Command, keepFiles bool) error {
 	}
 	fmt.Fprintf(out, "\nCatalog now holds %d entities in %d blueprints.\n", total, len(kinds))
 	return nil
+}
+
+// startTestbed starts the Cloud Control emulator with the demo's account
+// (each call answering after latency) and the Port double, on 127.0.0.1.
+func startTestbed(latency time.Duration) (*cloudcontrol.Emulator, *cloudcontrol.Server, *portapi.Server, error) {
+	emu, err := cloudcontrol.NewDemo()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	emu.SetLatency(latency)
+	aws, err := emu.Listen("127.0.0.1:0")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("start the Cloud Control emulator: %w", err)
+	}
+	return emu, aws, portapi.New(portapi.Options{}), nil
 }
 
 // demoKinds are the emulator's types that the rule library knows, with the
