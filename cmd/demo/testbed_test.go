@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/blueprints"
 	"github.com/port-labs/port-aws-exporter/internal/cli"
 	"github.com/port-labs/port-aws-exporter/internal/exporter"
+	"github.com/port-labs/port-aws-exporter/internal/testbed/output"
 )
-
-// lockedBuffer is an output the testbed writes while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // demo --testbed prints an environment and two commands; run with exactly
 // that environment, the exporter's own wiring applies the blueprints and
@@ -38,7 +19,7 @@ func (b *lockedBuffer) String() string {
 func TestTestbedEnvironmentSyncs(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cmd := newDemoCommand()
-	var out lockedBuffer
+	var out output.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
 	cmd.SetArgs([]string{"--testbed", "--dir", t.TempDir()})
