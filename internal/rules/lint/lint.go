@@ -30,6 +30,9 @@ const (
 	QuotedPlaceholder = "quoted-placeholder"
 	// FailedCalls is a CloudTrail rule that does not exclude failed calls.
 	FailedCalls = "failed-calls"
+	// IdentifierMismatch is a delete whose identifier can reach no entity of
+	// the config (found with rules lint --config; see ruletest.Disagreements).
+	IdentifierMismatch = "identifier-mismatch"
 )
 
 // CloudTrailDetailType is the detail-type of CloudTrail records on EventBridge.
@@ -364,7 +367,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "\nRULE  %s%s\n", f.Rule, loc)
 		}
 		switch f.Kind {
-		case QuotedPlaceholder:
+		case QuotedPlaceholder, IdentifierMismatch:
 			fmt.Fprintf(&b, "  %s: target %s, %s: %s\n", f.Kind, f.Target, f.Where, f.Message)
 		default:
 			fmt.Fprintf(&b, "  %s: %s\n", f.Kind, f.Message)
