@@ -143,14 +143,18 @@ func alternatives(p map[string]any) []map[string]any {
 		case k == "$or":
 			branches, _ := v.([]any)
 			var next []map[string]any
+			var subs [][]map[string]any
+			for _, b := range branches {
+				if bm, ok := b.(map[string]any); ok {
+					subs = append(subs, alternatives(bm))
+				}
+			}
 			for _, a := range alts {
-				for _, b := range branches {
-					bm, ok := b.(map[string]any)
-					if !ok {
-						continue
-					}
-					for _, sub := range alternatives(bm) {
-						next = append(next, merged(a, sub))
+				for _, branch := range subs {
+					for _, sub := range branch {
+						if len(next) < maxSamples {
+							next = append(next, merged(a, sub))
+						}
 					}
 				}
 			}
@@ -158,11 +162,14 @@ func alternatives(p map[string]any) []map[string]any {
 		default:
 			if m, ok := v.(map[string]any); ok {
 				var next []map[string]any
+				subs := alternatives(m)
 				for _, a := range alts {
-					for _, sub := range alternatives(m) {
-						c := merged(a, nil)
-						c[k] = sub
-						next = append(next, c)
+					for _, sub := range subs {
+						if len(next) < maxSamples {
+							c := merged(a, nil)
+							c[k] = sub
+							next = append(next, c)
+						}
 					}
 				}
 				alts = next
@@ -171,9 +178,6 @@ func alternatives(p map[string]any) []map[string]any {
 			for _, a := range alts {
 				a[k] = v
 			}
-		}
-		if len(alts) > maxSamples {
-			alts = alts[:maxSamples]
 		}
 	}
 	return alts

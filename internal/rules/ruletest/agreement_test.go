@@ -2,6 +2,7 @@ package ruletest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -156,4 +157,37 @@ func TestSampleEventsBounded(t *testing.T) {
 	if !strings.Contains(string(samples[0].event), `"name":"sample-name"`) || strings.Contains(string(samples[0].event), "items") {
 		t.Errorf("input paths: %s", samples[0].event)
 	}
+}
+
+// FuzzSampleEvents: any pattern gives at most maxSamples events, each a JSON
+// object with a detail object, and every plain input path the pattern leaves
+// open is set.
+func FuzzSampleEvents(f *testing.F) {
+	f.Add(`{"detail": {"eventName": ["DeleteFunction20150331", {"prefix": "Delete"}], "errorCode": [{"exists": false}]}}`)
+	f.Add(`{"$or": [{"detail": {"eventName": ["A"]}}, {"source": [{"anything-but": "x"}]}]}`)
+	f.Add(`{"detail": {"requestParameters": {"name": [{"wildcard": "a*b"}]}}}`)
+	f.Fuzz(func(t *testing.T, pattern string) {
+		samples, err := sampleEvents([]byte(pattern), []string{"$.detail.requestParameters.functionName"})
+		if err != nil {
+			return
+		}
+		if len(samples) > maxSamples {
+			t.Fatalf("%d samples", len(samples))
+		}
+		for _, s := range samples {
+			var ev map[string]any
+			if err := json.Unmarshal(s.event, &ev); err != nil {
+				t.Fatalf("sample is not JSON: %v: %s", err, s.event)
+			}
+			detail, ok := ev["detail"].(map[string]any)
+			if !ok {
+				continue // the pattern set detail to a value of another type
+			}
+			if rp, ok := detail["requestParameters"].(map[string]any); ok {
+				if _, ok := rp["functionName"]; !ok {
+					t.Fatalf("open input path not set: %s", s.event)
+				}
+			}
+		}
+	})
 }
