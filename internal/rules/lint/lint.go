@@ -208,7 +208,7 @@ func failedCalls(r template.Rule) (*Finding, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s: EventPattern: %w", where(r), err)
 	}
-	alts, err := expand(p)
+	alts, err := Alternatives(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: EventPattern: %w", where(r), err)
 	}
@@ -230,9 +230,9 @@ func failedCalls(r template.Rule) (*Finding, error) {
 		Fix: "add " + ErrorCodeExclusion + " under detail in the EventPattern (in every $or alternative under detail)"}, nil
 }
 
-// expand turns a pattern with $or at any level into its alternatives
-// without $or.
-func expand(m map[string]any) ([]map[string]any, error) {
+// Alternatives turns a pattern with $or at any level into its alternatives
+// without $or (at most maxAlternatives).
+func Alternatives(m map[string]any) ([]map[string]any, error) {
 	out := []map[string]any{{}}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -243,7 +243,7 @@ func expand(m map[string]any) ([]map[string]any, error) {
 		var opts []map[string]any
 		switch v := m[k].(type) {
 		case map[string]any:
-			subs, err := expand(v)
+			subs, err := Alternatives(v)
 			if err != nil {
 				return nil, err
 			}
@@ -260,7 +260,7 @@ func expand(m map[string]any) ([]map[string]any, error) {
 				if !ok {
 					return nil, fmt.Errorf("$or alternative is %T, want an object", alt)
 				}
-				subs, err := expand(am)
+				subs, err := Alternatives(am)
 				if err != nil {
 					return nil, err
 				}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/port-labs/port-aws-exporter/internal/rules/lint"
 )
 
 // Disagreement is a delete some rule sends that can never reach an entity
@@ -104,8 +106,12 @@ func sampleEvents(raw json.RawMessage, inputPaths []string) ([]sampleEvent, erro
 	if err := dec.Decode(&p); err != nil {
 		return nil, err
 	}
+	alts, err := lint.Alternatives(p)
+	if err != nil {
+		return nil, err
+	}
 	var out []sampleEvent
-	for _, alt := range alternatives(p) {
+	for _, alt := range alts {
 		names := eventNames(alt)
 		if len(names) == 0 {
 			names = []string{""}
@@ -132,72 +138,6 @@ func sampleEvents(raw json.RawMessage, inputPaths []string) ([]sampleEvent, erro
 		}
 	}
 	return out, nil
-}
-
-// alternatives expands $or into patterns without it.
-func alternatives(p map[string]any) []map[string]any {
-	alts := []map[string]any{{}}
-	for _, k := range sortedKeys(p) {
-		v := p[k]
-		switch {
-		case k == "$or":
-			branches, _ := v.([]any)
-			var next []map[string]any
-			var subs [][]map[string]any
-			for _, b := range branches {
-				if bm, ok := b.(map[string]any); ok {
-					subs = append(subs, alternatives(bm))
-				}
-			}
-			for _, a := range alts {
-				for _, branch := range subs {
-					for _, sub := range branch {
-						if len(next) < maxSamples {
-							next = append(next, merged(a, sub))
-						}
-					}
-				}
-			}
-			alts = next
-		default:
-			if m, ok := v.(map[string]any); ok {
-				var next []map[string]any
-				subs := alternatives(m)
-				for _, a := range alts {
-					for _, sub := range subs {
-						if len(next) < maxSamples {
-							c := merged(a, nil)
-							c[k] = sub
-							next = append(next, c)
-						}
-					}
-				}
-				alts = next
-				continue
-			}
-			for _, a := range alts {
-				a[k] = v
-			}
-		}
-	}
-	return alts
-}
-
-func merged(a, b map[string]any) map[string]any {
-	c := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		c[k] = v
-	}
-	for k, v := range b {
-		if am, ok := c[k].(map[string]any); ok {
-			if bm, ok := v.(map[string]any); ok {
-				c[k] = merged(am, bm)
-				continue
-			}
-		}
-		c[k] = v
-	}
-	return c
 }
 
 // eventNames are values of detail.eventName, one per matcher of the
@@ -331,13 +271,4 @@ func setPath(ev map[string]any, path string) {
 		}
 		cur = next
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
