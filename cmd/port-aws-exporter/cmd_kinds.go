@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -118,7 +119,7 @@ func kindsFlag(cmd *cobra.Command, target *[]string) {
 func newRulesGenerateCommand() *cobra.Command {
 	var kinds []string
 	var out string
-	var members bool
+	var members, awsConfig bool
 	// -o is the format here too (cloudformation or terraform); a value that
 	// is no format is the file of the old `-o FILE` spelling, for one release.
 	format := newOutputFormat("cloudformation", "terraform")
@@ -153,7 +154,15 @@ kinds' read permissions, and rules that forward each account's changes of
 these kinds to the default event bus of the exporter's account and region,
 where the main rules send them to the queue with the account's id. The
 exporter's stack must allow the organization to put events on that bus
-(OrganizationId in deploy/cloudformation/template.yaml). See docs/accounts.md.`,
+(OrganizationId in deploy/cloudformation/template.yaml). See docs/install.md.
+
+--aws-config also writes FILE.aws-config.yaml: two rules on AWS Config's
+"Config Configuration Item Change" events (the item, and the summary Config
+sends for an oversized item) that turn a change of any recorded type of these
+kinds into a message, whatever made the change. They complement the
+CloudTrail rules: Config is best effort and only sees the types its recorder
+records. Kinds whose Cloud Control identifier no configuration item field
+holds are named and left to their CloudTrail rules (docs/rules.md).`,
 		Example: `  port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out port-aws-exporter-rules.yaml
   port-aws-exporter rules generate --kinds all --out rules.yaml   # also rules.us-east-1.yaml for IAM and CloudFront
   port-aws-exporter rules generate --kinds all --format terraform --out event-rules/port-aws-exporter-rules.tf`,
@@ -185,6 +194,18 @@ exporter's stack must allow the organization to put events on that bus
 				}
 				if member, err = library.MemberTemplate(selected); err != nil {
 					return err
+				}
+			}
+			var configRules []byte
+			if awsConfig {
+				if f != library.FormatCloudFormation {
+					return usageError(fmt.Errorf("--aws-config: the AWS Config rules are CloudFormation only for now; generate them with -o cloudformation"))
+				}
+				if out == "" || out == "-" {
+					return usageError(fmt.Errorf("--aws-config writes a second template beside --out-file FILE: give one"))
+				}
+				if configRules, err = library.ConfigTemplate(selected); err != nil {
+					return usageError(err) // the selection: none of its kinds can be named from a configuration item
 				}
 			}
 			if out == "" || out == "-" {
@@ -219,6 +240,22 @@ exporter's stack must allow the organization to put events on that bus
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the forwarding rules of %d global kind(s) to %s: %s\n", len(fw.Kinds), path, how)
 			}
+			if configRules != nil {
+				path := library.ConfigFileName(out)
+				if err := os.WriteFile(path, configRules, 0o644); err != nil {
+					return fmt.Errorf("write rules: %w", err)
+				}
+				covered, left := library.ConfigCovered(selected)
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the AWS Config rules of %d kind(s) to %s\n", len(covered), path)
+				types := make([]string, 0, len(left))
+				for t := range left {
+					types = append(types, t)
+				}
+				sort.Strings(types)
+				for _, t := range types {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: %s is left to its CloudTrail rule: %s\n", t, left[t])
+				}
+			}
 			if member != nil {
 				path := library.MemberFileName(out)
 				if err := os.WriteFile(path, member, 0o644); err != nil {
@@ -232,6 +269,7 @@ exporter's stack must allow the organization to put events on that bus
 	kindsFlag(cmd, &kinds)
 	cmd.Flags().VarP(format, "format", "o", "output format: cloudformation or terraform")
 	outFileFlag(cmd, &out, "file to write (default: standard output)", "out")
+	cmd.Flags().BoolVar(&awsConfig, "aws-config", false, "also write FILE.aws-config.yaml, rules on AWS Config's configuration item changes of these kinds")
 	cmd.Flags().BoolVar(&members, "member-accounts", false, "also write FILE.member-account.yaml, the StackSet template for an organization's member accounts (read role and forwarding rules)")
 	document(cmd, `
 		port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out-file port-aws-exporter-rules.yaml

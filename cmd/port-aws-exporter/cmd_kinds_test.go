@@ -187,11 +187,23 @@ func TestRulesGenerateMemberAccounts(t *testing.T) {
 			t.Errorf("member-account template lacks %s", want)
 		}
 	}
+	out = filepath.Join(t.TempDir(), "rules.yaml")
+	msg, err = runCLI(t, "rules", "generate", "--kinds", "lambda-function,sqs-queue", "--aws-config", "--out-file", out)
+	if err != nil {
+		t.Fatalf("rules generate --aws-config: %v\n%s", err, msg)
+	}
+	if body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".aws-config.yaml"); err != nil || !strings.Contains(string(body), "OversizedConfigurationItemChangeNotification") {
+		t.Errorf("no AWS Config rules beside %s (%v)\n%s", out, err, msg)
+	}
+	if !strings.Contains(msg, "AWS::SQS::Queue is left to its CloudTrail rule") {
+		t.Errorf("rules generate --aws-config does not name the kind it leaves out:\n%s", msg)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"rules", "generate", "--kinds", "lambda-function", "--member-accounts"}, "give one"},
+		{[]string{"rules", "generate", "--kinds", "sqs-queue", "--aws-config", "--out-file", filepath.Join(t.TempDir(), "r.yaml")}, "none of the kinds is covered"},
 		{[]string{"rules", "generate", "--kinds", "lambda-function", "--member-accounts", "-o", "terraform", "--out-file", filepath.Join(t.TempDir(), "r.tf")}, "deploy/terraform/modules/member-accounts"},
 	} {
 		msg, err := runCLI(t, c.args...)
