@@ -53,7 +53,7 @@ func TestCloudFormationTemplatesPassCfnLint(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And the member-account template (rules generate --member-accounts).
-	member, err := library.MemberTemplate(kinds)
+	member, err := library.MemberTemplate(kinds, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func memberTemplate(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := library.MemberTemplate(kinds)
+	body, err := library.MemberTemplate(kinds, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ holds are named and left to their CloudTrail rules (docs/rules.md).`,
 				if out == "" || out == "-" {
 					return usageError(fmt.Errorf("--member-accounts writes a second template beside --out-file FILE: give one"))
 				}
-				if member, err = library.MemberTemplate(selected); err != nil {
+				if member, err = library.MemberTemplate(selected, awsConfig); err != nil {
 					return err
 				}
 			}

@@ -188,9 +188,12 @@ func TestRulesGenerateMemberAccounts(t *testing.T) {
 		}
 	}
 	out = filepath.Join(t.TempDir(), "rules.yaml")
-	msg, err = runCLI(t, "rules", "generate", "--kinds", "lambda-function,sqs-queue", "--aws-config", "--out-file", out)
+	msg, err = runCLI(t, "rules", "generate", "--kinds", "lambda-function,sqs-queue", "--aws-config", "--member-accounts", "--out-file", out)
 	if err != nil {
 		t.Fatalf("rules generate --aws-config: %v\n%s", err, msg)
+	}
+	if body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".member-account.yaml"); err != nil || !strings.Contains(string(body), "AWSConfigItemMemberForwardRule") {
+		t.Errorf("the member-account template does not forward Config's events with --aws-config (%v)", err)
 	}
 	if body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".aws-config.yaml"); err != nil || !strings.Contains(string(body), "OversizedConfigurationItemChangeNotification") {
 		t.Errorf("no AWS Config rules beside %s (%v)\n%s", out, err, msg)

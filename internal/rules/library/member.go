@@ -56,8 +56,11 @@ func MemberFileName(main string) string {
 	return strings.TrimSuffix(main, ".yaml") + ".member-account.yaml"
 }
 
-// MemberTemplate renders the member-account template for kinds.
-func MemberTemplate(kinds []Kind) ([]byte, error) {
+// MemberTemplate renders the member-account template for kinds; with
+// awsConfig, it also forwards AWS Config's configuration item changes of the
+// kinds the Config rules cover (rules generate --aws-config), which the
+// exporter's account then turns into messages with its Config rules.
+func MemberTemplate(kinds []Kind, awsConfig bool) ([]byte, error) {
 	var types []string
 	for _, k := range kinds {
 		types = append(types, k.Type)
@@ -146,6 +149,27 @@ func MemberTemplate(kinds []Kind) ([]byte, error) {
 					"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
 				}},
 			},
+		}
+	}
+	if covered, _ := ConfigCovered(kinds); awsConfig && len(covered) > 0 {
+		for _, c := range configItems {
+			id := strings.TrimSuffix(c.logicalID, "EventRule") + "MemberForwardRule"
+			resources[id] = map[string]any{
+				"Type":      "AWS::Events::Rule",
+				"Condition": forwarding,
+				"Properties": map[string]any{
+					"Name":         c.name + "-member",
+					"Description":  "Forwards AWS Config's configuration item changes in this account to the Port AWS exporter's event bus",
+					"EventBusName": "default",
+					"State":        "ENABLED",
+					"EventPattern": ConfigPattern(kindTypes(covered), c.path),
+					"Targets": []any{map[string]any{
+						"Id":      MemberForwardTargetID,
+						"Arn":     bus,
+						"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
+					}},
+				},
+			}
 		}
 	}
 	template := map[string]any{
