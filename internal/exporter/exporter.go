@@ -20,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/port-labs/port-aws-exporter/internal/accounts"
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
@@ -74,7 +75,10 @@ type Built struct {
 	// readers (Cloud Control, Describe, S3 buckets), which the controller reads through.
 	Source  *source.CloudControl
 	Readers *Readers
-	Port    *port.Client // nil unless Options.NeedPort
+	// Accounts are the accounts of the config's aws block (accounts.go);
+	// nil without one: the own account alone.
+	Accounts *accounts.Set
+	Port     *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
 	// Events dispatches queue messages to the controller; nil unless Options.Events.
@@ -159,6 +163,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
 		AccountID: accountID, AWS: awsCfg, Logger: log, portLatency: &upsertLatency{},
 	}
+	if err := b.buildAccounts(ctx, srcOpts); err != nil {
+		return nil, err
+	}
 	if opts.NeedPort {
 		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log, b.portLatency); err != nil {
 			return nil, err
@@ -204,7 +211,7 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 		writeSlots = writeSlotsFor(b.Port, b.portLatency)
 	}
 	c, err := controller.New(controller.Parts{
-		Mapper: b.Mapper, Source: b.Readers.Source, Target: tgt,
+		Mapper: b.Mapper, Source: b.source(), Target: tgt, Accounts: b.accountSet(),
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,
