@@ -75,10 +75,7 @@ type Built struct {
 	// readers (Cloud Control, Describe, S3 buckets), which the controller reads through.
 	Source  *source.CloudControl
 	Readers *Readers
-	// Accounts are the accounts of the config's aws block (accounts.go);
-	// nil without one: the own account alone.
-	Accounts *accounts.Set
-	Port     *port.Client // nil unless Options.NeedPort
+	Port    *port.Client // nil unless Options.NeedPort
 	// Controller is the one reconcile path, for the full sync and events.
 	Controller *controller.Controller
 	// Events dispatches queue messages to the controller; nil unless Options.Events.
@@ -87,6 +84,7 @@ type Built struct {
 	// credentials (the key is derived from the Port client secret).
 	ShardKey  *events.ShardKey
 	AccountID string
+	Accounts  *accounts.Set // of the config's aws block (accounts.go); nil: the own account alone
 	AWS       aws.Config
 	Logger    *slog.Logger
 
