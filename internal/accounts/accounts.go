@@ -221,7 +221,7 @@ func (r *Resolver) Resolve(ctx context.Context, check bool) ([]Account, error) {
 		if r.cfg.Organization == nil {
 			ext = byARN[a.RoleARN]
 		}
-		cache := r.credentials(a.RoleARN, ext, r.opts.Base)
+		cache := r.credentials(a.RoleARN, ext)
 		a.AWS = withCredentials(r.opts.Base, cache)
 		if !check {
 			continue
@@ -242,9 +242,9 @@ func (r *Resolver) Resolve(ctx context.Context, check bool) ([]Account, error) {
 	return out, nil
 }
 
-// credentials returns the role's credential cache, made on first use.
-// base signs the AssumeRole call.
-func (r *Resolver) credentials(roleARN, externalID string, base aws.Config) *aws.CredentialsCache {
+// credentials returns the role's credential cache, made on first use; the
+// AssumeRole call is signed with the base credentials.
+func (r *Resolver) credentials(roleARN, externalID string) *aws.CredentialsCache {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := roleKey{roleARN, externalID}
@@ -252,9 +252,6 @@ func (r *Resolver) credentials(roleARN, externalID string, base aws.Config) *aws
 		return c
 	}
 	client := r.sts
-	if base.Credentials != r.opts.Base.Credentials {
-		client = sts.NewFromConfig(base)
-	}
 	provider := stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = r.opts.SessionName
 		o.Duration = r.opts.Duration

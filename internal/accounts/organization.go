@@ -27,7 +27,7 @@ func (r *Resolver) organizationAccounts(ctx context.Context) ([]Account, error) 
 	o := r.cfg.Organization
 	cfg := r.opts.Base
 	if o.RoleARN != "" {
-		cfg = withCredentials(r.opts.Base, r.credentials(o.RoleARN, "", r.opts.Base))
+		cfg = withCredentials(r.opts.Base, r.credentials(o.RoleARN, ""))
 	}
 	var api OrganizationsAPI
 	if r.opts.Organizations != nil {
