@@ -69,7 +69,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("account %s: assume role %s: %s: %v", e.AccountID, e.RoleARN, hint(e.Err), e.Err)
+	return fmt.Sprintf("assume role %s: %s: %v", e.RoleARN, hint(e.Err), e.Err)
 }
 func (e *Error) Unwrap() error { return e.Err }
 
