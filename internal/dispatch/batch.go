@@ -287,6 +287,10 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk
 		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
 		return o
 	}
+	if o, refused := h.refuseAccount(c, id, d); refused {
+		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
+		return o
+	}
 	scope := ScopeOf(c, d, w.notBefore)
 	unitCtx, cancel := context.WithTimeout(ctx, h.unitTimeout)
 	defer cancel()
@@ -340,7 +344,7 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk
 // what, and a delete reads AWS like an upsert does.
 func ScopeOf(c *controller.Controller, d events.Decision, notBefore time.Time) controller.Scope {
 	scope := controller.Scope{
-		Shard:     source.Shard{AccountID: c.AccountID(), Region: d.Region, Kind: d.ResourceType},
+		Shard:     source.Shard{AccountID: accountOf(c, d), Region: d.Region, Kind: d.ResourceType},
 		Entities:  []string{d.DeleteIdentifier()},
 		NotBefore: notBefore,
 	}
