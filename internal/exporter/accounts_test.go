@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -10,12 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/entity"
 	"github.com/port-labs/port-aws-exporter/internal/port"
 	"github.com/port-labs/port-aws-exporter/internal/registry"
@@ -77,7 +80,7 @@ func newOrgBed(t *testing.T) *orgBed {
 	}
 	b.port = portapi.New(portapi.Options{})
 	t.Cleanup(b.port.Close)
-	if err := b.port.AddBlueprint([]byte(`{"identifier": "lambda", "title": "Lambda", "schema": {"properties": {"account": {"type": "string"}}}}`)); err != nil {
+	if err := b.port.AddBlueprint([]byte(`{"identifier": "lambda", "title": "Lambda", "schema": {"properties": {"account": {"type": "string"}, "memory": {"type": "number"}}}}`)); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -131,7 +134,7 @@ func (b *orgBed) orgConfig() string {
 	return fmt.Sprintf(`{"aws": {"organization": {"member_role_name": "port-read", "external_id": "port-ext",
 		"skip_organizational_units": [%q]}},
 	  "resources": [{"kind": "AWS::Lambda::Function", "port": {"entity": {"mappings": [{"identifier": ".Arn", "title": ".FunctionName",
-	    "blueprint": "\"lambda\"", "properties": {"account": ".Arn | split(\":\")[4]"}}]}}}]}`, b.org.OUs["sandbox"])
+	    "blueprint": "\"lambda\"", "properties": {"account": ".Arn | split(\":\")[4]", "memory": ".MemorySize"}}]}}}]}`, b.org.OUs["sandbox"])
 }
 
 // entities are the identifiers of the lambda entities in Port, sorted.
@@ -334,3 +337,148 @@ func assertSigning(t *testing.T, bed *orgBed, read map[string]bool) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestOrganizationEvents: an event names its account (account_id); it is
+// read with that account's credentials and touches that account's entity
+// only, even when every account has a function of the same name. Cases as
+// data, in order, on one organization after a full sync.
+func TestOrganizationEvents(t *testing.T) {
+	bed := newOrgBed(t)
+	ctx := context.Background()
+	opts := bed.options(t, bed.orgConfig())
+	opts.Events = &EventSettings{Concurrency: 4, Timeout: 20 * time.Second}
+	b, err := Build(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report, err := b.Controller.Run(ctx); err != nil || !report.OK() {
+		t.Fatalf("full sync: %v, ok %v", err, report.OK())
+	}
+	type message struct{ account, action, identifier, resource string }
+	cases := []struct {
+		name   string
+		change func()
+		msgs   []message
+		// status per message ("permanent:<reason>" or "ok"), and which
+		// accounts' shared-fn entities must be in Port afterwards.
+		want     []string
+		present  []string
+		absent   []string
+		calledIn []string // accounts Cloud Control was called in
+		check    func(t *testing.T)
+	}{
+		{
+			name:   "a member account's delete removes its entity only",
+			change: func() { bed.cc.Account(bed.id("b")).Delete(orgRegion, lambdaKind, "shared-fn") },
+			msgs:   []message{{account: "b", action: "delete", identifier: bed.arn("b", "shared-fn"), resource: "shared-fn"}},
+			want:   []string{"ok"}, present: []string{"own", "a", "e"}, absent: []string{"b"}, calledIn: []string{"b"},
+		},
+		{
+			name: "a member account's update reads that account",
+			change: func() {
+				_ = bed.cc.Account(bed.id("a")).Put(orgRegion, lambdaKind, "shared-fn", map[string]any{"FunctionName": "shared-fn", "Arn": bed.arn("a", "shared-fn"), "MemorySize": 512})
+			},
+			msgs: []message{{account: "a", action: "upsert", identifier: "shared-fn"}},
+			want: []string{"ok"}, present: []string{"own", "a", "e"}, absent: []string{"b"}, calledIn: []string{"a"},
+			check: func(t *testing.T) {
+				for name, want := range map[string]any{"a": 512, "own": nil, "e": nil} {
+					if e, _ := bed.port.Entity("lambda", bed.arn(name, "shared-fn")); fmt.Sprint(e.Properties["memory"]) != fmt.Sprint(want) {
+						t.Errorf("%s's shared-fn memory %v, want %v", name, e.Properties["memory"], want)
+					}
+				}
+			},
+		},
+		{
+			name:   "a message without account_id is the exporter's own account",
+			change: func() { bed.cc.Account(moto.AccountID).Delete(orgRegion, lambdaKind, "shared-fn") },
+			msgs:   []message{{action: "delete", identifier: bed.arn("own", "shared-fn"), resource: "shared-fn"}},
+			want:   []string{"ok"}, present: []string{"a", "e"}, absent: []string{"own", "b"}, calledIn: []string{"own"},
+		},
+		{
+			name: "an account outside the configured set is dead-lettered unread",
+			msgs: []message{{account: "c", action: "upsert", identifier: "shared-fn"}},
+			want: []string{"permanent:unknown_account"}, present: []string{"a", "e"}, absent: []string{"own", "b", "c"},
+		},
+		{
+			name: "two accounts' same-named functions in one batch are two reconciles",
+			change: func() {
+				bed.cc.Account(bed.id("a")).Delete(orgRegion, lambdaKind, "shared-fn")
+				bed.cc.Account(bed.id("e")).Delete(orgRegion, lambdaKind, "shared-fn")
+			},
+			msgs: []message{
+				{account: "a", action: "delete", identifier: bed.arn("a", "shared-fn"), resource: "shared-fn"},
+				{account: "e", action: "delete", identifier: bed.arn("e", "shared-fn"), resource: "shared-fn"},
+			},
+			want: []string{"ok", "ok"}, absent: []string{"own", "a", "b", "e"}, calledIn: []string{"a", "e"},
+		},
+	}
+	if len(cases) < 5 {
+		t.Fatal("table cut short")
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.change != nil {
+				tc.change()
+			}
+			bed.cc.ResetCalls()
+			var items []dispatch.Item
+			for j, m := range tc.msgs {
+				body := map[string]string{"resource_type": lambdaKind, "region": `"` + orgRegion + `"`,
+					"action": `"` + m.action + `"`, "identifier": `"` + m.identifier + `"`}
+				if m.resource != "" {
+					body["resource_identifier"] = `"` + m.resource + `"`
+				}
+				if m.account != "" {
+					body["account_id"] = `"` + bed.id(m.account) + `"`
+				}
+				raw, _ := json.Marshal(body)
+				items = append(items, dispatch.Item{ID: fmt.Sprintf("m%d-%d", i, j), Body: raw})
+			}
+			outs := b.Events.HandleBatch(ctx, items)
+			for j, o := range outs {
+				got := o.Status.String()
+				if o.Status == dispatch.StatusDeadLetter {
+					got += ":" + o.Reason
+				}
+				if got != tc.want[j] {
+					t.Errorf("message %d: %s (%v), want %s", j, got, o.Err, tc.want[j])
+				}
+			}
+			for _, n := range tc.present {
+				if _, ok := bed.port.Entity("lambda", bed.arn(n, "shared-fn")); !ok {
+					t.Errorf("%s's shared-fn entity is gone", n)
+				}
+			}
+			for _, n := range tc.absent {
+				if _, ok := bed.port.Entity("lambda", bed.arn(n, "shared-fn")); ok {
+					t.Errorf("%s's shared-fn entity is in Port", n)
+				}
+			}
+			called := map[string]bool{}
+			for _, c := range bed.cc.Calls() {
+				for _, n := range []string{"own", "a", "b", "c", "d", "e"} {
+					if bed.id(n) == c.Account {
+						called[n] = true
+					}
+				}
+				if (c.Account == moto.AccountID) != (c.AccessKeyID == baseKey) {
+					t.Errorf("account %s read with key %s", c.Account, c.AccessKeyID)
+				}
+			}
+			var calledIn []string
+			for n := range called {
+				calledIn = append(calledIn, n)
+			}
+			slices.Sort(calledIn)
+			if !slices.Equal(calledIn, tc.calledIn) {
+				t.Errorf("Cloud Control called in %v, want %v", calledIn, tc.calledIn)
+			}
+			if tc.check != nil {
+				tc.check(t)
+			}
+		})
+	}
+	if e, ok := bed.port.Entity("lambda", bed.arn("a", "shared-fn")); ok {
+		t.Errorf("a's shared-fn still in Port: %+v", e)
+	}
+}
