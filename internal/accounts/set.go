@@ -17,6 +17,9 @@ type Set struct {
 	// newSource builds an account's readers (exporter.NewReaders).
 	newSource func(Account) controller.Source
 
+	// OnResolve, when set, is told every resolved list (metrics' account label).
+	OnResolve func([]Account)
+
 	mu       sync.RWMutex
 	current  []Account
 	sources  map[string]controller.Source
@@ -39,6 +42,9 @@ func (s *Set) resolve(ctx context.Context, check bool) error {
 	accts, err := s.resolver.Resolve(ctx, check)
 	if err != nil {
 		return err
+	}
+	if s.OnResolve != nil {
+		s.OnResolve(accts)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

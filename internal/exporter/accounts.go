@@ -5,6 +5,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/accounts"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
@@ -13,7 +14,7 @@ import (
 // b.Readers), never by another's. The list is resolved now without
 // fetching credentials, so that shard messages and events can be placed
 // before the first full sync, which resolves it again and checks every role.
-func (b *Built) buildAccounts(ctx context.Context, srcOpts source.Options) error {
+func (b *Built) buildAccounts(ctx context.Context, srcOpts source.Options, metrics *metrics.Metrics) error {
 	if b.Config.AWS == nil {
 		return nil
 	}
@@ -29,6 +30,15 @@ func (b *Built) buildAccounts(ctx context.Context, srcOpts source.Options) error
 		}
 		return NewReaders(b.Mapper, a.AWS, srcOpts, b.AWS.Region).Source
 	})
+	if m := metrics; m != nil {
+		set.OnResolve = func(accts []accounts.Account) {
+			ids := make([]string, len(accts))
+			for i, a := range accts {
+				ids[i] = a.ID
+			}
+			m.SetAccounts(ids...)
+		}
+	}
 	if err := set.Load(ctx); err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
 		AccountID: accountID, AWS: awsCfg, Logger: log, portLatency: &upsertLatency{},
 	}
-	if err := b.buildAccounts(ctx, srcOpts); err != nil {
+	if err := b.buildAccounts(ctx, srcOpts, opts.Metrics); err != nil {
 		return nil, err
 	}
 	if opts.NeedPort {
