@@ -162,3 +162,18 @@ func crossAccount(works []*shardWork) {
 
 // ErrUnknownAccount is a scope in an account the config does not read.
 var ErrUnknownAccount = errors.New("the config does not read this account")
+
+// RefreshAccounts resolves the accounts again (Run does it itself): the
+// Lambda fan-out lists shards with it, and a shard message of an account
+// this process has not seen yet looks again before refusing it. A no-op
+// without an account set.
+func (c *Controller) RefreshAccounts(ctx context.Context) error {
+	if c.parts.Accounts == nil {
+		return nil
+	}
+	return c.parts.Accounts.Refresh(ctx)
+}
+
+// MultiAccount is true when the controller reads the accounts of an aws
+// block; without one it reads its own account only, as it always did.
+func (c *Controller) MultiAccount() bool { return c.parts.Accounts != nil }

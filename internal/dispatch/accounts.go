@@ -9,8 +9,11 @@ import (
 
 // accountOf is the account a decision is about: its account_id, or the
 // exporter's own account for a message without one (the seed's contract).
+// Without an aws block the exporter reads its own account only and takes
+// every message as its own, account_id or not: exactly what it did before
+// messages named accounts (the rule library's now all do).
 func accountOf(c *controller.Controller, d events.Decision) string {
-	if d.AccountID != "" {
+	if d.AccountID != "" && c.MultiAccount() {
 		return d.AccountID
 	}
 	return c.AccountID()

@@ -365,6 +365,10 @@ func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id st
 	report := &Report{Shard: &req.Shard, DryRun: h.dryRun}
 	// The message names the shard; what to list comes from the config.
 	shard, ok := c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
+	if !ok && len(c.Accounts()) > 0 && c.RefreshAccounts(ctx) == nil {
+		// An account that joined since this process resolved the list.
+		shard, ok = c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
+	}
 	if !ok {
 		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
 			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, c.AccountID())}
