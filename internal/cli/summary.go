@@ -203,7 +203,7 @@ func (s Summary) WriteTable(w io.Writer, color bool) {
 			if i == 0 || s.Shards[i-1].Account != sh.Account {
 				for _, a := range s.Accounts {
 					if a.Account == sh.Account {
-						row(fmt.Sprintf("(%d shards)", a.Shards), "", a.Counts, 0, paint(color, red, "FAILED"))
+						row(fmt.Sprintf("(%d shard%s)", a.Shards, map[bool]string{true: "s"}[a.Shards != 1]), "", a.Counts, 0, paint(color, red, "FAILED"))
 					}
 				}
 			}
