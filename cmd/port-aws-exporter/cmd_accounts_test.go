@@ -97,4 +97,23 @@ resources:
 		t.Errorf("table:\n%s", stdout)
 	}
 	t.Logf("summary:\n%s", stdout)
+
+	// The same accounts from the environment instead of the config: an
+	// explicit list replaces the file's block.
+	t.Setenv("AWS_ACCOUNTS_CONFIG", `{"accounts": [{"role_arn": "arn:aws:iam::`+org.Accounts["a"]+`:role/port-read"}], "include_own_account": false}`)
+	stdout, stderr, err = runCLISplit(t, "sync", "--config", cfg, "--summary", "json")
+	if err != nil {
+		t.Fatalf("sync with AWS_ACCOUNTS_CONFIG: %v\n%s\n%s", err, stdout, stderr)
+	}
+	s = cli.Summary{}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Shards) != 1 || s.Shards[0].Account != org.Accounts["a"] || !strings.Contains(stderr, "replaced by --aws-accounts") {
+		t.Errorf("shards %+v\nstderr:\n%s", s.Shards, stderr)
+	}
+	_, stderr, err = runCLISplit(t, "sync", "--config", cfg, "--aws-accounts", `{"accounts": [{"role_arn": "arn:aws:iam::1:role/r"}]}`)
+	if err == nil || !strings.Contains(stderr+err.Error(), "aws.accounts[0].role_arn") {
+		t.Errorf("a bad --aws-accounts: %v\n%s", err, stderr)
+	}
 }

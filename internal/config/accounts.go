@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,4 +154,34 @@ func (b *builder) checkAWS(path string, a *AWS) {
 			}
 		}
 	}
+}
+
+// ParseAWS reads an aws block given on its own (JSON or YAML, e.g. from
+// --aws-accounts or AWS_ACCOUNTS_CONFIG), checked as in a config: by the
+// schema and the cross-key checks, problems at paths under "aws".
+func ParseAWS(data []byte) (*AWS, []Problem, error) {
+	n, err := parseYAMLTree(bytes.TrimSpace(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("aws block: %w", err)
+	}
+	root := &node{kind: kindObject, members: []member{{key: "aws", value: n}, {key: "resources", value: &node{kind: kindArray}}}}
+	var b builder
+	cfg := &Config{}
+	b.awsBlock(cfg, false)("aws", n)
+	schemaProblems, warnings := loadSchema().check(root)
+	var problems []Problem
+	for _, p := range append(schemaProblems, b.problems...) {
+		if p.Path == "aws" || strings.HasPrefix(p.Path, "aws.") || strings.HasPrefix(p.Path, "aws[") {
+			problems = append(problems, p)
+		}
+	}
+	for _, w := range warnings {
+		if strings.HasPrefix(w.Path, "aws.") {
+			problems = append(problems, Problem{Path: w.Path, Message: w.Message})
+		}
+	}
+	if n.kind != kindObject && len(problems) == 0 {
+		problems = append(problems, Problem{Path: "aws", Message: "must be an object"})
+	}
+	return cfg.AWS, problems, nil
 }

@@ -101,3 +101,34 @@ func TestAccountIDOfRole(t *testing.T) {
 		}
 	}
 }
+
+// An aws block given on its own (a flag or an environment variable) is read
+// and checked like one in a config; an unknown key is a problem there (no
+// file to warn in).
+func TestParseAWS(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		problems  []string
+	}{
+		{"organization as JSON", `{"organization": {"member_role_name": "port-read", "external_id": "port-42"}}`, nil},
+		{"accounts as YAML", "accounts:\n  - role_arn: arn:aws:iam::111111111111:role/r\n", nil},
+		{"a bad role and an unknown key", `{"accounts": [{"role_arn": "nope"}], "orgnization": {}}`,
+			[]string{`aws.accounts[0].role_arn: "nope" is not an IAM role ARN`, "aws.orgnization: unknown key; ignored"}},
+		{"not an object", `[1]`, []string{"aws: must be an object"}},
+	}
+	if len(cases) < 4 {
+		t.Fatal("table cut short")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, problems, err := ParseAWS([]byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			matchAll(t, "problem", problems, tc.problems)
+			if len(tc.problems) == 0 && a == nil {
+				t.Fatal("no block read")
+			}
+		})
+	}
+}

@@ -2,8 +2,12 @@ package exporter
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/port-labs/port-aws-exporter/internal/accounts"
+	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/source"
@@ -43,6 +47,26 @@ func (b *Built) buildAccounts(ctx context.Context, srcOpts source.Options, metri
 		return err
 	}
 	b.Accounts = set
+	return nil
+}
+
+// applyAWSAccounts replaces the config's aws block with the one given by
+// --aws-accounts (AWS_ACCOUNTS_CONFIG), checked as in a config.
+func applyAWSAccounts(cfg *config.Config, raw string, log *slog.Logger) error {
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	a, problems, err := config.ParseAWS([]byte(raw))
+	if err != nil {
+		return fmt.Errorf("--aws-accounts: %w", err)
+	}
+	if len(problems) > 0 {
+		return &config.ValidationError{Source: "--aws-accounts", Problems: problems}
+	}
+	if cfg.AWS != nil {
+		log.Warn("the config's aws block is replaced by --aws-accounts (AWS_ACCOUNTS_CONFIG)", "file", cfg.Source)
+	}
+	cfg.AWS = a
 	return nil
 }
 

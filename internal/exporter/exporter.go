@@ -120,6 +120,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := applyAWSAccounts(cfg, opts.Sync.AWSAccounts, log); err != nil {
+		return nil, err
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "file", cfg.Source, "path", w.Path, "message", w.Message)
 	}
