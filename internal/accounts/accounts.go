@@ -104,7 +104,7 @@ type Options struct {
 	// "port-aws-exporter-<own account>"): what CloudTrail in a member
 	// account shows as the session.
 	SessionName string
-	// Duration of an assumed session (0: STS's default, one hour).
+	// Duration of an assumed session (0: DefaultSessionDuration).
 	Duration time.Duration
 	// ExpiryWindow is how long before expiry credentials are refreshed
 	// (0: DefaultExpiryWindow).
@@ -114,6 +114,11 @@ type Options struct {
 	Organizations func(aws.Config) OrganizationsAPI
 	Logger        *slog.Logger
 }
+
+// DefaultSessionDuration is an hour: the longest session a role allows
+// unless its MaxSessionDuration is raised (the SDK's own default is 15
+// minutes, which would mean four AssumeRoles per account per hour).
+const DefaultSessionDuration = time.Hour
 
 // DefaultExpiryWindow refreshes assumed credentials five minutes before
 // they expire: longer than any single AWS call, so none is signed with
@@ -144,6 +149,9 @@ func New(cfg *config.AWS, opts Options) (*Resolver, error) {
 	}
 	if opts.SessionName == "" {
 		opts.SessionName = "port-aws-exporter-" + opts.OwnAccountID
+	}
+	if opts.Duration == 0 {
+		opts.Duration = DefaultSessionDuration
 	}
 	if opts.ExpiryWindow == 0 {
 		opts.ExpiryWindow = DefaultExpiryWindow

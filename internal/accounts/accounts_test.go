@@ -181,8 +181,8 @@ func TestResolveCredentials(t *testing.T) {
 	perRole := map[string]int{}
 	for _, c := range w.trust.Calls() {
 		perRole[c.RoleARN]++
-		if c.ExternalID != "port-ext" || c.SessionName != "port-aws-exporter-"+moto.AccountID {
-			t.Errorf("AssumeRole %+v: want external ID port-ext and session port-aws-exporter-%s", c, moto.AccountID)
+		if c.ExternalID != "port-ext" || c.SessionName != "port-aws-exporter-"+moto.AccountID || c.DurationSeconds != "3600" {
+			t.Errorf("AssumeRole %+v: want external ID port-ext, session port-aws-exporter-%s, an hour", c, moto.AccountID)
 		}
 	}
 	// Successful roles once over both rounds; failed ones once per round

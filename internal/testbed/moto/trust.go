@@ -57,7 +57,9 @@ type RoleTrust struct {
 // AssumeRoleCall is one AssumeRole Trust saw.
 type AssumeRoleCall struct {
 	RoleARN, ExternalID, SessionName string
-	Denied                           bool
+	// DurationSeconds is the session length asked ("" when not sent).
+	DurationSeconds string
+	Denied          bool
 }
 
 // NewTrust returns the gate in front of s.
@@ -100,7 +102,8 @@ func (t *Trust) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") == "AssumeRole" {
-			call := AssumeRoleCall{RoleARN: form.Get("RoleArn"), ExternalID: form.Get("ExternalId"), SessionName: form.Get("RoleSessionName")}
+			call := AssumeRoleCall{RoleARN: form.Get("RoleArn"), ExternalID: form.Get("ExternalId"), SessionName: form.Get("RoleSessionName"),
+				DurationSeconds: form.Get("DurationSeconds")}
 			t.mu.Lock()
 			rt, known := t.roles[call.RoleARN]
 			call.Denied = known && (rt.Broken || (rt.ExternalID != "" && rt.ExternalID != call.ExternalID))
