@@ -301,6 +301,27 @@ func TestOrganizationSync(t *testing.T) {
 		t.Error("d's entity was deleted although d could not be read")
 	}
 	assertSigning(t, bed, map[string]bool{"own": true, "a": true, "e": true})
+
+	// Third sync: a's key is revoked mid-listing again, and now a's role
+	// no longer trusts the exporter: the refresh fails, a's shard fails,
+	// and nothing is deleted in a although a function is gone.
+	bed.trust.SetRole(bed.role("a"), moto.RoleTrust{Broken: true})
+	bed.cc.Account(bed.id("a")).Delete(orgRegion, lambdaKind, "fn-a-1")
+	bed.cc.RevokeAfter(bed.id("a"), 2)
+	report, err = b.Controller.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAccount = bed.reportsByAccount(t, report)
+	if r := byAccount["a"]; r.OK() || r.Deleted != 0 || !strings.Contains(fmt.Sprint(r.Errors), "AccessDenied") {
+		t.Errorf("account a, refresh denied: deleted %d, errors %v; want failed with AccessDenied, nothing deleted", r.Deleted, r.Errors)
+	}
+	if _, ok := bed.port.Entity("lambda", bed.arn("a", "fn-a-1")); !ok {
+		t.Error("a's fn-a-1 was deleted by a shard whose listing failed")
+	}
+	if r := byAccount["e"]; !r.OK() {
+		t.Errorf("account e: %v", r.Errors)
+	}
 }
 
 // assertSigning: every Cloud Control call was answered from the account of
