@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Account is one account a controller reads (internal/accounts resolves them).
@@ -177,3 +178,20 @@ func (c *Controller) RefreshAccounts(ctx context.Context) error {
 // MultiAccount is true when the controller reads the accounts of an aws
 // block; without one it reads its own account only, as it always did.
 func (c *Controller) MultiAccount() bool { return c.parts.Accounts != nil }
+
+// warnAccountsWithoutShards names the accounts a full sync reads nothing
+// in: their regions are none of the config's.
+func (c *Controller) warnAccountsWithoutShards(shards []source.Shard) {
+	if c.parts.Accounts == nil {
+		return
+	}
+	has := map[string]bool{}
+	for _, sh := range shards {
+		has[sh.AccountID] = true
+	}
+	for _, a := range c.accounts() {
+		if !has[a.ID] && a.Err == nil {
+			c.log.Warn("account has no shard: none of its regions is one the config reads", "account", a.ID, "regions", a.Regions)
+		}
+	}
+}

@@ -356,6 +356,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	c.warnAccountsWithoutShards(shards)
 	var gate *accountGate
 	if c.parts.Accounts != nil && c.parts.Accounts.MaxConcurrent() > 0 {
 		// Accounts one after another, so that the shards waiting for an
