@@ -273,28 +273,27 @@ func (c *Controller) Shards() ([]source.Shard, error) {
 	m := c.parts.Mapper
 	accounts := c.accounts()
 	for _, kind := range m.Kinds() {
-		models := map[string][]string{}
-		var regions []string
+		configured := false
 		for _, r := range m.ForKind(kind) {
-			for _, region := range r.Regions(c.parts.DefaultRegion) {
-				if region == "" {
-					continue // no region in the entry and no default region: reported below
-				}
-				if _, seen := models[region]; !seen {
-					regions = append(regions, region)
-					models[region] = nil
-				}
-				models[region] = appendMissing(models[region], r.ResourceModels(region)...)
-			}
+			configured = configured || slices.ContainsFunc(r.Regions(c.parts.DefaultRegion), func(s string) bool { return s != "" })
 		}
-		if len(regions) == 0 {
+		if !configured {
 			return nil, fmt.Errorf("kind %s: no region configured and no default region (set AWS_REGION or selector.aws.regions)", kind)
 		}
 		for _, a := range accounts {
-			for _, region := range regions {
-				if a.inRegions(region) {
-					shards = append(shards, source.Shard{AccountID: a.ID, Region: region, Kind: kind, ResourceModels: models[region]})
+			models := map[string][]string{}
+			var regions []string
+			for _, r := range m.ForKind(kind) {
+				for _, region := range c.regionsOf(r, a) {
+					if _, seen := models[region]; !seen {
+						regions = append(regions, region)
+						models[region] = nil
+					}
+					models[region] = appendMissing(models[region], r.ResourceModels(region)...)
 				}
+			}
+			for _, region := range regions {
+				shards = append(shards, source.Shard{AccountID: a.ID, Region: region, Kind: kind, ResourceModels: models[region]})
 			}
 		}
 	}
@@ -320,12 +319,17 @@ func (c *Controller) Shard(accountID, region, kind string) (source.Shard, bool) 
 	return source.Shard{}, false
 }
 
-// applicable lists the config entries that map kind in region: the one rule
-// for which entries a shard, a listing or an event uses.
-func (c *Controller) applicable(kind, region string) []*mapping.Resource {
+// applicable lists the config entries that map the shard's kind in its
+// region and account: the one rule for which entries a shard, a listing or
+// an event uses.
+func (c *Controller) applicable(shard source.Shard) []*mapping.Resource {
+	a, ok := c.account(shard.AccountID)
+	if !ok {
+		a = Account{ID: shard.AccountID}
+	}
 	var out []*mapping.Resource
-	for _, r := range c.parts.Mapper.ForKind(kind) {
-		if slices.Contains(r.Regions(c.parts.DefaultRegion), region) {
+	for _, r := range c.parts.Mapper.ForKind(shard.Kind) {
+		if slices.Contains(c.regionsOf(r, a), shard.Region) {
 			out = append(out, r)
 		}
 	}
@@ -578,7 +582,7 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 		w.fail(&AccountError{AccountID: shard.AccountID, Err: err})
 		return w
 	}
-	applicable := c.applicable(shard.Kind, shard.Region)
+	applicable := c.applicable(shard)
 	if len(applicable) == 0 {
 		w.fail(fmt.Errorf("no config entry maps %s in %s", shard.Kind, shard.Region))
 		return w
