@@ -141,7 +141,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
 			"it is also the region of config entries that name none in selector.aws.regions")
 	}
-	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil {
+	// With an aws block the accounts' enabled regions are discovered, which
+	// is what the check stands in for.
+	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil && cfg.AWS == nil && opts.Sync.AWSAccounts == "" {
 		return nil, err
 	}
 	accountID := opts.AccountID
