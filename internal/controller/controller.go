@@ -275,7 +275,10 @@ func (c *Controller) Shards() ([]source.Shard, error) {
 	for _, kind := range m.Kinds() {
 		configured := false
 		for _, r := range m.ForKind(kind) {
-			configured = configured || slices.ContainsFunc(r.Regions(c.parts.DefaultRegion), func(s string) bool { return s != "" })
+			// A regionPolicy's regions may come from the accounts'
+			// discovered ones (one that allows none is refused at build).
+			configured = configured || r.RegionPolicy() != nil ||
+				slices.ContainsFunc(r.Regions(c.parts.DefaultRegion), func(s string) bool { return s != "" })
 		}
 		if !configured {
 			return nil, fmt.Errorf("kind %s: no region configured and no default region (set AWS_REGION or selector.aws.regions)", kind)
