@@ -24,6 +24,16 @@ func (r *Resolver) discover(ctx context.Context, accts []Account) {
 			continue
 		}
 		g.Go(func() error {
+			if !a.Own() {
+				// The role first, so that a refused AssumeRole says so
+				// (after a check, the cache answers without a call).
+				if _, err := a.AWS.Credentials.Retrieve(ctx); err != nil {
+					a.Err = &Error{AccountID: a.ID, RoleARN: a.RoleARN, Err: err}
+					a.AWS = aws.Config{}
+					r.opts.Logger.Error("account cannot be read", "account", a.ID, "role", a.RoleARN, "error", a.Err)
+					return nil
+				}
+			}
 			enabled, err := r.opts.EnabledRegions(ctx, a.AWS)
 			if err != nil {
 				a.Err = fmt.Errorf("list the account's enabled regions (ec2:DescribeRegions): %w", err)
