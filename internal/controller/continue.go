@@ -80,6 +80,9 @@ type SegmentOptions struct {
 	// PauseAt: the listing asks for no page that would end after it (by the
 	// pages' pace so far); zero never pauses.
 	PauseAt time.Time
+	// MaxPages, when above 0, pauses the listing after that many pages
+	// whatever the time (a bound on one segment's work; tests).
+	MaxPages int
 	// Claim, when set, is called once the listing is complete and the run
 	// healthy, before the ownership search and the deletions: an error
 	// wrapping ErrSuperseded ends the run with nothing deleted, any other
@@ -102,6 +105,7 @@ type SegmentResult struct {
 type segmentWork struct {
 	resume   *source.Cursor
 	pauseAt  time.Time
+	maxPages int
 	restarts int
 	// out of the listing:
 	paused    *source.Cursor
@@ -112,13 +116,19 @@ type segmentWork struct {
 // pauseFunc asks to pause when one more page, at the pace of the pages so
 // far, and the pages the pager runs ahead of the reads would end past pauseAt.
 func (s *segmentWork) pauseFunc() func() bool {
-	if s.pauseAt.IsZero() {
+	if s.pauseAt.IsZero() && s.maxPages <= 0 {
 		return nil
 	}
 	start := time.Now()
 	pages := 0
 	return func() bool {
 		pages++
+		if s.maxPages > 0 && pages >= s.maxPages {
+			return true
+		}
+		if s.pauseAt.IsZero() {
+			return false
+		}
 		perPage := time.Since(start) / time.Duration(pages)
 		// The pager is up to two pages ahead of the reads, and the page
 		// asked for now is a third.
@@ -130,7 +140,7 @@ func (s *segmentWork) pauseFunc() func() bool {
 // seg is zero. See the top of this file.
 func (c *Controller) ReconcileSegment(ctx context.Context, shard source.Shard, seg Segment, opts SegmentOptions) SegmentResult {
 	w := newShardWork(shard, false)
-	w.seg = &segmentWork{resume: seg.Resume, pauseAt: opts.PauseAt, restarts: seg.Restarts}
+	w.seg = &segmentWork{resume: seg.Resume, pauseAt: opts.PauseAt, maxPages: opts.MaxPages, restarts: seg.Restarts}
 	for _, ref := range seg.Desired {
 		w.desired[ref] = struct{}{}
 	}

@@ -28,6 +28,9 @@ type Continuations struct {
 	// message sent in that time, or the run's deletions made. 0: a sixth of
 	// the time the segment has, at least MinMargin.
 	Margin time.Duration
+	// PagesPerSegment, when above 0, bounds a segment's pages whatever its
+	// time (tests; a bound on one invocation's work).
+	PagesPerSegment int
 	// InlineLimit bounds the state carried in the message (0:
 	// continuation.DefaultInlineLimit; negative: always in the store).
 	InlineLimit int
@@ -129,7 +132,7 @@ func (h *Handler) syncSegment(ctx context.Context, c *controller.Controller, id 
 		}
 		return err
 	}
-	res := c.ReconcileSegment(ctx, shard, seg, controller.SegmentOptions{PauseAt: cs.pauseAt(ctx), Claim: claim})
+	res := c.ReconcileSegment(ctx, shard, seg, controller.SegmentOptions{PauseAt: cs.pauseAt(ctx), MaxPages: cs.PagesPerSegment, Claim: claim})
 	sr := res.Report
 	report.ShardSummary = &ShardSummary{Listed: sr.Listed, Mapped: sr.Mapped, Upserted: sr.Upserted, Deleted: sr.Deleted, Failed: sr.Failed,
 		Errors: errorStrings(sr.Errors), Run: head.RunID, Segment: head.Seq + 1, Paused: res.Next != nil, Superseded: res.Superseded}
