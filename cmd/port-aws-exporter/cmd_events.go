@@ -17,6 +17,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/blueprints"
 	"github.com/port-labs/port-aws-exporter/internal/cli"
+	"github.com/port-labs/port-aws-exporter/internal/continuation"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
@@ -72,12 +73,38 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			} else if evs.VerifyDelay > 0 {
 				logger.Warn("no verifications of writes: set " + lambdaruntime.EnvQueueURL + " so that concurrent invocations converge")
 			}
+			// A shard too big for one invocation continues in the next
+			// (internal/continuation): its runs are kept in the store that
+			// CONTINUATION_STORE names; the clients exist once the AWS
+			// config is loaded, the shard key once Port's secret is.
+			var (
+				contStore *continuation.S3
+				contSQS   *sqs.Client
+				contKey   *events.ShardKey
+			)
+			if loc := os.Getenv(lambdaruntime.EnvContinuationStore); loc != "" && verifier.QueueURL != "" {
+				bucket, prefix, err := continuation.ParseS3URL(loc)
+				if err != nil {
+					return usageError(err)
+				}
+				contStore = &continuation.S3{Bucket: bucket, Prefix: prefix}
+				evs.Continuations = &dispatch.Continuations{Store: contStore, Send: func(ctx context.Context, req events.ShardRequest) error {
+					return queue.SendShardMessages(ctx, contSQS, verifier.QueueURL, contKey, []events.ShardRequest{req})
+				}}
+			} else {
+				logger.Warn("no continuations: a shard must finish within one invocation; set " + lambdaruntime.EnvContinuationStore +
+					" (s3://bucket/prefix) and " + lambdaruntime.EnvQueueURL + " so that big shards continue in the next")
+			}
 			// The metrics of serve's /metrics, written as EMF lines per invocation.
 			reg := prometheus.NewRegistry()
 			m := metrics.New(reg)
 			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m})
 			if err != nil {
 				return err
+			}
+			if contStore != nil {
+				contStore.Client = s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
+				contSQS, contKey = sqs.NewFromConfig(b.AWS), b.ShardKey
 			}
 			// Once per cold start (one read per mapped blueprint): a Lambda
 			// cannot stop, so what Port's blueprints lack is logged, and the
@@ -109,7 +136,7 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 	document(cmd, `
 		port-aws-exporter          # as the provided.al2023 bootstrap: AWS_LAMBDA_RUNTIME_API selects lambda
 		AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 CONFIG_URL=config.json port-aws-exporter lambda   # under the runtime interface emulator`,
-		concat([]string{"AWS_LAMBDA_RUNTIME_API", lambdaruntime.EnvQueueURL, lambdaruntime.EnvDeadLetterQueueURL}, envConfig, envAWS, envPort),
+		concat([]string{"AWS_LAMBDA_RUNTIME_API", lambdaruntime.EnvQueueURL, lambdaruntime.EnvDeadLetterQueueURL, lambdaruntime.EnvContinuationStore}, envConfig, envAWS, envPort),
 		exitStatus{exitOK, "not reached while Lambda runs the function"},
 		exitStatus{exitFailed, "the function could not start (config, AWS or Port refused, or AWS_LAMBDA_RUNTIME_API unset); Lambda reports an init error"})
 	return cmd
