@@ -26,7 +26,7 @@ type Continuations struct {
 	// Margin is how long before the batch's deadline a segment asks for no
 	// more pages: the pages already listed are read, written and the next
 	// message sent in that time, or the run's deletions made. 0: a sixth of
-	// the time the segment has, at least MinMargin.
+	// the time the segment has, at least MinMargin (at most half of it).
 	Margin time.Duration
 	// PagesPerSegment, when above 0, bounds a segment's pages whatever its
 	// time (tests; a bound on one invocation's work).
@@ -66,7 +66,9 @@ func (c *Continuations) pauseAt(ctx context.Context) time.Time {
 	}
 	margin := c.Margin
 	if margin <= 0 {
-		margin = max(MinMargin, time.Until(deadline)/6)
+		// A short invocation still lists for half its time.
+		left := time.Until(deadline)
+		margin = min(max(MinMargin, left/6), left/2)
 	}
 	return deadline.Add(-margin)
 }
