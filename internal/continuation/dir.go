@@ -119,3 +119,11 @@ var (
 	_ Store = (*S3)(nil)
 	_ Store = (*Dir)(nil)
 )
+
+// DeleteState removes one state (a checkpoint replaced by the next).
+func (d *Dir) DeleteState(_ context.Context, key string) error {
+	if rel, err := filepath.Rel(d.Root, key); err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("state key %q is outside %s", key, d.Root)
+	}
+	return os.Remove(key)
+}

@@ -200,3 +200,10 @@ func statusOf(err error) int {
 	}
 	return 0
 }
+
+// DeleteState removes one state (a checkpoint replaced by the next).
+func (s *S3) DeleteState(ctx context.Context, key string) error {
+	_, err := s.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(s.Bucket),
+		Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String(key)}}, Quiet: aws.Bool(true)}})
+	return err
+}

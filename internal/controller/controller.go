@@ -123,6 +123,11 @@ type Controller struct {
 	// Progress, when set, observes every shard of a full sync as it goes
 	// (see ShardEvent); it may be called concurrently.
 	Progress func(ShardEvent)
+
+	// checkpoints: see SetCheckpoints (checkpoint.go).
+	checkpoints     Checkpointer
+	checkpointEvery time.Duration
+	checkpointPages int
 }
 
 // shared is what every view of a controller (WithTarget) shares: the write
@@ -350,7 +355,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	g.SetLimit(c.settings.Concurrency)
 	for i, sh := range shards {
 		g.Go(func() error {
-			works[i] = c.prepare(ctx, sh)
+			works[i] = c.prepareRun(ctx, sh)
 			return nil
 		})
 	}
@@ -369,6 +374,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	for i, w := range works {
 		g.Go(func() error {
 			reports[i] = c.finish(ctx, w, protected)
+			c.clearCheckpoint(ctx, reports[i])
 			return nil
 		})
 	}
