@@ -113,15 +113,17 @@ type segmentWork struct {
 	restarted bool
 }
 
-// pauseFunc asks to pause when one more page, at the pace of the pages so
-// far, and the pages the pager runs ahead of the reads would end past pauseAt.
-func (s *segmentWork) pauseFunc() func() bool {
+// pauseFunc asks to pause when the resources listed but not delivered yet
+// (the pager runs ahead of the reads) and one more page, at the pace of
+// the deliveries so far, would end past pauseAt. delivered counts the
+// resources this segment delivered.
+func (s *segmentWork) pauseFunc(delivered func() int) func(listed int) bool {
 	if s.pauseAt.IsZero() && s.maxPages <= 0 {
 		return nil
 	}
 	start := time.Now()
 	pages := 0
-	return func() bool {
+	return func(listed int) bool {
 		pages++
 		if s.maxPages > 0 && pages >= s.maxPages {
 			return true
@@ -129,10 +131,15 @@ func (s *segmentWork) pauseFunc() func() bool {
 		if s.pauseAt.IsZero() {
 			return false
 		}
-		perPage := time.Since(start) / time.Duration(pages)
-		// The pager is up to two pages ahead of the reads, and the page
-		// asked for now is a third.
-		return time.Now().Add(3 * perPage).After(s.pauseAt)
+		elapsed := time.Since(start)
+		need := 3 * elapsed // nothing delivered yet: three times what one page took
+		if done := delivered(); done > 0 {
+			perResource := elapsed / time.Duration(done)
+			backlog := max(0, listed-done)
+			perPage := listed / pages
+			need = time.Duration(backlog+perPage) * perResource
+		}
+		return time.Now().Add(need).After(s.pauseAt)
 	}
 }
 
@@ -222,11 +229,12 @@ func (c *Controller) listSegment(ctx context.Context, w *shardWork, opts source.
 	}
 	for {
 		opts.Resume = s.resume
-		opts.Pause = s.pauseFunc()
+		base := w.listedCount()
+		opts.Pause = s.pauseFunc(func() int { return w.listedCount() - base })
 		calls := 0
 		if opts.Pause != nil {
 			pause := opts.Pause
-			opts.Pause = func() bool { calls++; return pause() }
+			opts.Pause = func(listed int) bool { calls++; return pause(listed) }
 		}
 		err := c.parts.Source.List(ctx, w.shard, opts, fn)
 		var paused *source.PausedError
@@ -274,4 +282,11 @@ func sortedRefs(set map[entity.Ref]struct{}) []entity.Ref {
 		return 0
 	})
 	return out
+}
+
+// listedCount is how many resources the work's listing delivered.
+func (w *shardWork) listedCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.report.Listed
 }

@@ -133,10 +133,12 @@ type ListOptions struct {
 	// whole shards and ignore it, as they ignore Pause.
 	Resume *Cursor
 	// Pause, when set, is asked before each page after the first of the
-	// call: true stops the listing there, and List returns *PausedError
-	// once the pages already listed are delivered. A call always reads at
-	// least one page, so a chain of segments always progresses.
-	Pause func() bool
+	// call, with the resources this call has listed so far (some of them
+	// may still be read and delivered): true stops the listing there, and
+	// List returns *PausedError once the pages already listed are
+	// delivered. A call always reads at least one page, so a chain of
+	// segments always progresses.
+	Pause func(listed int) bool
 }
 
 // CloudControl reads resources through the Cloud Control API. It is safe for
@@ -265,12 +267,12 @@ func (c *CloudControl) List(ctx context.Context, shard Shard, opts ListOptions, 
 	if err != nil {
 		return err
 	}
-	pages := 0
+	pages, listed := 0, 0
 	for i, model := range models {
-		if i > 0 && opts.Pause != nil && pages > 0 && opts.Pause() {
+		if i > 0 && opts.Pause != nil && pages > 0 && opts.Pause(listed) {
 			return &PausedError{Cursor: Cursor{Model: model}, Pages: pages}
 		}
-		n, paused, err := c.listModel(ctx, rc, shard, model, token, pages == 0, opts, fn)
+		n, paused, err := c.listModel(ctx, rc, shard, model, token, pages == 0, &listed, opts, fn)
 		pages += n
 		if err != nil {
 			return err
@@ -293,7 +295,7 @@ func (e *consumerError) Unwrap() error { return e.err }
 // returns the pages read and, when opts.Pause stopped it, the cursor of the
 // first page not read; first says no page of this List call was read yet
 // (that one is never paused before).
-func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model, token string, first bool, opts ListOptions, fn func(Resource) error) (int, *Cursor, error) {
+func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model, token string, first bool, listed *int, opts ListOptions, fn func(Resource) error) (int, *Cursor, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	// The pager records a pause and ends without error, so that the getters
 	// of the pages already listed finish instead of being cancelled.
@@ -301,7 +303,7 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 		pages  int
 		paused *Cursor
 	)
-	pg := pager{model: model, token: token, first: first, pause: opts.Pause, pages: &pages, paused: &paused}
+	pg := pager{model: model, token: token, first: first, pause: opts.Pause, pages: &pages, listed: listed, paused: &paused}
 	var (
 		deliverMu sync.Mutex
 		refused   error // fn's error: fn is never called again after it fails
@@ -399,9 +401,11 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 type pager struct {
 	model, token string
 	// first: no page of the List call was read yet; the first is never paused before.
-	first  bool
-	pause  func() bool
-	pages  *int
+	first bool
+	pause func(listed int) bool
+	pages *int
+	// listed counts the resources of the List call's pages so far.
+	listed *int
 	paused **Cursor
 }
 
@@ -428,7 +432,7 @@ func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Sha
 	seenTokens := map[string]bool{}
 	emptyPages := 0
 	for page := 1; pages.HasMorePages(); page++ {
-		if (page > 1 || !pg.first) && pg.pause != nil && pg.pause() {
+		if (page > 1 || !pg.first) && pg.pause != nil && pg.pause(*pg.listed) {
 			// Stop before this page: the token that asks for it is the cursor.
 			*pg.paused = &Cursor{Model: model, NextToken: aws.ToString(in.NextToken)}
 			return nil
@@ -441,6 +445,7 @@ func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Sha
 			return fmt.Errorf("%s, page %d: %w", where, page, err)
 		}
 		*pg.pages++
+		*pg.listed += len(out.ResourceDescriptions)
 		for _, d := range out.ResourceDescriptions {
 			id := aws.ToString(d.Identifier)
 			if id == "" {

@@ -21,7 +21,7 @@ func listInSegments(t *testing.T, c *source.CloudControl, shard source.Shard, tr
 			t.Fatal("a chain of segments that never ends")
 		}
 		pages := 0
-		opts := source.ListOptions{TrustListProperties: trust, Resume: resume, Pause: func() bool {
+		opts := source.ListOptions{TrustListProperties: trust, Resume: resume, Pause: func(int) bool {
 			pages++
 			return pages >= pagesPerCall
 		}}
@@ -102,7 +102,7 @@ func TestResumeWithExpiredToken(t *testing.T) {
 	fill(t, e, "eu-west-1", 60)
 	c := reader(t, e, fastOptions())
 	shard := lambdaShard("eu-west-1")
-	err := c.List(context.Background(), shard, source.ListOptions{TrustListProperties: true, Pause: func() bool { return true }}, func(source.Resource) error { return nil })
+	err := c.List(context.Background(), shard, source.ListOptions{TrustListProperties: true, Pause: func(int) bool { return true }}, func(source.Resource) error { return nil })
 	var paused *source.PausedError
 	if !errors.As(err, &paused) || paused.Cursor.NextToken == "" {
 		t.Fatalf("want a pause with a token after the first page, got %v", err)
