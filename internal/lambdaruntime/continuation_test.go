@@ -51,6 +51,7 @@ type contBed struct {
 	store  *continuation.S3
 	url    string
 	arn    string
+	dlqURL string
 	bodies []string // every message sent to the queue, in order
 	mu     sync.Mutex
 }
@@ -67,7 +68,7 @@ func newContBed(t *testing.T, o contOptions) *contBed {
 	ctx := context.Background()
 	b := &contBed{t: t}
 	b.sqs = sqs.NewFromConfig(m.AWSConfig(ctx, "eu-west-1"))
-	b.url, b.arn, _ = queues(t, b.sqs, "continuations")
+	b.url, b.arn, b.dlqURL = queues(t, b.sqs, "continuations")
 	b.s3 = s3Behind(t, m, "exporter-state")
 	b.store = &continuation.S3{Client: b.s3, Bucket: "exporter-state", Prefix: "continuations"}
 	cs := &dispatch.Continuations{Store: b.store, PagesPerSegment: o.pagesPerSegment, InlineLimit: o.inlineLimit,
@@ -549,5 +550,49 @@ func TestContinuationStaysUnderTheSQSLimit(t *testing.T) {
 	slices.Sort(names)
 	if got := b.lambdaIDs(); !slices.Equal(got, names) {
 		t.Fatalf("missing %v, extra %v", diff(names, got), diff(got, names))
+	}
+}
+
+// TestPermanentErrorMidRunWithholdsDeletions: a write Port refuses (a
+// function whose memorySize is not a number) in the first segment does not
+// stop the run, which upserts every other function; its last segment
+// deletes nothing and is dead-lettered with the refusal's reason.
+func TestPermanentErrorMidRunWithholdsDeletions(t *testing.T) {
+	b := newContBed(t, contOptions{pagesPerSegment: 3})
+	want := b.scenario()
+	if err := b.s.CC.Put("eu-west-1", lambdaKind, "fn-00003", map[string]any{"FunctionName": "fn-00003", "MemorySize": "lots", "Runtime": "python3.12"}); err != nil {
+		t.Fatal(err)
+	}
+	b.startRun()
+	var last lambdaevents.SQSEventResponse
+	n := 0
+	for msg := b.receive(); msg != nil; msg = b.receive() {
+		if n++; n > 10 {
+			t.Fatal("more than 10 invocations")
+		}
+		last = b.invoke(b.h, msg, 60*time.Second)
+	}
+	if n != 4 {
+		t.Errorf("%d invocations, want 4: the refused write does not stop the run", n)
+	}
+	if len(last.BatchItemFailures) != 0 {
+		t.Errorf("the last segment was reported failed (%+v); a permanent error is dead-lettered, not retried", last)
+	}
+	got := b.lambdaIDs()
+	for _, id := range []string{"gone-1", "gone-5"} {
+		if !slices.Contains(got, id) {
+			t.Errorf("%s was deleted by a run with an error", id)
+		}
+	}
+	if !slices.Contains(got, "fn-00249") || len(got) != len(want)+5 {
+		t.Errorf("Port holds %d lambda entities, want the %d of before (every function upserted, nothing deleted)", len(got), len(want)+5)
+	}
+	dlq := receiveAll(t, b.sqs, b.dlqURL)
+	if len(dlq) != 1 || aws.ToString(dlq[0].MessageAttributes[queue.AttrReason].StringValue) != events.ReasonPortRejected {
+		var reasons []string
+		for _, d := range dlq {
+			reasons = append(reasons, aws.ToString(d.MessageAttributes[queue.AttrReason].StringValue))
+		}
+		t.Errorf("dead-letter queue holds %v, want the last segment with %s", reasons, events.ReasonPortRejected)
 	}
 }
