@@ -128,6 +128,11 @@ type Controller struct {
 	// Progress, when set, observes every shard of a full sync as it goes
 	// (see ShardEvent); it may be called concurrently.
 	Progress func(ShardEvent)
+
+	// checkpoints: see SetCheckpoints (checkpoint.go).
+	checkpoints     Checkpointer
+	checkpointEvery time.Duration
+	checkpointPages int
 }
 
 // shared is what every view of a controller (WithTarget) shares: the write
@@ -382,7 +387,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 				return nil
 			}
 			defer leave()
-			works[i] = c.prepare(ctx, sh)
+			works[i] = c.prepareRun(ctx, sh)
 			return nil
 		})
 	}
@@ -404,6 +409,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	for i, w := range works {
 		g.Go(func() error {
 			reports[i] = c.finish(ctx, w, protected)
+			c.clearCheckpoint(ctx, reports[i])
 			return nil
 		})
 	}
@@ -497,6 +503,8 @@ type shardWork struct {
 	// earlyBlueprints are the blueprints it covers.
 	early           chan ownedResult
 	earlyBlueprints []string
+	// seg is set for a segment of a run read over several calls.
+	seg *segmentWork
 }
 
 type ownedResult struct {
@@ -560,7 +568,14 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 	if c.OnShardStart != nil {
 		c.OnShardStart(shard)
 	}
-	w := newShardWork(shard, false)
+	return c.prepareWork(ctx, newShardWork(shard, false))
+}
+
+// prepareWork is prepare for a work that may carry a segment of a run read
+// over several calls (continue.go): its earlier segments' entities and
+// ownership search, and where its listing resumes and pauses.
+func (c *Controller) prepareWork(ctx context.Context, w *shardWork) *shardWork {
+	shard := w.shard
 	c.progress(w, ShardStarted)
 	defer func() {
 		w.busy = time.Since(w.started)
@@ -582,9 +597,11 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 		w.fail(fmt.Errorf("no config entry maps %s in %s", shard.Kind, shard.Region))
 		return w
 	}
-	c.searchOwnedEarly(ctx, w)
+	if w.early == nil {
+		c.searchOwnedEarly(ctx, w)
+	}
 	up := c.newUpserter(ctx, w, log)
-	err := c.parts.Source.List(ctx, shard, listOptions(applicable), func(res source.Resource) error {
+	err := c.listSegment(ctx, w, listOptions(applicable), log, func(res source.Resource) error {
 		produced, problems, skipped := mapResource(ctx, applicable, res)
 		w.mu.Lock()
 		w.report.Listed++
