@@ -102,6 +102,7 @@ func WithMaxOutputs(n int) Option {
 type Query struct {
 	expr       string
 	code       *gojq.Code
+	native     nfunc // nil: the expression needs gojq (native.go)
 	timeout    time.Duration
 	maxOutputs int
 }
@@ -153,6 +154,7 @@ func parse(expr string) (*gojq.Query, error) {
 }
 
 func compile(expr string, parsed *gojq.Query, opts []Option) (*Query, error) {
+	native := nativeOf(parsed) // before guard rewrites the tree
 	if err := guard(parsed); err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
@@ -162,7 +164,7 @@ func compile(expr string, parsed *gojq.Query, opts []Option) (*Query, error) {
 	if err != nil {
 		return nil, &Error{Expr: expr, Phase: "compile", Err: err}
 	}
-	q := &Query{expr: expr, code: code, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs}
+	q := &Query{expr: expr, code: code, native: native, timeout: DefaultTimeout, maxOutputs: DefaultMaxOutputs}
 	for _, opt := range opts {
 		opt(q)
 	}
@@ -187,12 +189,38 @@ func (q *Query) Run(ctx context.Context, input any) ([]any, error) {
 // First evaluates the expression and returns its first value; ok is false
 // when the expression yields nothing. Evaluation stops after the first value.
 func (q *Query) First(ctx context.Context, input any) (value any, ok bool, err error) {
+	if v, found, done := q.firstNative(ctx, input); done {
+		return v, found, nil
+	}
 	err = q.each(ctx, input, func(v any) bool {
 		value, ok = v, true
 		return false
 	})
 	return value, ok, err
 }
+
+// firstNative is First on the native path; done is false when the
+// expression has none or it gave up, and gojq must run it. A context
+// already ended is gojq's to report.
+func (q *Query) firstNative(ctx context.Context, input any) (value any, found, done bool) {
+	if q.native == nil || ctx.Err() != nil {
+		return nil, false, false
+	}
+	b := budget{work: maxWork, elements: maxElements, calls: maxCalls}
+	switch v, s := q.native(&b, input); s {
+	case nOne:
+		if checkOutput(v) == nil {
+			return v, true, true
+		}
+	case nEmpty:
+		return nil, false, true
+	}
+	return nil, false, false
+}
+
+// Native reports whether First evaluates the expression without gojq
+// whenever it can (native.go).
+func (q *Query) Native() bool { return q.native != nil }
 
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 	runCtx, cancel := context.WithTimeoutCause(ctx, q.timeout, ErrTimeout)
