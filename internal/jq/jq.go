@@ -225,7 +225,12 @@ func (q *Query) Native() bool { return q.native != nil }
 func (q *Query) each(ctx context.Context, input any, fn func(any) bool) error {
 	runCtx, cancel := context.WithTimeoutCause(ctx, q.timeout, ErrTimeout)
 	defer cancel()
-	iter := q.code.RunWithContext(runCtx, []any{input, newBudget()})
+	return q.iterate(ctx, runCtx, q.code.RunWithContext(runCtx, []any{input, newBudget()}), fn)
+}
+
+// iterate hands fn the values of a run of q's code under runCtx, which
+// ends at q's deadline or a shared one (Deadline).
+func (q *Query) iterate(ctx, runCtx context.Context, iter gojq.Iter, fn func(any) bool) error {
 	n := 0
 	for {
 		v, more := iter.Next()
