@@ -96,6 +96,13 @@ func WithMaxOutputs(n int) Option {
 	}
 }
 
+// WithoutNative evaluates the expression in gojq only, never on the native
+// path (native.go): the reference the tests of the native path compare it
+// with.
+func WithoutNative() Option {
+	return func(q *Query) { q.native = nil }
+}
+
 // Query is a compiled expression. It is safe for concurrent use: gojq keeps
 // each run's state apart from the compiled code, and each run has its own
 // budget.
