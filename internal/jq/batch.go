@@ -135,8 +135,9 @@ func (b *Batch) Len() int { return len(b.queries) }
 // and out is not to be used.
 func (b *Batch) Eval(ctx context.Context, dl *Deadline, input any, out []Value) bool {
 	var mask []any
+	var nb budget
 	for i, q := range b.queries {
-		if v, found, done := q.firstNative(ctx, input); done {
+		if v, found, done := q.firstNativeWith(ctx, &nb, input); done {
 			out[i] = Value{V: v, Found: found}
 			continue
 		}

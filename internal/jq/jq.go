@@ -210,11 +210,20 @@ func (q *Query) First(ctx context.Context, input any) (value any, ok bool, err e
 // expression has none or it gave up, and gojq must run it. A context
 // already ended is gojq's to report.
 func (q *Query) firstNative(ctx context.Context, input any) (value any, found, done bool) {
+	if q.native == nil {
+		return nil, false, false
+	}
+	return q.firstNativeWith(ctx, new(budget), input)
+}
+
+// firstNativeWith is firstNative with b as the evaluation's budget (reset
+// here): a batch passes one for all its expressions, one allocation.
+func (q *Query) firstNativeWith(ctx context.Context, b *budget, input any) (value any, found, done bool) {
 	if q.native == nil || ctx.Err() != nil {
 		return nil, false, false
 	}
-	b := budget{work: maxWork, elements: maxElements, calls: maxCalls}
-	switch v, s := q.native(&b, input); s {
+	*b = budget{work: maxWork, elements: maxElements, calls: maxCalls}
+	switch v, s := q.native(b, input); s {
 	case nOne:
 		if checkOutput(v) == nil {
 			return v, true, true

@@ -59,6 +59,15 @@ func nativeQuery(q *gojq.Query) nfunc {
 	}
 	switch q.Op {
 	case gojq.OpPipe:
+		// gojq v0.12.20 miscompiles an if (and, or) piped into what
+		// ignores its input, in some places: {a: (true or false | 1)} fails
+		// with "expected a string for object key but got: boolean (true)",
+		// select(.a | {} or .b | "x") yields true. An if piped on is rare in
+		// mappings (the if comes last: .Role | if . == null …), so all of
+		// them are left to gojq.
+		if hasIf(q.Left) {
+			return nil
+		}
 		return func(b *budget, v any) (any, nstate) {
 			x, s := l(b, v)
 			if s != nOne {
@@ -182,11 +191,17 @@ func constant(c any) nfunc { return func(*budget, any) (any, nstate) { return c,
 func identity(_ *budget, v any) (any, nstate) { return v, nOne }
 
 func nativeTerm(t *gojq.Term) nfunc {
-	base := nativeBase(t)
-	if base == nil {
+	suffixes := t.SuffixList
+	base := splitIndex(t)
+	if base != nil {
+		suffixes = suffixes[1:]
+	} else if base = nativeBase(t); base == nil {
 		return nil
 	}
-	for _, s := range t.SuffixList {
+	if len(suffixes) > 0 && t.Type == gojq.TermTypeQuery && hasIf(t.Query) {
+		return nil // (if … end)[0]: as an if piped on (nativeQuery)
+	}
+	for _, s := range suffixes {
 		switch {
 		case s.Index != nil:
 			ix := nativeIndex(s.Index)
@@ -410,6 +425,51 @@ func plainString(x any) (string, bool) {
 	return "", false
 }
 
+// hasIf reports whether q holds an if (or an and, an or: gojq compiles
+// them to one) anywhere.
+func hasIf(q *gojq.Query) bool {
+	if q == nil {
+		return false
+	}
+	if q.Op == gojq.OpAnd || q.Op == gojq.OpOr {
+		return true
+	}
+	if q.Term != nil {
+		// The terms of the subset; anything else has no native path anyway.
+		t := q.Term
+		switch {
+		case t.Type == gojq.TermTypeIf:
+			return true
+		case t.Type == gojq.TermTypeQuery && hasIf(t.Query):
+			return true
+		case t.Type == gojq.TermTypeTry && hasIf(t.Try.Body):
+			return true
+		case t.Type == gojq.TermTypeArray && hasIf(t.Array.Query):
+			return true
+		case t.Type == gojq.TermTypeFunc:
+			for _, a := range t.Func.Args {
+				if hasIf(a) {
+					return true
+				}
+			}
+		case t.Type == gojq.TermTypeObject:
+			for _, kv := range t.Object.KeyVals {
+				if hasIf(kv.KeyQuery) || hasIf(kv.Val) {
+					return true
+				}
+			}
+		case t.Type == gojq.TermTypeString && t.Str != nil:
+			for _, p := range t.Str.Queries {
+				if hasIf(p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return hasIf(q.Left) || hasIf(q.Right)
+}
+
 func nativeObject(o *gojq.Object) nfunc {
 	type kv struct {
 		key  string // fixed key, or
@@ -418,6 +478,7 @@ func nativeObject(o *gojq.Object) nfunc {
 	}
 	kvs := make([]kv, 0, len(o.KeyVals))
 	for _, e := range o.KeyVals {
+
 		var k kv
 		switch {
 		case e.Key != "":
@@ -712,4 +773,58 @@ func addAll(xs []any) (any, nstate) {
 		return sb.String(), nOne
 	}
 	return acc, nOne
+}
+
+// splitIndex is split("sep")[n] (the published configs' .Arn |
+// split(":")[3]) in one step: the n-th part without the array of them all.
+// nil when t is not that.
+func splitIndex(t *gojq.Term) nfunc {
+	if t.Type != gojq.TermTypeFunc || t.Func.Name != "split" || len(t.Func.Args) != 1 || len(t.SuffixList) == 0 {
+		return nil
+	}
+	arg, suffix := t.Func.Args[0], t.SuffixList[0].Index
+	if arg.Term == nil || arg.Term.Type != gojq.TermTypeString || arg.Term.Str.Queries != nil || len(arg.Term.SuffixList) > 0 ||
+		arg.Term.Str.Str == "" || suffix == nil || len(arg.FuncDefs) > 0 {
+		return nil
+	}
+	ix := nativeIndex(suffix)
+	if ix == nil {
+		return nil
+	}
+	if suffix.Name != "" || suffix.Str != nil {
+		return nil // a key: split gives an array, gojq fails
+	}
+	lit, _ := nativeTerm(suffix.Start.Term)(nil, nil) // a literal (nativeIndex)
+	n, isInt := lit.(int)
+	if !isInt {
+		return nil
+	}
+	sep := arg.Term.Str.Str
+	return func(_ *budget, v any) (any, nstate) {
+		s, ok := v.(string)
+		if !ok || checkSplit(v, sep) != nil {
+			return nil, nGive
+		}
+		if s == "" { // split gives []
+			return nil, nOne
+		}
+		i := n
+		if i < 0 {
+			i += strings.Count(s, sep) + 1
+			if i < 0 {
+				return nil, nOne
+			}
+		}
+		for ; i > 0; i-- {
+			j := strings.Index(s, sep)
+			if j < 0 {
+				return nil, nOne
+			}
+			s = s[j+len(sep):]
+		}
+		if j := strings.Index(s, sep); j >= 0 {
+			s = s[:j]
+		}
+		return s, nOne
+	}
 }
