@@ -7,8 +7,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
