@@ -29,6 +29,16 @@
 // recursion; it runs with the config guards, a short deadline and a small
 // output cap, and is compiled once per distinct text (a bounded LRU cache).
 //
+// Speed (mapping runs about fifteen expressions per resource): First
+// evaluates an expression made only of the common constructs (paths, string
+// +, if, //, split, select, map, add: native.go) as Go closures, with the
+// same guards and no deadline (they do linear work), and gives up to gojq
+// on anything unusual, so values and errors stay gojq's. Batch runs what a
+// mapping leaves to gojq as one program, and Deadline shares one deadline
+// among the evaluations of one resource; a batch that fails tells the
+// caller to evaluate one expression at a time, with its own deadline, so
+// that the failing one is named.
+//
 // Both sandboxes compile without gojq's environ loader, input iterator or
 // module loader: $ENV and env are compile errors (the environment holds
 // credentials), input/inputs are refused and import/include load nothing.
