@@ -396,13 +396,17 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 		crossAccount(works)
 	}
 
-	desired := map[entity.Ref]bool{}
-	for _, w := range works {
-		for ref := range w.desired {
-			desired[ref] = true
+	// Looked up in every shard's set rather than merged into one: at
+	// 1,000,000 resources a merged copy was a quarter of the live heap, and
+	// the plan asks only about the few entities its own shard did not list.
+	protected := func(r entity.Ref) bool {
+		for _, w := range works {
+			if _, ok := w.desired[r]; ok {
+				return true
+			}
 		}
+		return false
 	}
-	protected := func(r entity.Ref) bool { return desired[r] }
 	reports := make([]ShardReport, len(works))
 	g = errgroup.Group{}
 	g.SetLimit(c.settings.Concurrency)
