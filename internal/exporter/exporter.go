@@ -251,6 +251,9 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	if opts.Events.VerifyDelay > 0 && opts.Events.Verifier != nil && !opts.Sync.DryRun {
 		do.Verifier, do.VerifyDelay = opts.Events.Verifier, opts.Events.VerifyDelay
 	}
+	if !opts.Sync.DryRun {
+		do.Continuations = opts.Events.Continuations
+	}
 	b.Events, err = dispatch.New(c, do)
 	return err
 }
