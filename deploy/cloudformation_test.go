@@ -52,10 +52,28 @@ func TestCloudFormationTemplatesPassCfnLint(t *testing.T) {
 	if err := os.WriteFile(generatedPath, generated, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// And the member-account template (rules generate --member-accounts).
+	member, err := library.MemberTemplate(kinds, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberPath := filepath.Join(t.TempDir(), "generated-rules.member-account.yaml")
+	if err := os.WriteFile(memberPath, member, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// And the AWS Config rules (rules generate --aws-config).
+	configRules, err := library.ConfigTemplate(kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configPath := filepath.Join(t.TempDir(), "generated-rules.aws-config.yaml")
+	if err := os.WriteFile(configPath, configRules, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// One run for all templates: each cfn-lint start costs seconds of Python
 	// imports. It exits non-zero on errors and on warnings; informational
 	// findings (I...) are not counted.
-	paths := append(slices.Clone(cloudFormationTemplates), generatedPath)
+	paths := append(slices.Clone(cloudFormationTemplates), generatedPath, memberPath, configPath)
 	out, err := exec.Command(cfnLint, append([]string{"--format", "parseable", "--"}, paths...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint %v: %v\n%s", paths, err, out)

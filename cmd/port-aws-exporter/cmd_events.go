@@ -120,7 +120,7 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 				Metrics:  m,
 				EMF:      &metrics.EMF{Gatherer: reg},
 				Batch:    b.Events,
-				Shards:   lambdaruntime.ShardListerFunc(func(context.Context) ([]events.ShardRequest, error) { return dispatch.ShardRequests(b.Controller) }),
+				Shards:   shardLister(b),
 				ShardKey: b.ShardKey,
 				SQS:      client,
 				Logger:   logger,
@@ -439,5 +439,16 @@ func printOutcome(w io.Writer, o dispatch.Outcome) {
 		fmt.Fprintf(w, "outcome: transient failure, the queue would retry: %v\n", o.Err)
 	case dispatch.StatusDeadLetter:
 		fmt.Fprintf(w, "outcome: permanent failure (%s), the queue would dead-letter it: %v\n", o.Reason, o.Err)
+	}
+}
+
+// shardLister lists a full sync's shards for the scheduled fan-out, which is
+// a full sync's start: the accounts of the config's aws block are resolved again.
+func shardLister(b *exporter.Built) lambdaruntime.ShardListerFunc {
+	return func(ctx context.Context) ([]events.ShardRequest, error) {
+		if err := b.Controller.RefreshAccounts(ctx); err != nil {
+			return nil, err
+		}
+		return dispatch.ShardRequests(b.Controller)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -118,6 +119,7 @@ func kindsFlag(cmd *cobra.Command, target *[]string) {
 func newRulesGenerateCommand() *cobra.Command {
 	var kinds []string
 	var out string
+	var members, awsConfig bool
 	// -o is the format here too (cloudformation or terraform); a value that
 	// is no format is the file of the old `-o FILE` spelling, for one release.
 	format := newOutputFormat("cloudformation", "terraform")
@@ -142,7 +144,25 @@ it in that region with ExporterRegion set; its Rules refuse another region);
 in Terraform, a module per region, port-aws-exporter-forwarding-<region>/ next
 to --out (instantiate it with a provider of that region and exporter_region;
 it creates nothing when that is the exporter's region). Configure those kinds with
-selector.aws.regions ["us-east-1"] (the region their events carry).`,
+selector.aws.regions ["us-east-1"] (the region their events carry).
+
+--member-accounts also writes FILE.member-account.yaml, the template for the
+member accounts of an AWS Organization (deploy it as a service-managed
+StackSet to the organization or its OUs, in every region the exporter reads):
+a read-only role the exporter assumes with an external ID, holding these
+kinds' read permissions, and rules that forward each account's changes of
+these kinds to the default event bus of the exporter's account and region,
+where the main rules send them to the queue with the account's id. The
+exporter's stack must allow the organization to put events on that bus
+(OrganizationId in deploy/cloudformation/template.yaml). See docs/install.md.
+
+--aws-config also writes FILE.aws-config.yaml: two rules on AWS Config's
+"Config Configuration Item Change" events (the item, and the summary Config
+sends for an oversized item) that turn a change of any recorded type of these
+kinds into a message, whatever made the change. They complement the
+CloudTrail rules: Config is best effort and only sees the types its recorder
+records. Kinds whose Cloud Control identifier no configuration item field
+holds are named and left to their CloudTrail rules (docs/rules.md).`,
 		Example: `  port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out port-aws-exporter-rules.yaml
   port-aws-exporter rules generate --kinds all --out rules.yaml   # also rules.us-east-1.yaml for IAM and CloudFront
   port-aws-exporter rules generate --kinds all --format terraform --out event-rules/port-aws-exporter-rules.tf`,
@@ -163,6 +183,30 @@ selector.aws.regions ["us-east-1"] (the region their events carry).`,
 			forwarding, err := forwardingFiles(selected, f)
 			if err != nil {
 				return err
+			}
+			var member []byte
+			if members {
+				if f != library.FormatCloudFormation {
+					return usageError(fmt.Errorf("--member-accounts: the member-account template is CloudFormation, for a StackSet (Terraform deploys it with deploy/terraform/modules/member-accounts)"))
+				}
+				if out == "" || out == "-" {
+					return usageError(fmt.Errorf("--member-accounts writes a second template beside --out-file FILE: give one"))
+				}
+				if member, err = library.MemberTemplate(selected, awsConfig); err != nil {
+					return err
+				}
+			}
+			var configRules []byte
+			if awsConfig {
+				if f != library.FormatCloudFormation {
+					return usageError(fmt.Errorf("--aws-config: the AWS Config rules are CloudFormation only for now; generate them with -o cloudformation"))
+				}
+				if out == "" || out == "-" {
+					return usageError(fmt.Errorf("--aws-config writes a second template beside --out-file FILE: give one"))
+				}
+				if configRules, err = library.ConfigTemplate(selected); err != nil {
+					return usageError(err) // the selection: none of its kinds can be named from a configuration item
+				}
 			}
 			if out == "" || out == "-" {
 				if _, err := cmd.OutOrStdout().Write(rendered); err != nil {
@@ -196,14 +240,40 @@ selector.aws.regions ["us-east-1"] (the region their events carry).`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the forwarding rules of %d global kind(s) to %s: %s\n", len(fw.Kinds), path, how)
 			}
+			if configRules != nil {
+				path := library.ConfigFileName(out)
+				if err := os.WriteFile(path, configRules, 0o644); err != nil {
+					return fmt.Errorf("write rules: %w", err)
+				}
+				covered, left := library.ConfigCovered(selected)
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the AWS Config rules of %d kind(s) to %s\n", len(covered), path)
+				types := make([]string, 0, len(left))
+				for t := range left {
+					types = append(types, t)
+				}
+				sort.Strings(types)
+				for _, t := range types {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: %s is left to its CloudTrail rule: %s\n", t, left[t])
+				}
+			}
+			if member != nil {
+				path := library.MemberFileName(out)
+				if err := os.WriteFile(path, member, 0o644); err != nil {
+					return fmt.Errorf("write rules: %w", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the member-account template of %d kind(s) to %s: deploy it as a StackSet to the organization's accounts\n", len(selected), path)
+			}
 			return nil
 		},
 	}
 	kindsFlag(cmd, &kinds)
 	cmd.Flags().VarP(format, "format", "o", "output format: cloudformation or terraform")
 	outFileFlag(cmd, &out, "file to write (default: standard output)", "out")
+	cmd.Flags().BoolVar(&awsConfig, "aws-config", false, "also write FILE.aws-config.yaml, rules on AWS Config's configuration item changes of these kinds")
+	cmd.Flags().BoolVar(&members, "member-accounts", false, "also write FILE.member-account.yaml, the StackSet template for an organization's member accounts (read role and forwarding rules)")
 	document(cmd, `
 		port-aws-exporter rules generate --kinds lambda-function,s3-bucket --out-file port-aws-exporter-rules.yaml
+		port-aws-exporter rules generate --kinds all --member-accounts --out-file rules.yaml   # also rules.member-account.yaml
 		port-aws-exporter rules generate --kinds all -o terraform --out-file event-rules/main.tf
 		port-aws-exporter rules generate --kinds AWS::SQS::Queue`, envNone,
 		exitStatus{exitOK, "the rules were written"},

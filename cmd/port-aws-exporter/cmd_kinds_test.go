@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +169,49 @@ func TestRulesGenerateCreatesTheOutputDirectory(t *testing.T) {
 	}
 	if !strings.Contains(string(body), `resource "aws_cloudwatch_event_rule" "lambda_function"`) {
 		t.Errorf("%s holds no Lambda rule:\n%s", out, body)
+	}
+}
+
+func TestRulesGenerateMemberAccounts(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "rules.yaml")
+	msg, err := runCLI(t, "rules", "generate", "--kinds", "lambda-function,iam-role", "--member-accounts", "--out-file", out)
+	if err != nil {
+		t.Fatalf("rules generate --member-accounts: %v\n%s", err, msg)
+	}
+	body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".member-account.yaml")
+	if err != nil {
+		t.Fatalf("no member-account template beside %s: %v\n%s", out, err, msg)
+	}
+	for _, want := range []string{"LambdaFunctionMemberForwardRule", "IAMRoleMemberForwardRule", "sts:ExternalId", "lambda:ListFunctions"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("member-account template lacks %s", want)
+		}
+	}
+	out = filepath.Join(t.TempDir(), "rules.yaml")
+	msg, err = runCLI(t, "rules", "generate", "--kinds", "lambda-function,sqs-queue", "--aws-config", "--member-accounts", "--out-file", out)
+	if err != nil {
+		t.Fatalf("rules generate --aws-config: %v\n%s", err, msg)
+	}
+	if body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".member-account.yaml"); err != nil || !strings.Contains(string(body), "AWSConfigItemMemberForwardRule") {
+		t.Errorf("the member-account template does not forward Config's events with --aws-config (%v)", err)
+	}
+	if body, err := os.ReadFile(strings.TrimSuffix(out, ".yaml") + ".aws-config.yaml"); err != nil || !strings.Contains(string(body), "OversizedConfigurationItemChangeNotification") {
+		t.Errorf("no AWS Config rules beside %s (%v)\n%s", out, err, msg)
+	}
+	if !strings.Contains(msg, "AWS::SQS::Queue is left to its CloudTrail rule") {
+		t.Errorf("rules generate --aws-config does not name the kind it leaves out:\n%s", msg)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rules", "generate", "--kinds", "lambda-function", "--member-accounts"}, "give one"},
+		{[]string{"rules", "generate", "--kinds", "sqs-queue", "--aws-config", "--out-file", filepath.Join(t.TempDir(), "r.yaml")}, "none of the kinds is covered"},
+		{[]string{"rules", "generate", "--kinds", "lambda-function", "--member-accounts", "-o", "terraform", "--out-file", filepath.Join(t.TempDir(), "r.tf")}, "deploy/terraform/modules/member-accounts"},
+	} {
+		msg, err := runCLI(t, c.args...)
+		if code := commandExit(t, err); code != 2 || !strings.Contains(msg+fmt.Sprint(err), c.want) {
+			t.Errorf("%v: exit %d, %v\n%s", c.args, code, err, msg)
+		}
 	}
 }

@@ -116,6 +116,7 @@ repeated fields (the report names the keys and the placeholder).`,
 }
 
 func newRulesLintCommand() *cobra.Command {
+	var configPath, defaultRegion string
 	output := newOutputFormat("text", "json")
 	cmd := &cobra.Command{
 		Use:   "lint RULES",
@@ -135,6 +136,17 @@ reports
                       failed calls: CloudTrail records a DENIED call with the
                       caller's own request parameters.
 
+With --config, also
+
+  identifier-mismatch a delete the rule sends names the resource by an
+                      identifier (a name) that the config's entity
+                      identifier for that kind (a computed ARN, say) cannot
+                      be led back to: every such deletion event reaches no
+                      entity, which lingers until the next full sync. The
+                      rule's messages are built from its own EventPattern
+                      (one event per event name it lists), so no event
+                      file is needed.
+
 Each finding comes with its fix. Exit 1 when there is any finding.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -147,6 +159,14 @@ Each finding comes with its fix. Exit 1 when there is any finding.`,
 				return err
 			}
 			report.File = args[0]
+			if configPath != "" {
+				found, err := identifierMismatches(cmd, rules, configPath, defaultRegion)
+				if err != nil {
+					return err
+				}
+				report.RulesRead = len(rules)
+				report.Findings = append(report.Findings, found...)
+			}
 			if output.String() == "json" {
 				err = report.WriteJSON(cmd.OutOrStdout())
 			} else {
@@ -161,11 +181,46 @@ Each finding comes with its fix. Exit 1 when there is any finding.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&configPath, "config", "", "the exporter's config.json or YAML, a path or s3://bucket/key: also check that each delete a rule sends can reach the entity the config names")
+	cmd.Flags().StringVar(&defaultRegion, "default-region", "", "the exporter's region, for config entries that name no region")
+	cli.BindEnv(cmd.Flags(), "default-region", "AWS_REGION")
 	output.bind(cmd, "output format")
 	document(cmd, `
 		port-aws-exporter rules lint port-aws-exporter-rules.yaml
-		port-aws-exporter rules lint rules.json -o json`, envNone,
+		port-aws-exporter rules lint rules.json -o json
+		port-aws-exporter rules lint seed-rules.yaml --config config.json`, envNone,
 		exitStatus{exitOK, "no finding"},
 		exitStatus{exitFailed, "a finding (each printed with its fix), or the rules could not be read"})
 	return cmd
+}
+
+// identifierMismatches runs the rules' own sample events through the
+// exporter's reading of their messages and the config's mappings, and turns
+// each delete that can reach no entity into a lint finding.
+func identifierMismatches(cmd *cobra.Command, rules []template.Rule, configPath, defaultRegion string) ([]lint.Finding, error) {
+	cfg, err := exporter.ReadConfig(cmd.Context(), configPath)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := mapping.Compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", configPath, err)
+	}
+	suite, err := ruletest.Compile(rules, ruletest.Options{Mapper: mapper, DefaultRegion: defaultRegion})
+	if err != nil {
+		return nil, err
+	}
+	found, err := suite.Disagreements(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	var findings []lint.Finding
+	for _, d := range found {
+		f := lint.Finding{Rule: d.Rule, File: d.File, Line: d.Line, Kind: lint.IdentifierMismatch, Target: d.Target, Message: d.Message, Fix: d.Fix}
+		if d.EventName != "" {
+			f.Where = "on " + d.EventName
+		}
+		findings = append(findings, f)
+	}
+	return findings, nil
 }

@@ -221,6 +221,31 @@ func TestRulesLintCommand(t *testing.T) {
 		t.Errorf("json report: %+v", rep)
 	}
 
+	// With the config a user pairs it with: the seed's rule names a deleted
+	// function by its name; a config naming entities by a computed ARN can
+	// never be reached by it.
+	computed := filepath.Join("..", "..", "internal", "rules", "ruletest", "testdata", "config-lambda-computed-identifier.json")
+	out, err = runCLI(t, "rules", "lint", "-o", "json", seed, "--config", computed)
+	if code := commandExit(t, err); code != 1 {
+		t.Fatalf("seed template with a computed identifier: exit %d (%v)\n%s", code, err, out)
+	}
+	rep = lint.Report{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("-o json is not a report: %v\n%s", err, out)
+	}
+	mismatches := 0
+	for _, f := range rep.Findings {
+		if f.Kind == lint.IdentifierMismatch {
+			mismatches++
+			if !strings.Contains(f.Fix, ".FunctionName") || f.Where != "on DeleteFunction" {
+				t.Errorf("identifier-mismatch finding: %+v", f)
+			}
+		}
+	}
+	if mismatches != 1 {
+		t.Errorf("%d identifier-mismatch findings, want 1: %+v", mismatches, rep.Findings)
+	}
+
 	// Generated rules of every kind, as the user gets them: nothing to report.
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if out, err := runCLI(t, "rules", "generate", "--kinds", "all", "--out", rules); err != nil {
@@ -229,6 +254,16 @@ func TestRulesLintCommand(t *testing.T) {
 	out, err = runCLI(t, "rules", "lint", rules)
 	if code := commandExit(t, err); code != 0 || !strings.Contains(out, "0 finding(s)") {
 		t.Errorf("generated rules: exit %d (%v)\n%s", code, err, out)
+	}
+	// And with init's config of every kind: the library's rules send
+	// entity_identifier, so every delete reaches its entity.
+	dir := t.TempDir()
+	if out, err := runCLI(t, "init", "--kinds", "all", "--dir", dir); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "rules", "lint", filepath.Join(dir, "port-aws-exporter-rules.yaml"), "--config", filepath.Join(dir, "config.json"))
+	if code := commandExit(t, err); code != 0 || !strings.Contains(out, "0 finding(s)") {
+		t.Errorf("init's rules with init's config: exit %d (%v)\n%s", code, err, out)
 	}
 
 	for _, c := range []struct {

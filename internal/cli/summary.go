@@ -84,6 +84,9 @@ type Summary struct {
 	DurationSeconds float64        `json:"durationSeconds"`
 	Shards          []ShardSummary `json:"shards"`
 	Total           Counts         `json:"total"`
+	// Accounts group the shards by account when the sync read several
+	// (summary_accounts.go); absent for one account.
+	Accounts []AccountSummary `json:"accounts,omitempty"`
 
 	duration time.Duration
 }
@@ -122,6 +125,9 @@ func NewSummary(r controller.Report, cmp *target.Comparing, dryRun bool) Summary
 		s.Shards = append(s.Shards, ss)
 		s.Total.add(c)
 	}
+	if accts := accountSummaries(r, s.Shards); len(accts) > 1 || (len(accts) == 1 && accts[0].Error != "") {
+		s.Accounts = accts
+	}
 	return s
 }
 
@@ -138,6 +144,14 @@ func (s Summary) WriteJSON(w io.Writer) error {
 // happened. color marks the status column.
 func (s Summary) WriteTable(w io.Writer, color bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Several accounts: a first column names each row's account, and an
+	// account that could not be read is one row (and one line below
+	// saying why) instead of a failed row per shard.
+	byAccount := len(s.Accounts) > 0
+	unread := map[string]bool{}
+	for _, a := range s.Accounts {
+		unread[a.Account] = a.Error != ""
+	}
 	cols := []string{"KIND", "REGION", "LISTED", "SKIPPED", "MAPPED"}
 	if s.Compared {
 		cols = append(cols, "NEW", "CHANGED", "UNCHANGED")
@@ -161,9 +175,16 @@ func (s Summary) WriteTable(w io.Writer, color bool) {
 	}
 	pad := func(v string, w int) string { return v + strings.Repeat(" ", w-len(v)) }
 	cols[0], cols[1] = pad(cols[0], kindW), pad(cols[1], regionW)
+	if byAccount {
+		cols = append([]string{pad("ACCOUNT", 12)}, cols...)
+	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t STATUS")
+	account := ""
 	row := func(kind, region string, c Counts, d time.Duration, status string) {
 		cells := []any{pad(kind, kindW), pad(region, regionW), c.Listed, c.Skipped, c.Mapped}
+		if byAccount {
+			cells = append([]any{pad(account, 12)}, cells...)
+		}
 		if s.Compared {
 			cells = append(cells, c.New, c.Changed, c.Unchanged)
 		} else {
@@ -176,7 +197,18 @@ func (s Summary) WriteTable(w io.Writer, color bool) {
 		}
 		fmt.Fprintln(tw, strings.Join(parts, "\t")+"\t "+status)
 	}
-	for _, sh := range s.Shards {
+	for i, sh := range s.Shards {
+		account = sh.Account
+		if unread[sh.Account] {
+			if i == 0 || s.Shards[i-1].Account != sh.Account {
+				for _, a := range s.Accounts {
+					if a.Account == sh.Account {
+						row(fmt.Sprintf("(%d shard%s)", a.Shards, map[bool]string{true: "s"}[a.Shards != 1]), "", a.Counts, 0, paint(color, red, "FAILED"))
+					}
+				}
+			}
+			continue
+		}
 		status := "ok"
 		if sh.Status != "ok" {
 			status = paint(color, red, "FAILED")
@@ -189,8 +221,10 @@ func (s Summary) WriteTable(w io.Writer, color bool) {
 	if !s.OK {
 		total = paint(color, red, "FAILED")
 	}
+	account = ""
 	row("TOTAL", "", s.Total, s.duration, total)
 	tw.Flush()
+	s.writeUnreadAccounts(w, color)
 	if s.DryRun {
 		fmt.Fprintln(w, "Dry run: nothing was written.")
 	}

@@ -23,6 +23,7 @@ type SyncFlags struct {
 	Policy                string
 	AWSRequestsPerSecond  float64
 	PortRequestsPerSecond float64
+	AWSAccounts           string
 
 	flags *pflag.FlagSet // to tell a given --max-delete-share from its default
 }
@@ -61,6 +62,9 @@ func BindShardFlags(f *pflag.FlagSet) *SyncFlags {
 	f.Var((*ceiling)(&s.PortRequestsPerSecond), "port-requests-per-second",
 		"highest Port API requests per second; the pace below it is the budget Port's rate-limit headers state (none: no ceiling)")
 	BindEnv(f, "port-requests-per-second", "PORT_REQUESTS_PER_SECOND")
+	f.StringVar(&s.AWSAccounts, "aws-accounts", "",
+		"the accounts to read, as the config's aws block in JSON or YAML (accounts, or organization: docs/accounts.md); replaces the config's")
+	BindEnv(f, "aws-accounts", "AWS_ACCOUNTS_CONFIG")
 	return s
 }
 
@@ -80,6 +84,7 @@ func (s *SyncFlags) Settings() (exporter.SyncSettings, error) {
 		MaxDeleteShareGiven:   s.flags != nil && (s.flags.Changed("max-delete-share") || os.Getenv("MAX_DELETE_SHARE") != ""),
 		AWSRequestsPerSecond:  s.AWSRequestsPerSecond,
 		PortRequestsPerSecond: s.PortRequestsPerSecond,
+		AWSAccounts:           s.AWSAccounts,
 	}
 	return set, set.Validate()
 }

@@ -125,6 +125,7 @@ func (b *builder) config(root *node) *Config {
 		},
 		"deleteDependents":             b.optionalBool(&cfg.DeleteDependents),
 		"createMissingRelatedEntities": b.optionalBool(&cfg.CreateMissingRelatedEntities),
+		"aws":                          b.awsBlock(cfg, false),
 	})
 	return cfg
 }

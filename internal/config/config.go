@@ -72,6 +72,10 @@ type Config struct {
 	// Python exporter never set it (false).
 	CreateMissingRelatedEntities *bool `json:"createMissingRelatedEntities,omitempty"`
 
+	// AWS says which accounts to read (accounts.go); nil reads the
+	// account of the exporter's own credentials.
+	AWS *AWS `json:"aws,omitempty"`
+
 	// Source is where the config was read from (a path or s3:// URL).
 	Source string `json:"-"`
 

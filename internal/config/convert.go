@@ -83,6 +83,13 @@ func ToOcean(cfg *Config) (*Converted, error) {
 		addPair(root, "entityDeletionThreshold", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float",
 			Value: strconv.FormatFloat(*cfg.EntityDeletionThreshold, 'g', -1, 64)})
 	}
+	if cfg.AWS != nil {
+		n, err := awsNode(cfg.AWS)
+		if err != nil {
+			return nil, err
+		}
+		addPair(root, "aws", n)
+	}
 	resources := &yaml.Node{Kind: yaml.SequenceNode}
 	lenientNoted := false
 	for i := range cfg.Resources {
@@ -253,6 +260,7 @@ func ToExporter(cfg *Config) (*Converted, error) {
 	out := exporterDocument{
 		DeleteDependents:             cfg.DeleteDependents,
 		CreateMissingRelatedEntities: cfg.CreateMissingRelatedEntities,
+		AWS:                          cfg.AWS,
 		Resources:                    []exporterResource{},
 	}
 	if t := cfg.EntityDeletionThreshold; t != nil {
@@ -333,6 +341,29 @@ type exporterDocument struct {
 	Resources                    []exporterResource `json:"resources"`
 	DeleteDependents             *bool              `json:"deleteDependents,omitempty"`
 	CreateMissingRelatedEntities *bool              `json:"createMissingRelatedEntities,omitempty"`
+	AWS                          *AWS               `json:"aws,omitempty"`
+}
+
+// awsNode writes the aws block (the same keys in both dialects) as block
+// YAML: through JSON, which YAML reads, then unstyled.
+func awsNode(a *AWS) (*yaml.Node, error) {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("write aws block: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("write aws block: %w", err)
+	}
+	var unstyle func(n *yaml.Node)
+	unstyle = func(n *yaml.Node) {
+		n.Style = 0
+		for _, c := range n.Content {
+			unstyle(c)
+		}
+	}
+	unstyle(&doc)
+	return doc.Content[0], nil
 }
 
 type exporterResource struct {

@@ -76,6 +76,7 @@ func (b *builder) oceanConfig(root *node) *Config {
 		"deleteDependentEntities":      b.oceanBool(&cfg.DeleteDependents),
 		"createMissingRelatedEntities": b.oceanBool(&cfg.CreateMissingRelatedEntities),
 		"enableMergeEntity":            b.oceanBool(&cfg.EnableMergeEntity),
+		"aws":                          b.awsBlock(cfg, true),
 		"entityDeletionThreshold": func(path string, n *node) {
 			var f float64
 			var err error

@@ -57,7 +57,7 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 			}
 			checked++
 		default:
-			want := map[reflect.Kind]string{reflect.String: "string", reflect.Bool: "boolean"}[typ.Kind()]
+			want := map[reflect.Kind]string{reflect.String: "string", reflect.Bool: "boolean", reflect.Int: "integer"}[typ.Kind()]
 			if types := s.get("type"); types == nil || !(types.str == want || slices.ContainsFunc(types.list(), func(n *node) bool { return n.str == want })) {
 				t.Errorf("%s: Go %s, schema type is not %s", path, typ, want)
 			}

@@ -25,6 +25,17 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 	shard := scope.Shard
 	w := newShardWork(shard, true)
 	log := c.log.With("shard", shard.String())
+	if a, ok := c.account(shard.AccountID); !ok || a.Err != nil {
+		// An event of an account outside the set, or one whose role cannot
+		// be assumed, is refused: never read with another account's credentials.
+		err := ErrUnknownAccount
+		if ok {
+			err = a.Err
+		}
+		w.fail(&AccountError{AccountID: shard.AccountID, Err: err})
+		w.report.Duration = time.Since(w.started)
+		return w.report
+	}
 	applicable := c.applicable(shard.Kind, shard.Region)
 	if len(applicable) == 0 {
 		// The full sync does not cover this region either: writing here would

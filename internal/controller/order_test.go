@@ -14,7 +14,7 @@ func TestInterleaveRegionsKeepsEveryRegionBusy(t *testing.T) {
 		{Region: "us-east-1", Kind: "B"},
 		{Region: "us-east-1", Kind: "C"}, {Region: "eu-west-1", Kind: "C"},
 	}
-	got := interleaveRegions(in)
+	got := interleaveRegions(in, false)
 	var names []string
 	for _, sh := range got {
 		names = append(names, sh.Region+"/"+sh.Kind)
@@ -23,7 +23,7 @@ func TestInterleaveRegionsKeepsEveryRegionBusy(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("order = %v, want %v", names, want)
 	}
-	if len(interleaveRegions(nil)) != 0 {
+	if len(interleaveRegions(nil, false)) != 0 {
 		t.Fatal("no shards must give no shards")
 	}
 }

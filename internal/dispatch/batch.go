@@ -302,6 +302,10 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk
 		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
 		return o
 	}
+	if o, refused := h.refuseAccount(c, id, d); refused {
+		h.finished(id, d.ResourceType, string(d.Action), o, time.Since(start))
+		return o
+	}
 	scope := ScopeOf(c, d, w.notBefore)
 	unitCtx, cancel := context.WithTimeout(ctx, h.unitTimeout)
 	defer cancel()
@@ -355,7 +359,7 @@ func (h *Handler) handleUnit(ctx context.Context, c *controller.Controller, bulk
 // what, and a delete reads AWS like an upsert does.
 func ScopeOf(c *controller.Controller, d events.Decision, notBefore time.Time) controller.Scope {
 	scope := controller.Scope{
-		Shard:     source.Shard{AccountID: c.AccountID(), Region: d.Region, Kind: d.ResourceType},
+		Shard:     source.Shard{AccountID: accountOf(c, d), Region: d.Region, Kind: d.ResourceType},
 		Entities:  []string{d.DeleteIdentifier()},
 		NotBefore: notBefore,
 	}
@@ -376,6 +380,10 @@ func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id st
 	report := &Report{Shard: &req.Shard, DryRun: h.dryRun}
 	// The message names the shard; what to list comes from the config.
 	shard, ok := c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
+	if !ok && len(c.Accounts()) > 0 && c.RefreshAccounts(ctx) == nil {
+		// An account that joined since this process resolved the list.
+		shard, ok = c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
+	}
 	if !ok {
 		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
 			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, c.AccountID())}

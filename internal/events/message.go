@@ -56,6 +56,10 @@ type Message struct {
 	// name need both to reconcile fully from one message.
 	ResourceIdentifierExpr string
 	EntityIdentifierExpr   string
+	// AccountIDExpr is the optional account_id (a jq expression like
+	// region): the account the resource is in. Empty: the exporter's own
+	// account, as in the seed's contract.
+	AccountIDExpr string
 	// Document is the whole message as JSON values: the input of the expressions.
 	Document map[string]any
 
@@ -73,6 +77,8 @@ type Decision struct {
 	// resource_identifier and entity_identifier fields ("" when absent).
 	ResourceIdentifier string `json:"resource_identifier,omitempty"`
 	EntityIdentifier   string `json:"entity_identifier,omitempty"`
+	// AccountID is the value of account_id ("" when absent: the exporter's own account).
+	AccountID string `json:"account_id,omitempty"`
 }
 
 // LookupIdentifier is the Cloud Control identifier to read the resource with:
@@ -101,7 +107,12 @@ func (d Decision) DeleteIdentifier() string {
 // an upsert (named by the resource) and a delete carrying resource_identifier
 // (named by the entity) of one resource share it.
 func (d Decision) Key() string {
-	return d.ResourceType + "\x00" + d.Region + "\x00" + d.LookupIdentifier()
+	key := d.ResourceType + "\x00" + d.Region + "\x00" + d.LookupIdentifier()
+	if d.AccountID != "" {
+		// Same-named resources of two accounts are two reconciles.
+		key = d.AccountID + "\x00" + key
+	}
+	return key
 }
 
 // ErrPermanent matches (errors.Is) every error that retrying cannot fix: the
@@ -116,6 +127,8 @@ const (
 	ReasonJQError             = "jq_error"
 	ReasonBadAction           = "bad_action"
 	ReasonBadRegion           = "bad_region"
+	ReasonBadAccount          = "bad_account"
+	ReasonUnknownAccount      = "unknown_account"
 	ReasonBadIdentifier       = "bad_identifier"
 	ReasonIdentifierMismatch  = "identifier_mismatch"
 	ReasonUnknownResourceType = "unknown_resource_type"
@@ -222,6 +235,9 @@ func Parse(body []byte, attributes map[string]string, key *ShardKey) (Message, e
 	if msg.EntityIdentifierExpr, err = stringField(doc, "entity_identifier", false); err != nil {
 		return Message{}, err
 	}
+	if msg.AccountIDExpr, err = stringField(doc, "account_id", false); err != nil {
+		return Message{}, err
+	}
 	return msg, nil
 }
 
@@ -289,6 +305,9 @@ func jsonType(v any) string {
 // odd string is a broken rule, not a region.
 func validRegion(s string) bool { return catalog.ValidRegion(s) }
 
+// accountPattern is an AWS account ID.
+var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
 // Evaluate runs the message's expressions against the message itself. Errors
 // are permanent, except when ctx itself ends (then ctx's error is returned).
 func Evaluate(ctx context.Context, msg Message) (Decision, error) {
@@ -304,6 +323,17 @@ func Evaluate(ctx context.Context, msg Message) (Decision, error) {
 		return Decision{}, permanent(ReasonBadRegion, "region expression %q yielded %q, which is not an AWS region", msg.RegionExpr, region)
 	}
 	d.Region = region
+
+	if msg.AccountIDExpr != "" {
+		account, err := evalString(ctx, msg, "account_id", msg.AccountIDExpr)
+		if err != nil {
+			return Decision{}, err
+		}
+		if !accountPattern.MatchString(account) {
+			return Decision{}, permanent(ReasonBadAccount, "account_id expression %q yielded %q, which is not an AWS account ID (12 digits)", msg.AccountIDExpr, account)
+		}
+		d.AccountID = account
+	}
 
 	if msg.ActionExpr != "" {
 		action, err := evalString(ctx, msg, "action", msg.ActionExpr)
@@ -439,6 +469,8 @@ func reasonFor(field string) string {
 		return ReasonBadRegion
 	case "action":
 		return ReasonBadAction
+	case "account_id":
+		return ReasonBadAccount
 	}
 	return ReasonBadIdentifier
 }

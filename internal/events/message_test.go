@@ -199,6 +199,7 @@ func FuzzParseAndEvaluate(f *testing.F) {
 		events.ReasonJQError: true, events.ReasonBadAction: true, events.ReasonBadRegion: true,
 		events.ReasonBadIdentifier: true, events.ReasonBadShardMessage: true, events.ReasonIdentifierMismatch: true,
 		events.ReasonForgedShardMessage: true, events.ReasonDuplicateKey: true, events.ReasonTooLarge: true,
+		events.ReasonBadAccount: true,
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msg, err := events.ParseMessage(body)

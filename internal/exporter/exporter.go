@@ -20,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/port-labs/port-aws-exporter/internal/accounts"
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
@@ -83,6 +84,7 @@ type Built struct {
 	// credentials (the key is derived from the Port client secret).
 	ShardKey  *events.ShardKey
 	AccountID string
+	Accounts  *accounts.Set // of the config's aws block (accounts.go); nil: the own account alone
 	AWS       aws.Config
 	Logger    *slog.Logger
 
@@ -116,6 +118,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	}
 	cfg, err := loadConfig(ctx, location, awsCfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := applyAWSAccounts(cfg, opts.Sync.AWSAccounts, log); err != nil {
 		return nil, err
 	}
 	for _, w := range cfg.Warnings {
@@ -158,6 +163,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	b := &Built{
 		Config: cfg, Mapper: mapper, Source: readers.CloudControl, Readers: readers,
 		AccountID: accountID, AWS: awsCfg, Logger: log, portLatency: &upsertLatency{},
+	}
+	if err := b.buildAccounts(ctx, srcOpts, opts.Metrics); err != nil {
+		return nil, err
 	}
 	if opts.NeedPort {
 		if b.Port, b.ShardKey, err = newPortClient(ctx, awsCfg, opts, log, b.portLatency); err != nil {
@@ -204,7 +212,7 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 		writeSlots = writeSlotsFor(b.Port, b.portLatency)
 	}
 	c, err := controller.New(controller.Parts{
-		Mapper: b.Mapper, Source: b.Readers.Source, Target: tgt,
+		Mapper: b.Mapper, Source: b.source(), Target: tgt, Accounts: b.accountSet(),
 		AccountID: b.AccountID, DefaultRegion: b.AWS.Region, Logger: b.Logger,
 	}, controller.Settings{
 		Concurrency:      opts.Sync.Concurrency,

@@ -32,6 +32,9 @@ type SyncSettings struct {
 	PortRequestsPerSecond float64
 	// DryRun plans and writes nothing.
 	DryRun bool
+	// AWSAccounts, when set, is an aws block (JSON or YAML) that replaces
+	// the config's: the accounts to read (docs/accounts.md).
+	AWSAccounts string
 
 	// Experiments (bench only; the product commands have no flags for them):
 	// 0 leaves the component's own choice.

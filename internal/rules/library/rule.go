@@ -15,11 +15,22 @@ import (
 // kind reads the record's awsRegion itself (see InputTransformer).
 const RegionPath = "awsRegion"
 
+// AccountPath and RecipientAccountPath are the InputPathsMap names of the
+// event's account: the envelope's account ($.account, kept when a member
+// account's rule forwards the event to a central bus) and, for CloudTrail
+// records, the account the call was made in ($.detail.recipientAccountId).
+// The message's account_id prefers the record's; state events have only
+// the envelope's.
+const (
+	AccountPath          = "awsAccount"
+	RecipientAccountPath = "awsRecipientAccount"
+)
+
 // reservedMessageKeys are the message fields of the seed's contract and of
 // this exporter's extension; an input path with one of these names would be
 // shadowed in the template.
 var reservedMessageKeys = map[string]bool{"resource_type": true, "region": true, "action": true, "identifier": true,
-	"resource_identifier": true, "entity_identifier": true}
+	"resource_identifier": true, "entity_identifier": true, "account_id": true}
 
 // Pattern is the rule's EventBridge event pattern. Every alternative excludes
 // failed calls (errorCode must not exist): CloudTrail records a denied call
@@ -100,7 +111,7 @@ func (k Kind) InputTransformer() InputTransformer {
 	if _, global := catalog.GlobalService(k.Type); global && len(k.Rule.StateEvents) == 0 {
 		regionPath = "$.detail.awsRegion"
 	}
-	paths := map[string]string{RegionPath: regionPath}
+	paths := map[string]string{RegionPath: regionPath, AccountPath: "$.account", RecipientAccountPath: "$.detail.recipientAccountId"}
 	for name, p := range k.Rule.InputPaths {
 		paths[name] = p
 	}
@@ -116,8 +127,11 @@ func (k Kind) InputTransformer() InputTransformer {
 	if k.Rule.EntityIdentifier != "" {
 		fields = append(fields, messageField{key: "entity_identifier", value: k.Rule.EntityIdentifier})
 	}
-	// The region field reads awsRegion, so every message has it.
-	names := []string{RegionPath}
+	// The account the resource is in, so that one central queue serves
+	// every account of an organization (docs/accounts.md).
+	fields = append(fields, messageField{key: "account_id", value: "." + RecipientAccountPath + " // ." + AccountPath})
+	// The region and account fields read these, so every message has them.
+	names := []string{AccountPath, RecipientAccountPath, RegionPath}
 	for name := range k.Rule.InputPaths {
 		names = append(names, name)
 	}

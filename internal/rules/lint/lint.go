@@ -30,6 +30,9 @@ const (
 	QuotedPlaceholder = "quoted-placeholder"
 	// FailedCalls is a CloudTrail rule that does not exclude failed calls.
 	FailedCalls = "failed-calls"
+	// IdentifierMismatch is a delete whose identifier can reach no entity of
+	// the config (found with rules lint --config; see ruletest.Disagreements).
+	IdentifierMismatch = "identifier-mismatch"
 )
 
 // CloudTrailDetailType is the detail-type of CloudTrail records on EventBridge.
@@ -205,7 +208,7 @@ func failedCalls(r template.Rule) (*Finding, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s: EventPattern: %w", where(r), err)
 	}
-	alts, err := expand(p)
+	alts, err := Alternatives(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: EventPattern: %w", where(r), err)
 	}
@@ -227,9 +230,9 @@ func failedCalls(r template.Rule) (*Finding, error) {
 		Fix: "add " + ErrorCodeExclusion + " under detail in the EventPattern (in every $or alternative under detail)"}, nil
 }
 
-// expand turns a pattern with $or at any level into its alternatives
-// without $or.
-func expand(m map[string]any) ([]map[string]any, error) {
+// Alternatives turns a pattern with $or at any level into its alternatives
+// without $or (at most maxAlternatives).
+func Alternatives(m map[string]any) ([]map[string]any, error) {
 	out := []map[string]any{{}}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -240,7 +243,7 @@ func expand(m map[string]any) ([]map[string]any, error) {
 		var opts []map[string]any
 		switch v := m[k].(type) {
 		case map[string]any:
-			subs, err := expand(v)
+			subs, err := Alternatives(v)
 			if err != nil {
 				return nil, err
 			}
@@ -257,7 +260,7 @@ func expand(m map[string]any) ([]map[string]any, error) {
 				if !ok {
 					return nil, fmt.Errorf("$or alternative is %T, want an object", alt)
 				}
-				subs, err := expand(am)
+				subs, err := Alternatives(am)
 				if err != nil {
 					return nil, err
 				}
@@ -364,7 +367,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "\nRULE  %s%s\n", f.Rule, loc)
 		}
 		switch f.Kind {
-		case QuotedPlaceholder:
+		case QuotedPlaceholder, IdentifierMismatch:
 			fmt.Fprintf(&b, "  %s: target %s, %s: %s\n", f.Kind, f.Target, f.Where, f.Message)
 		default:
 			fmt.Fprintf(&b, "  %s: %s\n", f.Kind, f.Message)

@@ -121,7 +121,20 @@ func (s *Suite) exporterPlans(ctx context.Context, d events.Decision, account st
 // by an expression it cannot (no deletion event ever reaches the entity: a
 // warning with the fix).
 func (s *Suite) identifierAgreement(d events.Decision) (notes, warnings []string) {
-	if d.Action != events.ActionDelete || d.EntityIdentifier != "" || d.ResourceIdentifier != "" {
+	notes, problems := s.identifierProblems(d)
+	for _, p := range problems {
+		warnings = append(warnings, p.Message+"; "+p.Fix)
+	}
+	return notes, warnings
+}
+
+// identifierProblem is a delete that can reach no entity, and its fix.
+type identifierProblem struct {
+	Message, Fix string
+}
+
+func (s *Suite) identifierProblems(d events.Decision) (notes []string, problems []identifierProblem) {
+	if s.opts.Mapper == nil || d.Action != events.ActionDelete || d.EntityIdentifier != "" || d.ResourceIdentifier != "" {
 		return nil, nil
 	}
 	primary := identity.PrimaryIdentifier(d.ResourceType)
@@ -142,14 +155,20 @@ func (s *Suite) identifierAgreement(d events.Decision) (notes, warnings []string
 				if primary != "" {
 					fix = "map the identifier to ." + primary
 				}
-				warnings = append(warnings, fmt.Sprintf("a delete names %q, which the exporter reads as %s's Cloud Control identifier, but the config names %s entities by %s, "+
-					"which it cannot lead back to one: this rule's deletion events reach no entity, which goes only at the next full sync; "+
-					"%s (or to a property internal/identity knows, such as the ARN), or use the library's rule (rules generate), which sends entity_identifier",
-					d.Identifier, d.ResourceType, m.Blueprint, m.Identifier, fix))
+				names := "the resource by its identifier"
+				if d.Identifier != "" {
+					names = fmt.Sprintf("%q", d.Identifier)
+				}
+				problems = append(problems, identifierProblem{
+					Message: fmt.Sprintf("a delete names %s, which the exporter reads as %s's Cloud Control identifier, but the config names %s entities by %s, "+
+						"which it cannot lead back to one: this rule's deletion events reach no entity, which goes only at the next full sync",
+						names, d.ResourceType, m.Blueprint, m.Identifier),
+					Fix: fix + " (or to a property internal/identity knows, such as the ARN), or use the library's rule (rules generate), which sends entity_identifier",
+				})
 			}
 		}
 	}
-	return notes, warnings
+	return notes, problems
 }
 
 // mismatch warns when the entity a found resource maps to is not among what

@@ -298,6 +298,26 @@ data "aws_iam_policy_document" "exporter" {
     resources = ["*"]
   }
 
+  # Member accounts: the read role of each, by name; the role's own trust
+  # policy (the member-account template) names this role and the external ID.
+  dynamic "statement" {
+    for_each = var.member_role_name == "" ? [] : [var.member_role_name]
+    content {
+      sid       = "AssumeMemberReadRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = ["arn:${local.partition}:iam::*:role/${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.organization_id == "" ? [] : [var.organization_id]
+    content {
+      sid       = "ListOrganizationAccounts"
+      actions   = ["organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"]
+      resources = ["*"]
+    }
+  }
+
   dynamic "statement" {
     for_each = length(var.resource_read_actions) > 0 ? [var.resource_read_actions] : []
     content {
@@ -611,4 +631,37 @@ resource "aws_cloudwatch_dashboard" "exporter" {
       } },
     ]
   })
+}
+
+# --- an AWS Organization's member accounts (docs/accounts.md) ---
+
+# Member accounts' forwarding rules put their events on this account's default
+# bus, where the event rules send them to the queue. A member cannot put events
+# with an aws.* source itself (PutEvents refuses them), and the exporter only
+# re-reads what a message names.
+data "aws_iam_policy_document" "organization_event_bus" {
+  count = var.organization_id == "" ? 0 : 1
+
+  statement {
+    sid       = "${var.function_name}-organization"
+    actions   = ["events:PutEvents"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.organization_id]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "organization" {
+  count          = var.organization_id == "" ? 0 : 1
+  event_bus_name = "default"
+  policy         = data.aws_iam_policy_document.organization_event_bus[0].json
 }

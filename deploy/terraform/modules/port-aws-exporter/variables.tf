@@ -317,6 +317,30 @@ variable "event_rule_name_prefix" {
   }
 }
 
+# --- an AWS Organization's member accounts (docs/accounts.md) ---
+
+variable "organization_id" {
+  description = "The organization whose member accounts forward their resource changes to this account's default event bus (the member-account template of `rules generate --member-accounts`, deployed as a StackSet): an event bus policy lets the organization's principals put events there, and the function may list the organization's accounts and OUs (this must be the management or a delegated administrator account). Empty: neither."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^(o-[a-z0-9]{10,32})?$", var.organization_id))
+    error_message = "An organization ID is o- and 10 to 32 lowercase letters or digits."
+  }
+}
+
+variable "member_role_name" {
+  description = "The read role the exporter assumes in member accounts (aws.organization.member_role_name, or the roles of aws.accounts; the member-account template's MemberRoleName, by default port-aws-exporter-read). Empty: the function may assume no role."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([-\\w+=,.@/]{1,512})?$", var.member_role_name))
+    error_message = "A role name (or path/name) of letters, digits and +=,.@/_-."
+  }
+}
+
 # --- operations ---
 
 variable "alarm_topic_arn" {
