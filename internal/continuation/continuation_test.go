@@ -63,6 +63,31 @@ func TestStores(t *testing.T) {
 		t.Fatal("want both stores")
 	}
 	for name, open := range stores {
+		t.Run(name+"/checkpoints", func(t *testing.T) {
+			ctx := context.Background()
+			cp := &continuation.Checkpoints{Store: open(t)}
+			if _, ok, err := cp.Load(ctx, shard); ok || err != nil {
+				t.Fatalf("a shard never checkpointed: %v %v", ok, err)
+			}
+			seg := controller.Segment{Resume: &source.Cursor{NextToken: "t3"}, Pages: 3, Listed: 75, OwnedSearched: true,
+				Desired: []entity.Ref{{Blueprint: "lambda", Identifier: "fn-1"}}}
+			for _, pages := range []int{3, 6} {
+				seg.Pages = pages
+				if err := cp.Save(ctx, shard, seg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, ok, err := cp.Load(ctx, shard)
+			if err != nil || !ok || !reflect.DeepEqual(got, seg) {
+				t.Fatalf("loaded %+v %v %v, want the last one saved %+v", got, ok, err, seg)
+			}
+			if err := cp.Clear(ctx, shard); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := cp.Load(ctx, shard); ok || err != nil {
+				t.Fatalf("a cleared checkpoint: %v %v", ok, err)
+			}
+		})
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st := open(t)

@@ -54,6 +54,8 @@ type contBed struct {
 	dlqURL string
 	bodies []string // every message sent to the queue, in order
 	mu     sync.Mutex
+	// failSends is how many next sends fail (SQS refusing them).
+	failSends int
 }
 
 type contOptions struct {
@@ -73,6 +75,15 @@ func newContBed(t *testing.T, o contOptions) *contBed {
 	b.store = &continuation.S3{Client: b.s3, Bucket: "exporter-state", Prefix: "continuations"}
 	cs := &dispatch.Continuations{Store: b.store, PagesPerSegment: o.pagesPerSegment, InlineLimit: o.inlineLimit,
 		Send: func(ctx context.Context, req events.ShardRequest) error {
+			b.mu.Lock()
+			fail := b.failSends > 0
+			if fail {
+				b.failSends--
+			}
+			b.mu.Unlock()
+			if fail {
+				return fmt.Errorf("injected: SQS refused the send")
+			}
 			if err := queue.SendShardMessages(ctx, b.sqs, b.url, b.s.ShardKey, []events.ShardRequest{req}); err != nil {
 				return err
 			}
@@ -594,5 +605,28 @@ func TestPermanentErrorMidRunWithholdsDeletions(t *testing.T) {
 			reasons = append(reasons, aws.ToString(d.MessageAttributes[queue.AttrReason].StringValue))
 		}
 		t.Errorf("dead-letter queue holds %v, want the last segment with %s", reasons, events.ReasonPortRejected)
+	}
+}
+
+// TestFailedSendRunsTheSegmentAgain: the next segment's message cannot be
+// sent; the segment is reported failed, the head is put back, and the
+// redelivered message runs the segment again, so the run completes.
+func TestFailedSendRunsTheSegmentAgain(t *testing.T) {
+	b := newContBed(t, contOptions{pagesPerSegment: 3})
+	want := b.scenario()
+	b.startRun()
+	b.invoke(b.h, b.receive(), 60*time.Second)
+	b.mu.Lock()
+	b.failSends = 1
+	b.mu.Unlock()
+	if resp := b.invoke(b.h, b.receive(), 60*time.Second); len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("a segment whose next message was not sent: %+v, want it redelivered", resp)
+	}
+	if n := b.drain(10); n != 3 {
+		t.Errorf("%d more invocations, want 3 (the redelivered segment and two more)", n)
+	}
+	slices.Sort(want)
+	if got := b.lambdaIDs(); !slices.Equal(got, want) {
+		t.Fatalf("missing %v, extra %v", diff(want, got), diff(got, want))
 	}
 }
