@@ -160,7 +160,7 @@ func crossAccount(works []*shardWork) {
 	first := map[entity.Ref]string{}
 	clash := map[string]map[entity.Ref]string{} // account → ref → other account
 	for _, w := range works {
-		for ref := range w.desired {
+		for _, ref := range w.desiredRefs() {
 			other, seen := first[ref]
 			switch {
 			case !seen:
@@ -180,7 +180,7 @@ func crossAccount(works []*shardWork) {
 	}
 	for _, w := range works {
 		n, example, other := 0, entity.Ref{}, ""
-		for ref := range w.desired {
+		for _, ref := range w.desiredRefs() {
 			if o, ok := clash[w.shard.AccountID][ref]; ok {
 				if n == 0 || ref.String() < example.String() {
 					example, other = ref, o

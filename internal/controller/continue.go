@@ -266,21 +266,7 @@ func sortedRefs(set map[entity.Ref]struct{}) []entity.Ref {
 	for ref := range set {
 		out = append(out, ref)
 	}
-	slices.SortFunc(out, func(a, b entity.Ref) int {
-		if a.Blueprint != b.Blueprint {
-			if a.Blueprint < b.Blueprint {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.Identifier < b.Identifier:
-			return -1
-		case a.Identifier > b.Identifier:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, compareRefs)
 	return out
 }
 

@@ -396,6 +396,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 			}
 			defer leave()
 			works[i] = c.prepareRun(ctx, sh)
+			works[i].compact() // its listing is done: nothing joins its set any more
 			return nil
 		})
 	}
@@ -409,7 +410,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	// the plan asks only about the few entities its own shard did not list.
 	protected := func(r entity.Ref) bool {
 		for _, w := range works {
-			if _, ok := w.desired[r]; ok {
+			if w.isDesired(r) {
 				return true
 			}
 		}
@@ -510,6 +511,9 @@ type shardWork struct {
 	mu      sync.Mutex
 	report  ShardReport
 	desired map[entity.Ref]struct{}
+	// desiredSorted replaces desired once a full sync's listing is done
+	// (desired.go).
+	desiredSorted []entity.Ref
 	// early is the ownership search of the mappings' fixed blueprints,
 	// started with the listing so that it does not add to the shard's time;
 	// earlyBlueprints are the blueprints it covers.
@@ -693,10 +697,7 @@ func (c *Controller) finish(ctx context.Context, w *shardWork, protected func(en
 	if ctx.Err() != nil {
 		w.fail(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
 	}
-	desired := make([]entity.Ref, 0, len(w.desired))
-	for ref := range w.desired {
-		desired = append(desired, ref)
-	}
+	desired := w.desiredRefs()
 	p := plan.Calculate(plan.Input{
 		Desired:   desired,
 		Owned:     owned,
@@ -763,7 +764,7 @@ func (c *Controller) blueprintsFor(w *shardWork) []string {
 	for _, bp := range c.staticBlueprints(w.shard.Kind) {
 		set[bp] = true
 	}
-	for ref := range w.desired {
+	for _, ref := range w.desiredRefs() {
 		set[ref.Blueprint] = true
 	}
 	out := make([]string, 0, len(set))
