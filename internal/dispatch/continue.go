@@ -3,6 +3,8 @@ package dispatch
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,6 +112,13 @@ func (h *Handler) syncSegment(ctx context.Context, c *controller.Controller, id 
 		if cont.StateKey != "" {
 			if state, err = cs.Store.GetState(ctx, cont.StateKey); err != nil {
 				return Outcome{ID: id, Status: StatusRetry, Report: report, Err: fmt.Errorf("read the run's state: %w", err)}
+			}
+			if sum := sha256.Sum256(state); hex.EncodeToString(sum[:]) != cont.StateSHA256 {
+				// Not what the segment before stored: trusting it could
+				// delete what the run has seen; the run stops here (the next
+				// scheduled sync begins a new one).
+				return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
+					Err: fmt.Errorf("the run's state %s is not the one its signed message names (changed in the store)", cont.StateKey)}
 			}
 		}
 		if err := continuation.DecodeState(state, &seg); err != nil {
@@ -226,7 +235,8 @@ func (h *Handler) sendNext(ctx context.Context, shard source.Shard, req events.S
 		if err != nil {
 			return fmt.Errorf("store the run's state: %w", err)
 		}
-		cont.StateKey, nextHead.StateKey = key, key
+		sum := sha256.Sum256(state)
+		cont.StateKey, nextHead.StateKey, cont.StateSHA256 = key, key, hex.EncodeToString(sum[:])
 	}
 	v, err := cs.Store.PutHead(ctx, shard, nextHead, version)
 	if errors.Is(err, continuation.ErrConflict) {

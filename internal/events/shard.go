@@ -102,7 +102,14 @@ type Continuation struct {
 	// the message; otherwise StateKey names it in the continuation store.
 	State    json.RawMessage `json:"state,omitempty"`
 	StateKey string          `json:"state_key,omitempty"`
+	// StateSHA256 is the hex SHA-256 of the state StateKey names: the store
+	// is not signed, so the signed message pins what its state must be, and
+	// whoever can write the bucket cannot widen the run's deletions.
+	StateSHA256 string `json:"state_sha256,omitempty"`
 }
+
+// sha256Hex: a hex SHA-256 digest.
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // runIDPattern: run ids are the exporter's own (crypto/rand text).
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
@@ -115,6 +122,8 @@ func (c *Continuation) check() error {
 		return permanent(ReasonBadShardMessage, "continuation seq %d: want at least 1", c.Seq)
 	case (len(c.State) == 0) == (c.StateKey == ""):
 		return permanent(ReasonBadShardMessage, "continuation needs exactly one of state and state_key")
+	case c.StateKey != "" && !sha256Hex.MatchString(c.StateSHA256):
+		return permanent(ReasonBadShardMessage, "continuation state_key without the state's state_sha256")
 	case len(c.StateKey) > 1024:
 		return permanent(ReasonBadShardMessage, "continuation state_key is %d bytes long", len(c.StateKey))
 	case c.Pages < 0 || c.Listed < 0 || c.Restarts < 0:
