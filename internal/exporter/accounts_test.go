@@ -375,7 +375,7 @@ func TestOrganizationEvents(t *testing.T) {
 	if report, err := b.Controller.Run(ctx); err != nil || !report.OK() {
 		t.Fatalf("full sync: %v, ok %v", err, report.OK())
 	}
-	type message struct{ account, action, identifier, resource string }
+	type message struct{ account, accountExpr, action, identifier, resource string }
 	cases := []struct {
 		name   string
 		change func()
@@ -421,6 +421,21 @@ func TestOrganizationEvents(t *testing.T) {
 			want: []string{"permanent:unknown_account"}, present: []string{"a", "e"}, absent: []string{"own", "b", "c"},
 		},
 		{
+			// Attack: the message names account a for e's function (its
+			// ARN), as a caller in a could write. a is read, a's function
+			// still exists, and e's entity is not a's to delete.
+			name: "a message naming account a for account e's resource deletes nothing of e",
+			msgs: []message{{account: "a", action: "delete", identifier: bed.arn("e", "shared-fn"), resource: "shared-fn"}},
+			want: []string{"ok"}, present: []string{"a", "e"}, absent: []string{"own", "b"}, calledIn: []string{"a"},
+		},
+		{
+			// Attack: account_id is an expression; one yielding something
+			// other than 12 digits is refused before any account is read.
+			name: "an account_id expression yielding a non-account is dead-lettered unread",
+			msgs: []message{{accountExpr: `"` + bed.id("e") + `" | .[0:11] + "x"`, action: "delete", identifier: bed.arn("e", "shared-fn"), resource: "shared-fn"}},
+			want: []string{"permanent:bad_account"}, present: []string{"a", "e"}, absent: []string{"own", "b"},
+		},
+		{
 			name: "two accounts' same-named functions in one batch are two reconciles",
 			change: func() {
 				bed.cc.Account(bed.id("a")).Delete(orgRegion, lambdaKind, "shared-fn")
@@ -433,7 +448,7 @@ func TestOrganizationEvents(t *testing.T) {
 			want: []string{"ok", "ok"}, absent: []string{"own", "a", "b", "e"}, calledIn: []string{"a", "e"},
 		},
 	}
-	if len(cases) < 5 {
+	if len(cases) < 7 {
 		t.Fatal("table cut short")
 	}
 	for i, tc := range cases {
@@ -451,6 +466,9 @@ func TestOrganizationEvents(t *testing.T) {
 				}
 				if m.account != "" {
 					body["account_id"] = `"` + bed.id(m.account) + `"`
+				}
+				if m.accountExpr != "" {
+					body["account_id"] = m.accountExpr
 				}
 				raw, _ := json.Marshal(body)
 				items = append(items, dispatch.Item{ID: fmt.Sprintf("m%d-%d", i, j), Body: raw})
