@@ -2,6 +2,7 @@ package jq
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -56,5 +57,69 @@ func TestNativeAttack(t *testing.T) {
 	}
 	if answered < 400 {
 		t.Errorf("the native path answered %d evaluations", answered)
+	}
+}
+
+// batchAttackExprs are expressions that could behave otherwise inside the
+// batch's combined program than alone: their own definitions, variables,
+// labels, reductions and paths, next to each other and to native ones.
+var batchAttackExprs = []string{
+	`def f: .s; f`, `def f(x): x | length; f(.u)`, `def s: "shadow"; .s`, `.s as $s | $s + "!"`, `. as {s: $s} | $s`,
+	`label $out | .arr[] | ., break $out`, `reduce (.arr // [])[] as $x (0; . + 1)`, `[paths] | length`, `first(.arr[]?)`,
+	`[limit(2; .arr[]?)]`, `$__loc__`, `getpath(["k", "b"])`, `[.. | numbers] | length`, `.s, .u`, `empty`, `.[1]`,
+	`. as [$a] | $a`, `try error("x") catch .`, `input_line_number`, `[splits(":")]?`, `.s | @json`, `.k | keys`,
+}
+
+// TestBatchAttack: the attack expressions, and the ones above, in one
+// batch, in small batches and alone: each value the batch gives is First's.
+func TestBatchAttack(t *testing.T) {
+	var qs []*Query
+	for _, e := range append(append([]string{}, batchAttackExprs...), attackExprs...) {
+		q, err := Compile(e)
+		if err != nil {
+			continue // e.g. input_line_number, refused by the sandbox
+		}
+		qs = append(qs, q)
+	}
+	if len(qs) < 100 {
+		t.Fatalf("only %d expressions compiled", len(qs))
+	}
+	batches := [][]*Query{qs}
+	for i := 0; i < len(qs); i += 4 {
+		batches = append(batches, qs[i:min(i+4, len(qs))])
+	}
+	docs := decodeDocs(t, attackDocs)
+	succeeded := 0
+	for bi, qs := range batches {
+		b := NewBatch(qs)
+		if b.program.code == nil {
+			t.Errorf("batch %d did not compile", bi)
+			continue
+		}
+		for di, doc := range docs {
+			out := make([]Value, b.Len())
+			var dl Deadline
+			ok := b.Eval(t.Context(), &dl, doc, out)
+			dl.Stop()
+			failed := false
+			for i, q := range qs {
+				v, found, err := q.First(t.Context(), doc)
+				switch {
+				case err != nil:
+					failed = true
+				case ok && (found != out[i].Found || !reflect.DeepEqual(v, out[i].V)):
+					t.Errorf("batch %d, document %d, %s: batch gave %#v (%v), First %#v (%v)", bi, di, q, out[i].V, out[i].Found, v, found)
+				}
+			}
+			if failed && ok {
+				t.Errorf("batch %d, document %d: Eval succeeded though an expression fails alone", bi, di)
+			}
+			if ok {
+				succeeded++
+			}
+		}
+	}
+	if succeeded < len(docs) {
+		t.Errorf("%d batch evaluations succeeded", succeeded)
 	}
 }
