@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"regexp"
 	"time"
 
@@ -53,6 +55,14 @@ func NewShardKey(secret string) (*ShardKey, error) {
 	mac.Write([]byte("port-aws-exporter shard message key v2"))
 	return &ShardKey{key: mac.Sum(nil)}, nil
 }
+
+// Format and LogValue print no form of the key: it signs shard messages,
+// so a %v of a struct holding it, or a slog attribute, in a log would let
+// whoever reads the log forge them (Go prints unexported fields).
+func (ShardKey) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[redacted shard key]") }
+
+// LogValue implements slog.LogValuer (see Format).
+func (ShardKey) LogValue() slog.Value { return slog.StringValue("[redacted shard key]") }
 
 func (k *ShardKey) sign(body []byte) string {
 	mac := hmac.New(sha256.New, k.key)
