@@ -263,7 +263,7 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 					store = &continuation.S3{Client: s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) }),
 						Bucket: bucket, Prefix: prefix}
 				}
-				b.Controller.SetCheckpoints(&continuation.Checkpoints{Store: store}, 0, 0)
+				b.Controller.SetCheckpoints(&continuation.Checkpoints{Store: store, Key: b.ShardKey}, 0, 0)
 			}
 			if syncLease != "" {
 				s3c := s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })

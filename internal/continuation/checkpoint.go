@@ -2,12 +2,14 @@ package continuation
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/controller"
+	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
@@ -25,6 +27,11 @@ const DefaultCheckpointMaxAge = 6 * time.Hour
 type Checkpoints struct {
 	Store  Store
 	MaxAge time.Duration
+	// Key, when set, signs each checkpoint for its shard, and a checkpoint
+	// that does not verify is not resumed: a resumed shard trusts its
+	// checkpoint's entities seen and ownership search for its deletions,
+	// and the store may be writable by more than the service.
+	Key *events.ShardKey
 }
 
 type checkpointDoc struct {
@@ -33,6 +40,18 @@ type checkpointDoc struct {
 	Listed   int             `json:"listed"`
 	Restarts int             `json:"restarts,omitempty"`
 	State    json.RawMessage `json:"state"`
+	// MAC is Key's MAC of the document (MAC empty) for its shard.
+	MAC string `json:"mac,omitempty"`
+}
+
+// mac is the document's MAC for shard ("" without a key).
+func (c *Checkpoints) mac(shard source.Shard, doc checkpointDoc) string {
+	if c.Key == nil {
+		return ""
+	}
+	doc.MAC = ""
+	b, _ := json.Marshal(doc) // a checkpointDoc always encodes
+	return c.Key.MAC("checkpoint "+shard.String(), b)
 }
 
 // Load implements controller.Checkpointer.
@@ -59,6 +78,9 @@ func (c *Checkpoints) Load(ctx context.Context, shard source.Shard) (controller.
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return controller.Segment{}, false, fmt.Errorf("decode the checkpoint of %s: %w", shard, err)
 	}
+	if want := c.mac(shard, doc); !hmac.Equal([]byte(doc.MAC), []byte(want)) {
+		return controller.Segment{}, false, fmt.Errorf("the checkpoint of %s is not one this service signed for the shard", shard)
+	}
 	var seg controller.Segment
 	if err := DecodeState(doc.State, &seg); err != nil {
 		return controller.Segment{}, false, err
@@ -73,7 +95,9 @@ func (c *Checkpoints) Save(ctx context.Context, shard source.Shard, seg controll
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(checkpointDoc{Resume: seg.Resume, Pages: seg.Pages, Listed: seg.Listed, Restarts: seg.Restarts, State: state})
+	doc := checkpointDoc{Resume: seg.Resume, Pages: seg.Pages, Listed: seg.Listed, Restarts: seg.Restarts, State: state}
+	doc.MAC = c.mac(shard, doc)
+	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,17 @@ func (k *ShardKey) sign(body []byte) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// MAC signs data the exporter keeps outside a message (serve's
+// checkpoints) for one purpose: a MAC made for one purpose or one shard
+// does not verify for another.
+func (k *ShardKey) MAC(purpose string, data []byte) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte(purpose))
+	mac.Write([]byte{0})
+	mac.Write(data)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
 // verify checks a shard message's signature.
 func (k *ShardKey) verify(body []byte, attributes map[string]string) error {
 	if k == nil {
