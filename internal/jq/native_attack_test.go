@@ -37,12 +37,18 @@ var attackExprs = []string{
 	`.s | not`, `.f | not`, `.missing | not`, `.f and .t`, `.f or .missing`,
 	`.arr[4]`, `.arr[-5]`, `.arr[100]`, `.arr[-100]`, `.s[0]`, `.n[0]`, `.missing[0]`, `.missing.a.b`, `.n.a`, `try .n.a catch .`,
 	`[.s, .u] | map(length)`, `.arr | map(type)`, `.arr | map(tostring)`, `.arr | length`,
+	// empty where a value is expected: jq yields nothing, or drops it.
+	`if empty then 1 else 2 end`, `[empty]`, `{a: empty}`, `"\(empty)"`, `empty + 1`, `.s + empty`, `select(empty)`,
+	`.arr | map(select(empty))`, `.f // empty`, `empty // 1`, `.missing // empty // 3`, `[.missing // empty]`, `.f // .missing`,
+	`null // null`, `false // false`, `.f // false // null`, `try empty catch 1`, `.t and empty`, `empty and .t`, `empty | not`,
+	`[.missing | not]`, `.arr | map(. // empty)`, `.arr | map(.a?)`, `{(.missing): 1}`, `{(.n): 1}`, `"\(.s)\(.u)" | length`,
+	`.s | split(.u)`, `.u | split(.s)`, `.s | split(.missing)`, `.missing | split(":")`, `.arr | map(length)`, `[.k] | map(add)`,
 }
 
 // TestNativeAttack: every attack expression against every attack document
 // on both paths (compareNative: equal values, equal Go types, no error).
 func TestNativeAttack(t *testing.T) {
-	if len(attackExprs) < 90 || len(attackDocs) < 6 {
+	if len(attackExprs) < 120 || len(attackDocs) < 6 {
 		t.Fatalf("only %d expressions and %d documents", len(attackExprs), len(attackDocs))
 	}
 	docs := decodeDocs(t, attackDocs)
