@@ -36,6 +36,25 @@ type Continuations struct {
 	// InlineLimit bounds the state carried in the message (0:
 	// continuation.DefaultInlineLimit; negative: always in the store).
 	InlineLimit int
+	// RunAlive: a run whose head moved at most this long ago is under way,
+	// and a new shard message of the shard leaves it to finish rather than
+	// replacing it; an older one is taken for stuck (its next message lost)
+	// and replaced. 0: DefaultRunAlive; negative: a new message always
+	// replaces the run.
+	RunAlive time.Duration
+}
+
+// DefaultRunAlive is two of Lambda's longest invocations: a run moves its
+// head at least once per invocation, so a head older than that has no
+// segment running or queued. Without it a shard whose run outlasts the
+// schedule's interval would be replaced by every fan-out and never finish.
+const DefaultRunAlive = 30 * time.Minute
+
+func (c *Continuations) runAlive() time.Duration {
+	if c.RunAlive == 0 {
+		return DefaultRunAlive
+	}
+	return c.RunAlive
 }
 
 // MinMargin is the least default Margin.
@@ -88,8 +107,24 @@ func (h *Handler) syncSegment(ctx context.Context, c *controller.Controller, id 
 		version string
 	)
 	if cont := req.Continuation; cont == nil {
-		// A new run replaces whatever run of the shard was under way: that
-		// one's next message finds another run in the head and stops.
+		// A run under way covers this sync: its later pages are listed
+		// after this message was sent, and its deletions wait for its last
+		// page, so starting again would only throw its work away (and a
+		// shard whose run outlasts the schedule would never finish).
+		cur, _, err := cs.Store.Head(ctx, shard)
+		switch {
+		case err != nil && !errors.Is(err, continuation.ErrNoHead):
+			return Outcome{ID: id, Status: StatusRetry, Report: report, Err: fmt.Errorf("read the run of %s in %s: %w", shard, cs.Store, err)}
+		case err == nil && !cur.Done && cs.runAlive() > 0 && time.Since(cur.UpdatedAt) <= cs.runAlive():
+			why := fmt.Sprintf("run %s (begun %s, at segment %d, last moved %s ago) is under way and covers it",
+				cur.RunID, cur.StartedAt.Format(time.RFC3339), cur.Seq, time.Since(cur.UpdatedAt).Round(time.Second))
+			log.Info("shard message not run", "why", why)
+			report.ShardSummary = &ShardSummary{Run: cur.RunID, Segment: cur.Seq, Stale: why}
+			return Outcome{ID: id, Status: StatusOK, Report: report}
+		}
+		// No run, a complete one, or one stuck past RunAlive: a new run
+		// replaces it; a stuck run's late message finds another run in the
+		// head and stops.
 		head = continuation.Head{RunID: newRunID(), StartedAt: time.Now().UTC()}
 		v, err := cs.Store.PutHead(ctx, shard, head, "")
 		if err != nil {

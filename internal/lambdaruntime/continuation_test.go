@@ -49,6 +49,7 @@ type contBed struct {
 	sqs    *sqs.Client
 	s3     *s3.Client
 	store  *continuation.S3
+	cs     *dispatch.Continuations
 	url    string
 	arn    string
 	dlqURL string
@@ -93,6 +94,7 @@ func newContBed(t *testing.T, o contOptions) *contBed {
 			b.mu.Unlock()
 			return nil
 		}}
+	b.cs = cs
 	b.s = dispatchtest.New(t, dispatchtest.Options{Continuations: cs, PortMiddleware: o.portMiddleware})
 	b.h = &lambdaruntime.Handler{Batch: b.s.Handler, SQS: b.sqs, QueueURL: b.url, ShardKey: b.s.ShardKey}
 	return b
@@ -368,10 +370,45 @@ func TestDuplicateAndLateContinuations(t *testing.T) {
 		t.Fatalf("a continuation of a complete run was run: %+v", o.Report.ShardSummary)
 	}
 
-	// Run A paused; run B begins; A's continuation stops, B completes.
+	// Run A paused; the next fan-out's message comes while A is under way:
+	// it leaves A to finish (else a shard whose run outlasts the schedule
+	// would never finish), and A completes with its deletions.
 	b.startRun()
 	b.invoke(b.h, b.receive(), 60*time.Second)
 	mA := b.receive()
+	b.s.CC.Delete("eu-west-1", lambdaKind, "fn-00101")
+	b.startRun()
+	fresh := b.receive()
+	if b.continuationOf(fresh) != nil {
+		fresh, mA = mA, fresh // the queue gave A's continuation first
+	}
+	calls, writes = b.ccCalls(), b.portWrites()
+	if o := b.s.Handler.HandleBatch(context.Background(), []dispatch.Item{itemOf(fresh)})[0]; o.Status != dispatch.StatusOK ||
+		o.Report.ShardSummary == nil || !strings.Contains(o.Report.ShardSummary.Stale, "under way") {
+		t.Fatalf("a new shard message during a run under way: %s %v %+v, want ok and left to the run", o.Status, o.Err, o.Report.ShardSummary)
+	}
+	if b.ccCalls() != calls || b.portWrites() != writes {
+		t.Fatal("a shard message left to the run under way read AWS or wrote to Port")
+	}
+	if _, err := b.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(b.url), ReceiptHandle: fresh.ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	b.invoke(b.h, mA, 60*time.Second)
+	if n := b.drain(10); n != 2 {
+		t.Errorf("run A's rest took %d invocations after its second, want 2", n)
+	}
+	want = slices.DeleteFunc(want, func(id string) bool { return id == "fn-00101" })
+	if got := b.lambdaIDs(); !slices.Equal(got, want) {
+		t.Fatalf("after run A: missing %v, extra %v", diff(want, got), diff(got, want))
+	}
+
+	// A run taken for stuck (its head older than RunAlive; -1 here: at once)
+	// is replaced: run A paused; run B begins; A's continuation stops, B
+	// completes.
+	b.cs.RunAlive = -1
+	b.startRun()
+	b.invoke(b.h, b.receive(), 60*time.Second)
+	mA = b.receive()
 	b.s.CC.Delete("eu-west-1", lambdaKind, "fn-00100")
 	b.startRun()
 	msg := b.receive()
