@@ -50,6 +50,10 @@ type Continuations struct {
 // schedule's interval would be replaced by every fan-out and never finish.
 const DefaultRunAlive = 30 * time.Minute
 
+// maxHeadClockSkew is how far ahead of this clock a head's last move may be
+// and still count as a run under way.
+const maxHeadClockSkew = 5 * time.Minute
+
 func (c *Continuations) runAlive() time.Duration {
 	if c.RunAlive == 0 {
 		return DefaultRunAlive
@@ -115,7 +119,10 @@ func (h *Handler) syncSegment(ctx context.Context, c *controller.Controller, id 
 		switch {
 		case err != nil && !errors.Is(err, continuation.ErrNoHead):
 			return Outcome{ID: id, Status: StatusRetry, Report: report, Err: fmt.Errorf("read the run of %s in %s: %w", shard, cs.Store, err)}
-		case err == nil && !cur.Done && cs.runAlive() > 0 && time.Since(cur.UpdatedAt) <= cs.runAlive():
+		case err == nil && !cur.Done && cs.runAlive() > 0 && time.Since(cur.UpdatedAt) <= cs.runAlive() &&
+			// A head moved in the future (a clock far off, a head rewritten
+			// in the bucket) is no run under way: it would block every run.
+			time.Until(cur.UpdatedAt) <= maxHeadClockSkew:
 			why := fmt.Sprintf("run %s (begun %s, at segment %d, last moved %s ago) is under way and covers it",
 				cur.RunID, cur.StartedAt.Format(time.RFC3339), cur.Seq, time.Since(cur.UpdatedAt).Round(time.Second))
 			log.Info("shard message not run", "why", why)

@@ -91,3 +91,27 @@ func TestTamperedStateInS3DeletesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestFutureHeadDoesNotBlockRuns: a run under way (its head moved lately)
+// covers a new shard message; a head whose last move is a year ahead (a
+// clock far off, or a head rewritten in the bucket) is no run under way,
+// else the shard would never sync again.
+func TestFutureHeadDoesNotBlockRuns(t *testing.T) {
+	b := newContBed(t, contOptions{pagesPerSegment: 3})
+	want := b.scenario()
+	slices.Sort(want)
+	key := "continuations/" + bigShard.AccountID + "/" + bigShard.Region + "/" + bigShard.Kind + "/head.json"
+	head, _ := json.Marshal(map[string]any{"run_id": "planted", "started_at": time.Now().UTC(), "seq": 4,
+		"updated_at": time.Now().UTC().AddDate(1, 0, 0)})
+	if _, err := b.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("exporter-state"), Key: aws.String(key),
+		Body: bytes.NewReader(head)}); err != nil {
+		t.Fatal(err)
+	}
+	b.startRun()
+	if n := b.drain(10); n != 4 {
+		t.Errorf("%d invocations, want 4 (a new run of 10 pages, 3 a segment)", n)
+	}
+	if got := b.lambdaIDs(); !slices.Equal(got, want) {
+		t.Errorf("the shard did not sync (a head dated a year ahead blocked the new run): missing %v, extra %v", diff(want, got), diff(got, want))
+	}
+}
