@@ -230,7 +230,7 @@ type outcomeTally struct {
 	// listed and upserted sum the shard summaries of settled messages.
 	listed, upserted int
 	errs             []string
-	at           time.Time
+	at               time.Time
 }
 
 type tallyHandler struct {

@@ -139,8 +139,8 @@ type Traffic struct {
 func (tb *Testbed) Traffic() Traffic {
 	aws := tb.Emulator.TotalCounts()
 	t := Traffic{
-		AWSRequests:     aws.Calls + tb.Limiter.Throttled(),
-		AWSThrottled:    aws.Throttled + tb.Limiter.Throttled(),
+		AWSRequests:  aws.Calls + tb.Limiter.Throttled(),
+		AWSThrottled: aws.Throttled + tb.Limiter.Throttled(),
 	}
 	portTraffic(tb.Port, &t)
 	return t
