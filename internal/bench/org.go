@@ -250,6 +250,8 @@ type OrgResult struct {
 	// BusiestAccountRegion is the most Cloud Control calls one
 	// account-region's bucket admitted.
 	BusiestAccountRegion int `json:"busiestAccountRegion"`
+	// CallsPerAccountRegion is the fewest calls one account-region needs.
+	CallsPerAccountRegion int `json:"callsPerAccountRegion"`
 	// Entities is what Port holds at the end (all blueprints).
 	Entities int       `json:"entities"`
 	Setup    Duration  `json:"setup"`
@@ -298,6 +300,7 @@ func RunOrg(ctx context.Context, sc Scenario, exp OrgExporter, sample Sampler) (
 		return res, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	res.Ratio = res.Wall.Seconds() / res.Bound.Total.Seconds()
+	res.CallsPerAccountRegion = res.Bound.AWSRequests / max(1, sc.Accounts*len(sc.Regions))
 	for _, c := range tb.Trust.Calls() {
 		res.AssumeRole++
 		if c.Denied {
