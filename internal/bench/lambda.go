@@ -41,9 +41,12 @@ type LambdaSettings struct {
 // never settled.
 type LambdaRun struct {
 	ExporterRun
-	Containers  int           `json:"containers"`
-	FanOut      time.Duration `json:"fanOut"`
-	Invocations int           `json:"invocations"`
+	Containers int           `json:"containers"`
+	FanOut     time.Duration `json:"fanOut"`
+	// FanOutListing is the part of FanOut spent resolving the
+	// organization and listing the shards (the rest sends the messages).
+	FanOutListing time.Duration `json:"fanOutListing"`
+	Invocations   int           `json:"invocations"`
 	// Retried counts outcomes that asked for redelivery (a transient
 	// failure); DeadLettered the permanent ones.
 	Retried      int `json:"retried"`
@@ -79,6 +82,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		sqs *sqs.Client
 	}
 	containers := make([]container, set.Containers)
+	var listing time.Duration // container 0's, in its fan-out
 	for i := range containers {
 		syncSettings, evs := cli.SyncDefaults(), cli.EventDefaults()
 		b, cleanup, err := Build(ctx, ep, syncSettings, &evs, log.With("container", i))
@@ -88,7 +92,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		defer cleanup()
 		client := sqs.NewFromConfig(b.AWS)
 		containers[i] = container{sqs: client, h: &lambdaruntime.Handler{
-			Batch: tally.wrap(b.Events), Shards: shardLister(b), ShardKey: b.ShardKey, SQS: client,
+			Batch: tally.wrap(b.Events), Shards: shardLister(b, &listing), ShardKey: b.ShardKey, SQS: client,
 			QueueURL: ep.QueueURL, DeadLetterQueueURL: ep.DeadLetterURL, Logger: log.With("container", i),
 		}}
 	}
@@ -104,7 +108,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		wg.Go(func() {
 			if i == 0 {
 				out, err := c.h.Invoke(ctx, json.RawMessage(`{}`))
-				run.FanOut = time.Since(start)
+				run.FanOut, run.FanOutListing = time.Since(start), listing
 				if err != nil {
 					errs <- fmt.Errorf("scheduled invocation: %w", err)
 					sent.Store(0)
@@ -209,9 +213,12 @@ func poll(ctx context.Context, client *sqs.Client, h *lambdaruntime.Handler, que
 
 // shardLister is the lambda command's: the scheduled fan-out starts a full
 // sync, so the organization's accounts are resolved again first. (The
-// command's own is in package main; this is the same two calls.)
-func shardLister(b *exporter.Built) lambdaruntime.ShardListerFunc {
+// command's own is in package main; this is the same two calls.) took
+// receives how long the last listing took.
+func shardLister(b *exporter.Built, took *time.Duration) lambdaruntime.ShardListerFunc {
 	return func(ctx context.Context) ([]events.ShardRequest, error) {
+		start := time.Now()
+		defer func() { *took = time.Since(start) }()
 		if err := b.Controller.RefreshAccounts(ctx); err != nil {
 			return nil, err
 		}
