@@ -374,6 +374,7 @@ func printBenchResult(w io.Writer, res any) {
 			r.Bound.Total.Round(time.Millisecond), r.Bound.AWS.Round(time.Millisecond), r.CallsPerAccountRegion,
 			r.Bound.Port.Round(time.Millisecond), r.Bound.PortRequests, r.Bound.Chain.Round(time.Millisecond))
 		fmt.Fprintf(tw, "ratio\t%.3f\n", r.Ratio)
+		fmt.Fprintf(tw, "after the fan-out\t%s\t(%d of %d shards were settled when it returned)\n", (r.Wall - r.Run.FanOut).Round(time.Millisecond), r.Run.SettledAtFanOut, r.Run.Shards)
 		fmt.Fprintf(tw, "Lambda\t%d containers, %d invocations\t(%d outcomes retried, %d dead-lettered, %d shards failed)\n",
 			r.Run.Containers, r.Run.Invocations, r.Run.Retried, r.Run.DeadLettered, r.Run.Failed)
 		fmt.Fprintf(tw, "STS AssumeRole\t%d\t(%d denied; limit accounts × containers = %d)\n", r.AssumeRole, r.AssumeRoleDenied, r.Accounts*r.Run.Containers)

@@ -46,7 +46,10 @@ type LambdaRun struct {
 	// FanOutListing is the part of FanOut spent resolving the
 	// organization and listing the shards (the rest sends the messages).
 	FanOutListing time.Duration `json:"fanOutListing"`
-	Invocations   int           `json:"invocations"`
+	// SettledAtFanOut is how many shard messages were settled when the
+	// fan-out returned (the containers take them while it still sends).
+	SettledAtFanOut int `json:"settledAtFanOut"`
+	Invocations     int `json:"invocations"`
 	// Retried counts outcomes that asked for redelivery (a transient
 	// failure); DeadLettered the permanent ones.
 	Retried      int `json:"retried"`
@@ -108,7 +111,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		wg.Go(func() {
 			if i == 0 {
 				out, err := c.h.Invoke(ctx, json.RawMessage(`{}`))
-				run.FanOut, run.FanOutListing = time.Since(start), listing
+				run.FanOut, run.FanOutListing, run.SettledAtFanOut = time.Since(start), listing, tally.settledCount()
 				if err != nil {
 					errs <- fmt.Errorf("scheduled invocation: %w", err)
 					sent.Store(0)
