@@ -205,6 +205,7 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 	f.IntVar(&limits.PortRate, "port-rate", 117, "Port requests per second the testbed accepts")
 	f.DurationVar(&limits.PortLatency, "port-latency", 80*time.Millisecond, "latency the testbed adds to every Port request")
 	f.IntVar(&accounts, "accounts", 0, "org scenario: member accounts (0: the scenario's 200)")
+	f.BoolVar(&lambda.Memory, "shards-from-memory", false, "org scenario: hand the signed shard messages to the containers from memory, not through moto's SQS")
 	f.IntVar(&lambda.Containers, "lambda-containers", 4, "org scenario: Lambda containers taking the shard messages, one invocation at a time each")
 	f.BoolVar(&child, benchChildFlag, false, "internal: be the exporter side of a sync scenario")
 	_ = f.MarkHidden(benchChildFlag)

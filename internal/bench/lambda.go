@@ -34,6 +34,13 @@ type LambdaSettings struct {
 	Timeout time.Duration
 	// Deadline bounds the whole run (30 minutes when 0).
 	Deadline time.Duration
+	// Memory hands the shard messages to the containers from memory
+	// instead of through SQS: container 0 lists the shards with the
+	// fan-out's lister and signs each with the fan-out's key, as FanOut
+	// does, and the containers take them ten at a time as SQS records
+	// into Invoke. It measures the exporter's side without moto's SQS,
+	// which is slower than the bound (FanOut itself is not run).
+	Memory bool
 }
 
 // LambdaRun is what the Lambda side reports: Shards is the shard
@@ -107,9 +114,21 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 	start := time.Now()
 	errs := make(chan error, set.Containers)
 	var wg sync.WaitGroup
+	var memory chan lambdaevents.SQSMessage
+	if set.Memory {
+		memory = make(chan lambdaevents.SQSMessage, 1<<16)
+	}
 	for i, c := range containers {
 		wg.Go(func() {
-			if i == 0 {
+			if i == 0 && set.Memory {
+				n, err := memoryFanOut(ctx, c.h, memory)
+				run.FanOut, run.FanOutListing, run.SettledAtFanOut = time.Since(start), listing, tally.settledCount()
+				if err != nil {
+					errs <- fmt.Errorf("fan-out from memory: %w", err)
+					cancel()
+				}
+				sent.Store(int64(n))
+			} else if i == 0 {
 				out, err := c.h.Invoke(ctx, json.RawMessage(`{}`))
 				run.FanOut, run.FanOutListing, run.SettledAtFanOut = time.Since(start), listing, tally.settledCount()
 				if err != nil {
@@ -127,7 +146,13 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 				if ctx.Err() != nil {
 					return
 				}
-				got, err := poll(ctx, c.sqs, c.h, ep.QueueURL, set.Timeout)
+				var got int
+				var err error
+				if set.Memory {
+					got, err = pollMemory(ctx, c.h, memory, set.Timeout)
+				} else {
+					got, err = poll(ctx, c.sqs, c.h, ep.QueueURL, set.Timeout)
+				}
 				invocations.Add(int64(got))
 				if err != nil && ctx.Err() == nil {
 					log.Warn("event source mapping", "container", i, "error", err)
@@ -209,6 +234,83 @@ func poll(ctx context.Context, client *sqs.Client, h *lambdaruntime.Handler, que
 	if len(entries) > 0 {
 		if _, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries}); err != nil {
 			return 1, fmt.Errorf("delete handled records: %w", err)
+		}
+	}
+	return 1, nil
+}
+
+// memoryFanOut lists and signs the shard messages as FanOut does and
+// queues them in memory as SQS records.
+func memoryFanOut(ctx context.Context, h *lambdaruntime.Handler, out chan<- lambdaevents.SQSMessage) (int, error) {
+	reqs, err := h.Shards.ShardRequests(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, r := range reqs {
+		body, attrs, err := h.ShardKey.ShardMessage(r)
+		if err != nil {
+			return i, err
+		}
+		rec := lambdaevents.SQSMessage{
+			MessageId: fmt.Sprintf("memory-%06d", i), ReceiptHandle: fmt.Sprintf("memory-%06d", i), Body: string(body),
+			Attributes:  map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(time.Now().UnixMilli(), 10)},
+			EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:" + AccountID + ":org-bench-events", AWSRegion: "us-east-1",
+			MessageAttributes: map[string]lambdaevents.SQSMessageAttribute{},
+		}
+		for k, v := range attrs {
+			rec.MessageAttributes[k] = lambdaevents.SQSMessageAttribute{StringValue: aws.String(v), DataType: "String"}
+		}
+		select {
+		case out <- rec:
+		case <-ctx.Done():
+			return i, ctx.Err()
+		}
+	}
+	return len(reqs), nil
+}
+
+// pollMemory takes up to ten waiting records (waiting up to a second for
+// the first) and invokes the function with them; a record it reports as
+// failed is queued again.
+func pollMemory(ctx context.Context, h *lambdaruntime.Handler, in chan lambdaevents.SQSMessage, timeout time.Duration) (int, error) {
+	var ev lambdaevents.SQSEvent
+	select {
+	case r := <-in:
+		ev.Records = append(ev.Records, r)
+	case <-time.After(time.Second):
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+fill:
+	for len(ev.Records) < 10 {
+		select {
+		case r := <-in:
+			ev.Records = append(ev.Records, r)
+		default:
+			break fill
+		}
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return 0, fmt.Errorf("encode the SQS event: %w", err)
+	}
+	invCtx, cancel := context.WithTimeout(ctx, timeout)
+	answer, err := h.Invoke(invCtx, raw)
+	cancel()
+	if err != nil {
+		for _, r := range ev.Records {
+			in <- r
+		}
+		return 1, fmt.Errorf("invocation failed (its records are queued again): %w", err)
+	}
+	if resp, ok := answer.(lambdaevents.SQSEventResponse); ok {
+		for _, f := range resp.BatchItemFailures {
+			for _, r := range ev.Records {
+				if r.MessageId == f.ItemIdentifier {
+					in <- r
+				}
+			}
 		}
 	}
 	return 1, nil
