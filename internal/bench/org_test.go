@@ -12,7 +12,7 @@ import (
 
 // TestTinyOrganizationThroughLambda: the org scenario shrunk to seconds (6
 // accounts in four OUs × 2 regions × 2 kinds × 3 resources, 2 containers):
-// the fan-out's shard messages go through moto's SQS, every shard is
+// the fan-out's shard messages go through moto's SQS (and, second, from memory), every shard is
 // settled once, every resource lands in Port under its account's ARN, each
 // container assumes each member role at most once, and every Cloud Control
 // call was answered from its signing key's account and admitted by that
@@ -25,8 +25,14 @@ func TestTinyOrganizationThroughLambda(t *testing.T) {
 	sc.Accounts, sc.Kinds, sc.Regions, sc.PerShard, sc.PageSize = 6, DefaultKinds[:2], DefaultRegions[:2], 3, 2
 	sc.AWSLatency, sc.AWSRate, sc.PortLatency, sc.PortRate = 5*time.Millisecond, 20, 8*time.Millisecond, 50
 	const containers = 2
+	for _, memory := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqs", true: "memory"}[memory], func(t *testing.T) { tinyOrg(t, sc, containers, memory) })
+	}
+}
+
+func tinyOrg(t *testing.T, sc Scenario, containers int, memory bool) {
 	res, err := RunOrg(t.Context(), sc, func(ctx context.Context, ep Endpoints) (LambdaRun, error) {
-		return RunLambda(ctx, ep, LambdaSettings{Containers: containers, Deadline: 2 * time.Minute}, nil)
+		return RunLambda(ctx, ep, LambdaSettings{Containers: containers, Deadline: 2 * time.Minute, Memory: memory}, nil)
 	}, nil)
 	if err != nil {
 		if errors.Is(err, errNoMoto) && os.Getenv("REQUIRE_TEST_PEERS") != "1" && os.Getenv("CI") != "true" {
