@@ -11,12 +11,13 @@ import (
 )
 
 // TestTinyOrganizationThroughLambda: the org scenario shrunk to seconds (6
-// accounts in four OUs × 2 regions × 2 kinds × 3 resources, 2 containers):
-// the fan-out's shard messages go through moto's SQS (and, second, from memory), every shard is
-// settled once, every resource lands in Port under its account's ARN, each
-// container assumes each member role at most once, and every Cloud Control
-// call was answered from its signing key's account and admitted by that
-// account-region's bucket.
+// accounts in four OUs × 2 regions × 2 kinds × 3 resources, 2 containers),
+// the shard messages through moto's SQS and then from memory: every shard is
+// sent and settled once with nothing failed, every resource lands in Port
+// (as many entities as resources: the same names in six accounts did not
+// collide, each is identified by its account's ARN), each container assumes
+// each member role at most once and none is refused, and no fewer Cloud
+// Control calls were made than the bound counts.
 func TestTinyOrganizationThroughLambda(t *testing.T) {
 	sc, err := Named(ScenarioOrg200, 0)
 	if err != nil {
