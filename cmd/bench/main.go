@@ -62,7 +62,7 @@ type benchChildInput struct {
 	WriteConcurrency int
 	GetConcurrency   int
 	// Lambda makes the child the Lambda side of the org scenario.
-	Lambda *bench.LambdaSettings `json:",omitempty"`
+	Lambda *bench.OrgLambdaSettings `json:",omitempty"`
 }
 
 func newBenchCommand() *cobra.Command {
@@ -78,7 +78,7 @@ func newBenchCommand() *cobra.Command {
 		limits           bench.Scenario
 		syncFlags        *cli.SyncFlags
 		accounts         int
-		lambda           bench.LambdaSettings
+		lambda           bench.OrgLambdaSettings
 	)
 	cmd := cli.NewRoot("bench", "Measure full sync and mapping against the testbed with real latencies and rate limits", "")
 	cmd.Long = `Bench runs the scenarios of issue 6 against the in-repo testbed: the Cloud Control emulator
@@ -145,8 +145,8 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 				// binary's defaults: no rate flag, whatever the sync flags say.
 				exp := childLambda(lambda, cli.LogLevel(cmd))
 				if inProcess {
-					exp = func(ctx context.Context, ep bench.Endpoints) (bench.LambdaRun, error) {
-						return bench.RunLambda(ctx, ep, lambda, logger)
+					exp = func(ctx context.Context, ep bench.Endpoints) (bench.OrgLambdaRun, error) {
+						return bench.RunOrgLambda(ctx, ep, lambda, logger)
 					}
 				}
 				res, err = bench.RunOrg(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
@@ -269,10 +269,10 @@ func childExporter(knobs benchChildInput, logLevel string) bench.Exporter {
 // childLambda runs the Lambda side of the org scenario as `bench
 // --exporter-child` (the same child as the sync scenarios, told to be
 // Lambda's containers).
-func childLambda(set bench.LambdaSettings, logLevel string) bench.OrgExporter {
-	return func(ctx context.Context, ep bench.Endpoints) (bench.LambdaRun, error) {
+func childLambda(set bench.OrgLambdaSettings, logLevel string) bench.OrgExporter {
+	return func(ctx context.Context, ep bench.Endpoints) (bench.OrgLambdaRun, error) {
 		s := set
-		var run bench.LambdaRun
+		var run bench.OrgLambdaRun
 		err := runChild(ctx, benchChildInput{Endpoints: ep, Lambda: &s}, logLevel, &run)
 		return run, err
 	}
@@ -311,7 +311,7 @@ func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 		return fmt.Errorf("read the bench input from stdin: %w", err)
 	}
 	if in.Lambda != nil {
-		run, err := bench.RunLambda(ctx, in.Endpoints, *in.Lambda, cli.NewLogger(cmd, os.Stderr))
+		run, err := bench.RunOrgLambda(ctx, in.Endpoints, *in.Lambda, cli.NewLogger(cmd, os.Stderr))
 		if err != nil {
 			return err
 		}

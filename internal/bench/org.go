@@ -255,7 +255,7 @@ type OrgResult struct {
 	// Entities is what Port holds at the end (all blueprints).
 	Entities int       `json:"entities"`
 	Setup    Duration  `json:"setup"`
-	Run      LambdaRun `json:"run"`
+	Run      OrgLambdaRun `json:"run"`
 }
 
 // Duration prints as Go's duration in JSON.
@@ -265,7 +265,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // OrgExporter runs the exporter's side of the organization scenario
 // against the testbed at ep.
-type OrgExporter func(ctx context.Context, ep Endpoints) (LambdaRun, error)
+type OrgExporter func(ctx context.Context, ep Endpoints) (OrgLambdaRun, error)
 
 // RunOrg starts the organization of sc, has exp sync it, and measures.
 func RunOrg(ctx context.Context, sc Scenario, exp OrgExporter, sample Sampler) (OrgResult, error) {

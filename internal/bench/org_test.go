@@ -32,8 +32,8 @@ func TestTinyOrganizationThroughLambda(t *testing.T) {
 }
 
 func tinyOrg(t *testing.T, sc Scenario, containers int, memory bool) {
-	res, err := RunOrg(t.Context(), sc, func(ctx context.Context, ep Endpoints) (LambdaRun, error) {
-		return RunLambda(ctx, ep, LambdaSettings{Containers: containers, Deadline: 2 * time.Minute, Memory: memory}, nil)
+	res, err := RunOrg(t.Context(), sc, func(ctx context.Context, ep Endpoints) (OrgLambdaRun, error) {
+		return RunOrgLambda(ctx, ep, OrgLambdaSettings{Containers: containers, Deadline: 2 * time.Minute, Memory: memory}, nil)
 	}, nil)
 	if err != nil {
 		if errors.Is(err, errNoMoto) && os.Getenv("REQUIRE_TEST_PEERS") != "1" && os.Getenv("CI") != "true" {

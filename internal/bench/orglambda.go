@@ -23,8 +23,8 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/lambdaruntime"
 )
 
-// LambdaSettings shape the Lambda side of the organization scenario.
-type LambdaSettings struct {
+// OrgLambdaSettings shape the Lambda side of the organization scenario.
+type OrgLambdaSettings struct {
 	// Containers is how many Lambda execution environments run the
 	// function: each an exporter of its own (its own credentials cache,
 	// pacers and Port client, as separate containers have), each taking
@@ -43,10 +43,10 @@ type LambdaSettings struct {
 	Memory bool
 }
 
-// LambdaRun is what the Lambda side reports: Shards is the shard
+// OrgLambdaRun is what the Lambda side reports: Shards is the shard
 // messages the scheduled invocation sent; Failed those dead-lettered or
 // never settled.
-type LambdaRun struct {
+type OrgLambdaRun struct {
 	ExporterRun
 	Containers int           `json:"containers"`
 	FanOut     time.Duration `json:"fanOut"`
@@ -63,7 +63,7 @@ type LambdaRun struct {
 	DeadLettered int `json:"deadLettered"`
 }
 
-// RunLambda is the organization sync through the product's Lambda path:
+// RunOrgLambda is the organization sync through the product's Lambda path:
 // container 0 gets the scheduled invocation ({}), whose FanOut resolves the
 // organization and sends one signed shard message per (account, region,
 // kind) to the events queue; every container then plays the SQS event
@@ -73,7 +73,7 @@ type LambdaRun struct {
 // with the binary's defaults (no rate flag), as the lambda command wires
 // them; only the Prometheus/EMF metrics and write verifications are left
 // out (neither changes what a shard reads or writes).
-func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.Logger) (LambdaRun, error) {
+func RunOrgLambda(ctx context.Context, ep Endpoints, set OrgLambdaSettings, log *slog.Logger) (OrgLambdaRun, error) {
 	set.Containers = max(1, set.Containers)
 	if set.Timeout <= 0 {
 		set.Timeout = 900 * time.Second
@@ -97,7 +97,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		syncSettings, evs := cli.SyncDefaults(), cli.EventDefaults()
 		b, cleanup, err := Build(ctx, ep, syncSettings, &evs, log.With("container", i))
 		if err != nil {
-			return LambdaRun{}, fmt.Errorf("container %d: %w", i, err)
+			return OrgLambdaRun{}, fmt.Errorf("container %d: %w", i, err)
 		}
 		defer cleanup()
 		client := sqs.NewFromConfig(b.AWS)
@@ -107,7 +107,7 @@ func RunLambda(ctx context.Context, ep Endpoints, set LambdaSettings, log *slog.
 		}}
 	}
 
-	run := LambdaRun{Containers: set.Containers}
+	run := OrgLambdaRun{Containers: set.Containers}
 	var sent atomic.Int64
 	sent.Store(-1) // until the fan-out returns
 	var invocations atomic.Int64
