@@ -100,6 +100,7 @@ func TestStackFunctionWiringInMoto(t *testing.T) {
 		"PORT_API_URL":          "https://api.getport.io",
 		"EVENTS_QUEUE_URL":      outputs["EventsQueueURL"],
 		"DEAD_LETTER_QUEUE_URL": outputs["DeadLetterQueueURL"],
+		"CONTINUATION_STORE":    "s3://" + configBucket + "/port-aws-exporter/continuations",
 	}
 	if fn.Environment == nil || !jsonEqual(t, fn.Environment.Variables, wantEnv) {
 		t.Errorf("function environment = %v, want %v", fn.Environment, wantEnv)
@@ -176,14 +177,16 @@ func TestStackFunctionWiringInMoto(t *testing.T) {
 			"ConfigObjectRead":    map[string]any{"Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + configBucket + "/config.json"},
 			"PortCredentialsRead": map[string]any{"Action": "secretsmanager:GetSecretValue", "Resource": secretARN},
 			"DeadLetterQueue":     map[string]any{"Action": []string{"sqs:SendMessage", "sqs:GetQueueUrl"}, "Resource": outputs["DeadLetterQueueARN"]},
+			"ContinuationStateReadWrite": map[string]any{"Action": []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+				"Resource": "arn:aws:s3:::" + configBucket + "/port-aws-exporter/continuations/*"},
 		}
 		for sid, w := range want {
 			if !jsonEqual(t, got[sid], w) {
 				t.Errorf("statement %s = %v, want %v", sid, got[sid], w)
 			}
 		}
-		if _, ok := got["PortCredentialsDecrypt"]; ok || len(got) != 8 {
-			t.Errorf("role policy has %d statements %v, want 8 and no KMS statement without a key", len(got), keys(got))
+		if _, ok := got["PortCredentialsDecrypt"]; ok || len(got) != 10 {
+			t.Errorf("role policy has %d statements %v, want 10 and no KMS statement without a key", len(got), keys(got))
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/port-labs/port-aws-exporter/internal/blueprints"
 	"github.com/port-labs/port-aws-exporter/internal/cli"
+	"github.com/port-labs/port-aws-exporter/internal/continuation"
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/dispatch"
 	"github.com/port-labs/port-aws-exporter/internal/events"
@@ -72,12 +74,38 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 			} else if evs.VerifyDelay > 0 {
 				logger.Warn("no verifications of writes: set " + lambdaruntime.EnvQueueURL + " so that concurrent invocations converge")
 			}
+			// A shard too big for one invocation continues in the next
+			// (internal/continuation): its runs are kept in the store that
+			// CONTINUATION_STORE names; the clients exist once the AWS
+			// config is loaded, the shard key once Port's secret is.
+			var (
+				contStore *continuation.S3
+				contSQS   *sqs.Client
+				contKey   *events.ShardKey
+			)
+			if loc := os.Getenv(lambdaruntime.EnvContinuationStore); loc != "" && verifier.QueueURL != "" {
+				bucket, prefix, err := continuation.ParseS3URL(loc)
+				if err != nil {
+					return usageError(err)
+				}
+				contStore = &continuation.S3{Bucket: bucket, Prefix: prefix}
+				evs.Continuations = &dispatch.Continuations{Store: contStore, Send: func(ctx context.Context, req events.ShardRequest) error {
+					return queue.SendShardMessages(ctx, contSQS, verifier.QueueURL, contKey, []events.ShardRequest{req})
+				}}
+			} else {
+				logger.Warn("no continuations: a shard must finish within one invocation; set " + lambdaruntime.EnvContinuationStore +
+					" (s3://bucket/prefix) and " + lambdaruntime.EnvQueueURL + " so that big shards continue in the next")
+			}
 			// The metrics of serve's /metrics, written as EMF lines per invocation.
 			reg := prometheus.NewRegistry()
 			m := metrics.New(reg)
 			b, err := build(ctx, exporter.Options{Sync: settings, Events: &evs, Logger: logger, NeedPort: true, Metrics: m})
 			if err != nil {
 				return err
+			}
+			if contStore != nil {
+				contStore.Client = s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
+				contSQS, contKey = sqs.NewFromConfig(b.AWS), b.ShardKey
 			}
 			// Once per cold start (one read per mapped blueprint): a Lambda
 			// cannot stop, so what Port's blueprints lack is logged, and the
@@ -109,7 +137,7 @@ PORT_CLIENT_ID + PORT_CLIENT_SECRET or PORT_CREDS_SECRET_ARN.`,
 	document(cmd, `
 		port-aws-exporter          # as the provided.al2023 bootstrap: AWS_LAMBDA_RUNTIME_API selects lambda
 		AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 CONFIG_URL=config.json port-aws-exporter lambda   # under the runtime interface emulator`,
-		concat([]string{"AWS_LAMBDA_RUNTIME_API", lambdaruntime.EnvQueueURL, lambdaruntime.EnvDeadLetterQueueURL}, envConfig, envAWS, envPort),
+		concat([]string{"AWS_LAMBDA_RUNTIME_API", lambdaruntime.EnvQueueURL, lambdaruntime.EnvDeadLetterQueueURL, lambdaruntime.EnvContinuationStore}, envConfig, envAWS, envPort),
 		exitStatus{exitOK, "not reached while Lambda runs the function"},
 		exitStatus{exitFailed, "the function could not start (config, AWS or Port refused, or AWS_LAMBDA_RUNTIME_API unset); Lambda reports an init error"})
 	return cmd
@@ -153,7 +181,7 @@ func builtSettings(s *cli.SyncFlags, e *cli.EventFlags) (exporter.SyncSettings, 
 func newServeCommand() *cobra.Command {
 	var (
 		configLocation, queueURL, deadLetterURL, listen string
-		syncLease                                       string
+		syncLease, checkpointStore                      string
 		syncInterval, gracePeriod, visibility           time.Duration
 		pollers                                         int
 		syncFlags                                       *cli.SyncFlags
@@ -222,6 +250,21 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 				Consumer: consumer, Sync: syncLoggingRates{b}, SyncInterval: syncInterval,
 				Listen: listen, Registry: reg, Logger: logger, QueueURL: queueURL,
 			}
+			if checkpointStore != "" && !settings.DryRun {
+				// A restarted service (or the replica that takes the lease
+				// over) resumes the full sync's big shards from their last
+				// checkpoint instead of listing them from the first page.
+				var store continuation.Store = &continuation.Dir{Root: checkpointStore}
+				if strings.HasPrefix(checkpointStore, "s3://") {
+					bucket, prefix, err := continuation.ParseS3URL(checkpointStore)
+					if err != nil {
+						return usageError(err)
+					}
+					store = &continuation.S3{Client: s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) }),
+						Bucket: bucket, Prefix: prefix}
+				}
+				b.Controller.SetCheckpoints(&continuation.Checkpoints{Store: store}, 0, 0)
+			}
 			if syncLease != "" {
 				s3c := s3.NewFromConfig(b.AWS, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, m.AWSClientOption()) })
 				l, err := lease.New(s3c, syncLease, lease.Options{Logger: logger, OnHeld: m.SyncLeaseHeld})
@@ -244,6 +287,9 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 	f.StringVar(&syncLease, "sync-lease", "",
 		"s3://bucket/key of the lease that lets one replica of several run the full sync; empty: this replica always syncs")
 	cli.BindEnv(f, "sync-lease", "SYNC_LEASE")
+	f.StringVar(&checkpointStore, "checkpoint-store", "",
+		"a directory or s3://bucket/prefix where the full sync checkpoints each shard every minute, so that a restarted service resumes big shards; empty: none (with --sync-lease, use s3:// so that the next holder resumes)")
+	cli.BindEnv(f, "checkpoint-store", "CHECKPOINT_STORE")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of /healthz and /metrics")
 	// 25 s: inside Kubernetes' default 30 s termination grace.
 	f.DurationVar(&gracePeriod, "grace-period", 25*time.Second, "on SIGTERM, how long in-flight messages may finish")
@@ -258,7 +304,8 @@ messages finish within --grace-period and releases the rest for redelivery.`,
 	document(cmd, `
 		port-aws-exporter serve --config config.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/port-aws-exporter-events
 		port-aws-exporter serve --config s3://my-bucket/config.json --queue-url "$QUEUE_URL" --sync-interval 6h --listen :8080
-		port-aws-exporter serve --config config.json --queue-url "$QUEUE_URL" --sync-lease s3://my-bucket/sync-lease.json   # several replicas`,
+		port-aws-exporter serve --config config.json --queue-url "$QUEUE_URL" --sync-lease s3://my-bucket/sync-lease.json   # several replicas
+		port-aws-exporter serve --config config.json --queue-url "$QUEUE_URL" --checkpoint-store s3://my-bucket/port-aws-exporter/checkpoints`,
 		concat(envConfig, envAWS, envPort, []string{"POD_NAME"}),
 		exitStatus{exitOK, "stopped by SIGTERM or SIGINT after the in-flight messages finished or were released"},
 		exitStatus{exitFailed, "could not start (config, AWS or Port refused), or the queue or the listener failed"})

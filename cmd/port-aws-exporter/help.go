@@ -72,6 +72,7 @@ var envDescriptions = map[string]string{
 	"AWS_LAMBDA_RUNTIME_API":            "set by AWS Lambda: the binary then runs this command when given none",
 	lambdaruntime.EnvQueueURL:           "the events queue: where the scheduled full sync sends its shard messages, and verifications go",
 	lambdaruntime.EnvDeadLetterQueueURL: "the dead-letter queue (default: the events queue's RedrivePolicy)",
+	lambdaruntime.EnvContinuationStore:  "s3://bucket/prefix: where a shard too big for one invocation keeps its run to continue in the next (unset: each shard must finish in one)",
 	"POD_NAME":                          "the name this replica holds the sync lease under (default: the host name)",
 	"NO_COLOR":                          "set (to anything): no colors in the progress and the summary",
 	"TERM":                              "dumb: no colors and no redrawn progress",

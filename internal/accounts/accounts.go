@@ -49,8 +49,12 @@ type Account struct {
 	// RoleARN is the role assumed to read it; "" for the exporter's own
 	// account, read with the base credentials.
 	RoleARN string
-	// Regions, when set, limit the account to these of the config's regions.
+	// Regions, when set, limit the account to these of the config's
+	// regions; "*" is every region the account has enabled.
 	Regions []string
+	// Enabled are the account's enabled regions, when discovered
+	// (Options.DiscoverRegions, or "*" in Regions); nil otherwise.
+	Enabled []string
 	// AWS is the account's SDK config: the base config with the account's
 	// credentials. Unset when Err is.
 	AWS aws.Config
@@ -112,7 +116,15 @@ type Options struct {
 	// Organizations makes the client that lists the organization from an
 	// SDK config (nil: the SDK's client).
 	Organizations func(aws.Config) OrganizationsAPI
-	Logger        *slog.Logger
+	// DiscoverRegions lists every account's enabled regions at each
+	// resolution (the config has regionPolicy entries); an account whose
+	// regions include "*" is discovered anyway.
+	DiscoverRegions bool
+	// EnabledRegions lists an account's enabled regions with its config
+	// (nil: EC2 DescribeRegions, which answers the enabled ones only, opt-in
+	// regions included once the account opted in).
+	EnabledRegions func(context.Context, aws.Config) ([]string, error)
+	Logger         *slog.Logger
 }
 
 // DefaultSessionDuration is an hour: the longest session a role allows
@@ -158,6 +170,9 @@ func New(cfg *config.AWS, opts Options) (*Resolver, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.EnabledRegions == nil {
+		opts.EnabledRegions = describeRegions
 	}
 	return &Resolver{cfg: cfg, opts: opts, sts: sts.NewFromConfig(opts.Base), roles: map[roleKey]*aws.CredentialsCache{}}, nil
 }
@@ -244,6 +259,10 @@ func (r *Resolver) Resolve(ctx context.Context, check bool) ([]Account, error) {
 		})
 	}
 	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.discover(ctx, out)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

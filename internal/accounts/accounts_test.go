@@ -2,10 +2,13 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/port-labs/port-aws-exporter/internal/config"
 	"github.com/port-labs/port-aws-exporter/internal/testbed/moto"
@@ -191,6 +194,65 @@ func TestResolveCredentials(t *testing.T) {
 	for arn, n := range want {
 		if perRole[arn] != n {
 			t.Errorf("AssumeRole %s: %d calls, want %d (all: %v)", arn, perRole[arn], n, perRole)
+		}
+	}
+}
+
+// Enabled regions are listed with each account's own credentials: for an
+// account whose regions say "*", or all with DiscoverRegions; an account
+// whose listing fails is not read.
+func TestResolveDiscoversRegions(t *testing.T) {
+	w := newOrgWorld(t)
+	role := func(name string) string { return "arn:aws:iam::" + w.org.Accounts[name] + ":role/port-read" }
+	cfg := &config.AWS{Accounts: []config.AccountRole{{RoleARN: role("a"), Regions: []string{"*"}}, {RoleARN: role("b")}}}
+	for _, discoverAll := range []bool{false, true} {
+		opts := w.opts
+		opts.DiscoverRegions = discoverAll
+		var keys []string
+		opts.EnabledRegions = func(ctx context.Context, c aws.Config) ([]string, error) {
+			creds, err := c.Credentials.Retrieve(ctx)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, creds.AccessKeyID)
+			return describeRegions(ctx, c)
+		}
+		r, err := New(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts, err := r.Resolve(context.Background(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range accts {
+			name := w.names([]Account{a})[0]
+			want := discoverAll || name == "a"
+			if got := a.Enabled != nil; got != want || (got && !slices.Contains(a.Enabled, "eu-west-1")) {
+				t.Errorf("discover all %v: account %s enabled %v", discoverAll, name, a.Enabled)
+			}
+		}
+		base := 0
+		for _, k := range keys {
+			if k == "AKIDMOTOTESTING" {
+				base++
+			}
+		}
+		// Only the own account's regions are listed with the base key.
+		if n := len(keys); n != map[bool]int{false: 1, true: 3}[discoverAll] || base != map[bool]int{false: 0, true: 1}[discoverAll] {
+			t.Errorf("discover all %v: listed with keys %v", discoverAll, keys)
+		}
+	}
+	opts := w.opts
+	opts.EnabledRegions = func(context.Context, aws.Config) ([]string, error) { return nil, errors.New("UnauthorizedOperation") }
+	r, _ := New(cfg, opts)
+	accts, err := r.Resolve(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accts {
+		if name := w.names([]Account{a})[0]; (name == "a") != (a.Err != nil) {
+			t.Errorf("account %s: error %v; want one for a only (its regions could not be listed)", name, a.Err)
 		}
 	}
 }

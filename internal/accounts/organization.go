@@ -76,6 +76,11 @@ func (r *Resolver) organizationAccounts(ctx context.Context) ([]Account, error) 
 		have[id] = true
 		out = append(out, Account{ID: id, Name: aws.ToString(a.Name), RoleARN: MemberRoleARN(r.opts.Base.Region, id, o.MemberRoleName)})
 	}
+	if len(out) == 0 {
+		// Not an error (an OU may be empty for a while), but rarely meant.
+		r.opts.Logger.Warn("the organization lists no member account to read", "organizational_units", o.OrganizationalUnits,
+			"skipped_organizational_units", o.SkipOrganizationalUnits, "listed", len(listed))
+	}
 	return out, nil
 }
 

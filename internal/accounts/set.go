@@ -69,7 +69,7 @@ func (s *Set) Current() []controller.Account {
 	defer s.mu.RUnlock()
 	out := make([]controller.Account, len(s.current))
 	for i, a := range s.current {
-		out[i] = controller.Account{ID: a.ID, Regions: a.Regions, Err: a.Err}
+		out[i] = controller.Account{ID: a.ID, Regions: a.Regions, Enabled: a.Enabled, Err: a.Err}
 	}
 	return out
 }

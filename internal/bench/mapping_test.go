@@ -86,6 +86,9 @@ func TestRunMappingCountsBothSides(t *testing.T) {
 	if res.Ours.CPU <= 0 || res.JQ.CPU <= 0 || res.Ours.PerCoreSecond <= 0 {
 		t.Errorf("CPU times not measured: %+v / %+v", res.Ours, *res.JQ)
 	}
+	if a := res.Ours.MapAlone; a == nil || a.Entities != 2000 || a.CPU <= 0 || a.PerCoreSecond <= 0 {
+		t.Errorf("Map alone not measured: %+v", a)
+	}
 	t.Logf("ours %.0f entities/core-s, %s %.0f", res.Ours.PerCoreSecond, res.JQVersion, res.JQ.PerCoreSecond)
 }
 

@@ -253,8 +253,8 @@ type OrgResult struct {
 	// CallsPerAccountRegion is the fewest calls one account-region needs.
 	CallsPerAccountRegion int `json:"callsPerAccountRegion"`
 	// Entities is what Port holds at the end (all blueprints).
-	Entities int       `json:"entities"`
-	Setup    Duration  `json:"setup"`
+	Entities int          `json:"entities"`
+	Setup    Duration     `json:"setup"`
 	Run      OrgLambdaRun `json:"run"`
 }
 

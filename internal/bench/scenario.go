@@ -124,6 +124,8 @@ func Named(name string, resources int) (Scenario, error) {
 		sc.Kinds, sc.Regions, sc.PerShard, sc.AWSRate = DefaultKinds[:4], DefaultRegions[:2], 1000, 400
 	case ScenarioPort12: // 2,000 resources, 160 Port requests: 13 s at 12/s
 		sc.PerShard, sc.PortRate = 50, 12
+	case ScenarioLambda30k: // 30,000 resources, 31,200 calls: 312 s at 100/s, several 60 s invocations
+		sc.Kinds, sc.Regions, sc.PerShard = DefaultKinds[:1], DefaultRegions[:1], 30_000
 	case ScenarioPort1200: // 20,000 resources, 1,020 Port requests: 8.7 s at Port's published pace, 0.9 s at 1,200/s
 		// The list properties are mapped (pages of 100), so that AWS (200
 		// pages) is not the limit and the Port pace shows.
@@ -150,7 +152,7 @@ func Named(name string, resources int) (Scenario, error) {
 // ScenarioNames lists the scenarios Named knows.
 func ScenarioNames() []string {
 	names := []string{ScenarioFullSync, ScenarioFullSync100k, ScenarioFullSync1M, ScenarioEvents, ScenarioMapping,
-		ScenarioAWS4, ScenarioAWS60, ScenarioAWS400, ScenarioPort12, ScenarioPort1200, ScenarioOrg200}
+		ScenarioAWS4, ScenarioAWS60, ScenarioAWS400, ScenarioPort12, ScenarioPort1200, ScenarioOrg200, ScenarioLambda30k}
 	sort.Strings(names)
 	return names
 }

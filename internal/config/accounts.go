@@ -30,7 +30,8 @@ type AWS struct {
 type AccountRole struct {
 	RoleARN    string `json:"role_arn"`
 	ExternalID string `json:"external_id,omitempty"`
-	// Regions, when set, restrict the account to these of the config's regions.
+	// Regions, when set, restrict the account to these of the config's
+	// regions; "*" is every region the account has enabled (discovered).
 	Regions []string `json:"regions,omitempty"`
 }
 
@@ -142,8 +143,12 @@ func (b *builder) checkAWS(path string, a *AWS) {
 		}
 		seen[id] = i
 		for k, region := range r.Regions {
-			if slices.Index(r.Regions, region) != k {
-				b.problem(Index(Index(Key(path, "accounts"), i)+".regions", k), "region %s listed twice", region)
+			p := Index(Index(Key(path, "accounts"), i)+".regions", k)
+			switch {
+			case region != "*" && !ValidRegion(region):
+				b.problem(p, "%q is not an AWS region name such as eu-west-1, nor * (every region the account enabled)", region)
+			case slices.Index(r.Regions, region) != k:
+				b.problem(p, "region %s listed twice", region)
 			}
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 // minAWSBlockCases is how many cases testdata/accounts.yaml held when the
 // floor was set.
-const minAWSBlockCases = 8
+const minAWSBlockCases = 9
 
 // TestAWSBlock runs each case in config.json and, the same block, in a
 // port-app-config: both dialects read the aws block alike.

@@ -8,13 +8,19 @@ import (
 	"sync"
 
 	"github.com/port-labs/port-aws-exporter/internal/entity"
+	"github.com/port-labs/port-aws-exporter/internal/mapping"
+	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
 // Account is one account a controller reads (internal/accounts resolves them).
 type Account struct {
 	ID string
-	// Regions, when set, limit the account to these of the config's regions.
+	// Regions, when set, limit the account to these of the config's
+	// regions; "*" is every region the account has enabled (Enabled).
 	Regions []string
+	// Enabled are the account's enabled regions, when discovered (nil: not
+	// known; the config's regions are read as given).
+	Enabled []string
 	// Err, when set, is why the account cannot be read (its role could not
 	// be assumed): each of its shards fails with it, reading nothing and
 	// deleting nothing, and the other accounts go on.
@@ -56,9 +62,38 @@ func (c *Controller) account(id string) (Account, bool) {
 	return Account{}, false
 }
 
-// inRegions: an account without a region list reads every region of the config.
+// inRegions: an account without a region list (or with "*") reads every
+// region of the config.
 func (a Account) inRegions(region string) bool {
-	return len(a.Regions) == 0 || slices.Contains(a.Regions, region)
+	return len(a.Regions) == 0 || slices.Contains(a.Regions, "*") || slices.Contains(a.Regions, region)
+}
+
+// regionsOf are the regions entry r reads in account a: the config's (or,
+// with the account's enabled regions known, those of them enabled there,
+// or the enabled ones a regionPolicy allows), narrowed to the account's own
+// region list.
+func (c *Controller) regionsOf(r *mapping.Resource, a Account) []string {
+	var out []string
+	for _, region := range r.RegionsIn(a.Enabled, c.parts.DefaultRegion) {
+		if region != "" && a.inRegions(region) {
+			out = append(out, region)
+		}
+	}
+	return out
+}
+
+// RegionsOf are the regions a full sync reads kind in, in the account (the
+// S3 reader assigns each bucket to the shard of its region among them).
+func (c *Controller) RegionsOf(kind, accountID string) []string {
+	a, ok := c.account(accountID)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, r := range c.parts.Mapper.ForKind(kind) {
+		out = appendMissing(out, c.regionsOf(r, a)...)
+	}
+	return out
 }
 
 // AccountError is a shard of an account that could not be read.
@@ -125,7 +160,7 @@ func crossAccount(works []*shardWork) {
 	first := map[entity.Ref]string{}
 	clash := map[string]map[entity.Ref]string{} // account → ref → other account
 	for _, w := range works {
-		for ref := range w.desired {
+		for _, ref := range w.desiredRefs() {
 			other, seen := first[ref]
 			switch {
 			case !seen:
@@ -145,7 +180,7 @@ func crossAccount(works []*shardWork) {
 	}
 	for _, w := range works {
 		n, example, other := 0, entity.Ref{}, ""
-		for ref := range w.desired {
+		for _, ref := range w.desiredRefs() {
 			if o, ok := clash[w.shard.AccountID][ref]; ok {
 				if n == 0 || ref.String() < example.String() {
 					example, other = ref, o
@@ -177,3 +212,20 @@ func (c *Controller) RefreshAccounts(ctx context.Context) error {
 // MultiAccount is true when the controller reads the accounts of an aws
 // block; without one it reads its own account only, as it always did.
 func (c *Controller) MultiAccount() bool { return c.parts.Accounts != nil }
+
+// warnAccountsWithoutShards names the accounts a full sync reads nothing
+// in: their regions are none of the config's.
+func (c *Controller) warnAccountsWithoutShards(shards []source.Shard) {
+	if c.parts.Accounts == nil {
+		return
+	}
+	has := map[string]bool{}
+	for _, sh := range shards {
+		has[sh.AccountID] = true
+	}
+	for _, a := range c.accounts() {
+		if !has[a.ID] && a.Err == nil {
+			c.log.Warn("account has no shard: none of its regions is one the config reads", "account", a.ID, "regions", a.Regions)
+		}
+	}
+}

@@ -210,3 +210,70 @@ func TestShardOfAccount(t *testing.T) {
 		t.Errorf("event in an unknown account: %v, want ErrUnknownAccount", r.Errors)
 	}
 }
+
+// Regions per account, as data: an account's enabled regions (discovered)
+// decide where each entry reads there.
+func TestAccountRegions(t *testing.T) {
+	jsonConfig := `{"resources": [{"kind": "AWS::Lambda::Function", "selector": {"aws": {"regions": ["us-east-1", "eu-west-1"]}},
+		"port": {"entity": {"mappings": [{"identifier": ".Arn", "blueprint": "\"lambda\"", "properties": {}}]}}}]}`
+	oceanConfig := `{"deleteDependentEntities": false, "resources": [{"kind": "AWS::Lambda::Function",
+		"selector": {"query": "true", "regionPolicy": {"deny": ["us-east-1"]}},
+		"port": {"entity": {"mappings": {"identifier": ".Identifier", "blueprint": "\"lambda\""}}}},
+		{"kind": "AWS::S3::Bucket", "selector": {"query": "true"},
+		"port": {"entity": {"mappings": {"identifier": ".Identifier", "blueprint": "\"bucket\""}}}}]}`
+	enabled := []string{"ap-south-2", "eu-west-1", "us-east-1"}
+	cases := []struct {
+		name    string
+		config  string
+		account controller.Account
+		want    []string // kind's last part/region of every shard
+	}{
+		{"not discovered: the config's regions", jsonConfig, controller.Account{ID: "111111111111"},
+			[]string{"Function/us-east-1", "Function/eu-west-1"}},
+		{"named regions only where enabled", jsonConfig, controller.Account{ID: "111111111111", Enabled: []string{"eu-west-1"}},
+			[]string{"Function/eu-west-1"}},
+		{"the account's own list narrows", jsonConfig, controller.Account{ID: "111111111111", Enabled: enabled, Regions: []string{"us-east-1"}},
+			[]string{"Function/us-east-1"}},
+		{"a regionPolicy over the enabled regions, opt-in ones included; S3 once per account",
+			oceanConfig, controller.Account{ID: "111111111111", Enabled: enabled, Regions: []string{"*"}},
+			[]string{"Function/ap-south-2", "Function/eu-west-1", "Bucket/eu-west-1"}},
+	}
+	if len(cases) < 4 {
+		t.Fatal("table cut short")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(tc.config), config.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if problems := config.Validate(cfg); len(problems) > 0 {
+				t.Fatal(problems)
+			}
+			mapper, err := mapping.Compile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := controller.New(controller.Parts{Mapper: mapper, Source: &accountSource{}, Target: &target.DryRun{}, AccountID: "111111111111",
+				DefaultRegion: "eu-west-1", Accounts: &fakeAccounts{list: []controller.Account{tc.account}}},
+				controller.Settings{Concurrency: 1, WriteConcurrency: 1, Policy: plan.Policies["sync"], MaxDeleteShare: 0.5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shards, err := c.Shards()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, sh := range shards {
+				got = append(got, sh.Kind[strings.LastIndex(sh.Kind, ":")+1:]+"/"+sh.Region)
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("shards %v, want %v", got, tc.want)
+			}
+			if _, ok := c.Shard("111111111111", "us-east-1", "AWS::Lambda::Function"); ok != strings.Contains(strings.Join(tc.want, " "), "Function/us-east-1") {
+				t.Errorf("Shard(us-east-1) = %v", ok)
+			}
+		})
+	}
+}

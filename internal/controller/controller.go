@@ -128,6 +128,11 @@ type Controller struct {
 	// Progress, when set, observes every shard of a full sync as it goes
 	// (see ShardEvent); it may be called concurrently.
 	Progress func(ShardEvent)
+
+	// checkpoints: see SetCheckpoints (checkpoint.go).
+	checkpoints     Checkpointer
+	checkpointEvery time.Duration
+	checkpointPages int
 }
 
 // shared is what every view of a controller (WithTarget) shares: the write
@@ -273,28 +278,30 @@ func (c *Controller) Shards() ([]source.Shard, error) {
 	m := c.parts.Mapper
 	accounts := c.accounts()
 	for _, kind := range m.Kinds() {
-		models := map[string][]string{}
-		var regions []string
+		configured := false
 		for _, r := range m.ForKind(kind) {
-			for _, region := range r.Regions(c.parts.DefaultRegion) {
-				if region == "" {
-					continue // no region in the entry and no default region: reported below
-				}
-				if _, seen := models[region]; !seen {
-					regions = append(regions, region)
-					models[region] = nil
-				}
-				models[region] = appendMissing(models[region], r.ResourceModels(region)...)
-			}
+			// A regionPolicy's regions may come from the accounts'
+			// discovered ones (one that allows none is refused at build).
+			configured = configured || r.RegionPolicy() != nil ||
+				slices.ContainsFunc(r.Regions(c.parts.DefaultRegion), func(s string) bool { return s != "" })
 		}
-		if len(regions) == 0 {
+		if !configured {
 			return nil, fmt.Errorf("kind %s: no region configured and no default region (set AWS_REGION or selector.aws.regions)", kind)
 		}
 		for _, a := range accounts {
-			for _, region := range regions {
-				if a.inRegions(region) {
-					shards = append(shards, source.Shard{AccountID: a.ID, Region: region, Kind: kind, ResourceModels: models[region]})
+			models := map[string][]string{}
+			var regions []string
+			for _, r := range m.ForKind(kind) {
+				for _, region := range c.regionsOf(r, a) {
+					if _, seen := models[region]; !seen {
+						regions = append(regions, region)
+						models[region] = nil
+					}
+					models[region] = appendMissing(models[region], r.ResourceModels(region)...)
 				}
+			}
+			for _, region := range regions {
+				shards = append(shards, source.Shard{AccountID: a.ID, Region: region, Kind: kind, ResourceModels: models[region]})
 			}
 		}
 	}
@@ -320,12 +327,17 @@ func (c *Controller) Shard(accountID, region, kind string) (source.Shard, bool) 
 	return source.Shard{}, false
 }
 
-// applicable lists the config entries that map kind in region: the one rule
-// for which entries a shard, a listing or an event uses.
-func (c *Controller) applicable(kind, region string) []*mapping.Resource {
+// applicable lists the config entries that map the shard's kind in its
+// region and account: the one rule for which entries a shard, a listing or
+// an event uses.
+func (c *Controller) applicable(shard source.Shard) []*mapping.Resource {
+	a, ok := c.account(shard.AccountID)
+	if !ok {
+		a = Account{ID: shard.AccountID}
+	}
 	var out []*mapping.Resource
-	for _, r := range c.parts.Mapper.ForKind(kind) {
-		if slices.Contains(r.Regions(c.parts.DefaultRegion), region) {
+	for _, r := range c.parts.Mapper.ForKind(shard.Kind) {
+		if slices.Contains(c.regionsOf(r, a), shard.Region) {
 			out = append(out, r)
 		}
 	}
@@ -356,6 +368,7 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	c.warnAccountsWithoutShards(shards)
 	var gate *accountGate
 	if c.parts.Accounts != nil && c.parts.Accounts.MaxConcurrent() > 0 {
 		// Accounts one after another, so that the shards waiting for an
@@ -382,7 +395,8 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 				return nil
 			}
 			defer leave()
-			works[i] = c.prepare(ctx, sh)
+			works[i] = c.prepareRun(ctx, sh)
+			works[i].compact() // its listing is done: nothing joins its set any more
 			return nil
 		})
 	}
@@ -391,19 +405,24 @@ func (c *Controller) Run(ctx context.Context) (Report, error) {
 		crossAccount(works)
 	}
 
-	desired := map[entity.Ref]bool{}
-	for _, w := range works {
-		for ref := range w.desired {
-			desired[ref] = true
+	// Looked up in every shard's set rather than merged into one: at
+	// 1,000,000 resources a merged copy was a quarter of the live heap, and
+	// the plan asks only about the few entities its own shard did not list.
+	protected := func(r entity.Ref) bool {
+		for _, w := range works {
+			if w.isDesired(r) {
+				return true
+			}
 		}
+		return false
 	}
-	protected := func(r entity.Ref) bool { return desired[r] }
 	reports := make([]ShardReport, len(works))
 	g = errgroup.Group{}
 	g.SetLimit(c.settings.Concurrency)
 	for i, w := range works {
 		g.Go(func() error {
 			reports[i] = c.finish(ctx, w, protected)
+			c.clearCheckpoint(ctx, reports[i])
 			return nil
 		})
 	}
@@ -492,11 +511,16 @@ type shardWork struct {
 	mu      sync.Mutex
 	report  ShardReport
 	desired map[entity.Ref]struct{}
+	// desiredSorted replaces desired once a full sync's listing is done
+	// (desired.go).
+	desiredSorted []entity.Ref
 	// early is the ownership search of the mappings' fixed blueprints,
 	// started with the listing so that it does not add to the shard's time;
 	// earlyBlueprints are the blueprints it covers.
 	early           chan ownedResult
 	earlyBlueprints []string
+	// seg is set for a segment of a run read over several calls.
+	seg *segmentWork
 }
 
 type ownedResult struct {
@@ -560,7 +584,14 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 	if c.OnShardStart != nil {
 		c.OnShardStart(shard)
 	}
-	w := newShardWork(shard, false)
+	return c.prepareWork(ctx, newShardWork(shard, false))
+}
+
+// prepareWork is prepare for a work that may carry a segment of a run read
+// over several calls (continue.go): its earlier segments' entities and
+// ownership search, and where its listing resumes and pauses.
+func (c *Controller) prepareWork(ctx context.Context, w *shardWork) *shardWork {
+	shard := w.shard
 	c.progress(w, ShardStarted)
 	defer func() {
 		w.busy = time.Since(w.started)
@@ -577,14 +608,16 @@ func (c *Controller) prepare(ctx context.Context, shard source.Shard) *shardWork
 		w.fail(&AccountError{AccountID: shard.AccountID, Err: err})
 		return w
 	}
-	applicable := c.applicable(shard.Kind, shard.Region)
+	applicable := c.applicable(shard)
 	if len(applicable) == 0 {
 		w.fail(fmt.Errorf("no config entry maps %s in %s", shard.Kind, shard.Region))
 		return w
 	}
-	c.searchOwnedEarly(ctx, w)
+	if w.early == nil {
+		c.searchOwnedEarly(ctx, w)
+	}
 	up := c.newUpserter(ctx, w, log)
-	err := c.parts.Source.List(ctx, shard, listOptions(applicable), func(res source.Resource) error {
+	err := c.listSegment(ctx, w, listOptions(applicable), log, func(res source.Resource) error {
 		produced, problems, skipped := mapResource(ctx, applicable, res)
 		w.mu.Lock()
 		w.report.Listed++
@@ -664,10 +697,7 @@ func (c *Controller) finish(ctx context.Context, w *shardWork, protected func(en
 	if ctx.Err() != nil {
 		w.fail(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
 	}
-	desired := make([]entity.Ref, 0, len(w.desired))
-	for ref := range w.desired {
-		desired = append(desired, ref)
-	}
+	desired := w.desiredRefs()
 	p := plan.Calculate(plan.Input{
 		Desired:   desired,
 		Owned:     owned,
@@ -734,7 +764,7 @@ func (c *Controller) blueprintsFor(w *shardWork) []string {
 	for _, bp := range c.staticBlueprints(w.shard.Kind) {
 		set[bp] = true
 	}
-	for ref := range w.desired {
+	for _, ref := range w.desiredRefs() {
 		set[ref.Blueprint] = true
 	}
 	out := make([]string, 0, len(set))

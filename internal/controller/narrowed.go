@@ -36,7 +36,7 @@ func (c *Controller) reconcileNarrowed(ctx context.Context, scope Scope) ShardRe
 		w.report.Duration = time.Since(w.started)
 		return w.report
 	}
-	applicable := c.applicable(shard.Kind, shard.Region)
+	applicable := c.applicable(shard)
 	if len(applicable) == 0 {
 		// The full sync does not cover this region either: writing here would
 		// create entities no sync owns or cleans up.
@@ -374,7 +374,7 @@ func (c *Controller) Keys(s Scope) []string {
 	for _, r := range s.Resources {
 		keys = append(keys, prefix+"r\x00"+r)
 	}
-	applicable := c.applicable(s.Shard.Kind, s.Shard.Region)
+	applicable := c.applicable(s.Shard)
 	for _, e := range s.Entities {
 		keys = append(keys, prefix+"e\x00"+e)
 		for _, entry := range applicable {

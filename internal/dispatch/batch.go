@@ -43,6 +43,8 @@ type Handler struct {
 	verifyDelay time.Duration
 	locks       *resourceLocks
 	verifies    *verifications
+	// continuations: see Options.Continuations.
+	continuations *Continuations
 }
 
 // Options are a Handler's built settings.
@@ -63,6 +65,9 @@ type Options struct {
 	// exceed UnitTimeout.
 	Verifier    Verifier
 	VerifyDelay time.Duration
+	// Continuations, when set, run shard messages as runs of segments that
+	// each fit the batch's deadline (Lambda); not with DryRun.
+	Continuations *Continuations
 }
 
 // New builds a Handler over the controller.
@@ -79,11 +84,21 @@ func New(c *controller.Controller, opts Options) (*Handler, error) {
 	if opts.Verifier != nil && opts.VerifyDelay <= opts.UnitTimeout {
 		return nil, fmt.Errorf("dispatch: verify delay %v must exceed the unit timeout %v, or a stale write could land after the verification", opts.VerifyDelay, opts.UnitTimeout)
 	}
+	if c := opts.Continuations; c != nil {
+		switch {
+		case opts.DryRun:
+			return nil, fmt.Errorf("dispatch: continuations write a run's state, which a dry run does not")
+		case c.Store == nil || c.Send == nil:
+			return nil, fmt.Errorf("dispatch: continuations need a store and a sender")
+		case opts.ShardKey == nil:
+			return nil, fmt.Errorf("dispatch: continuations are shard messages, which need a shard key")
+		}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{controller: c, shardKey: opts.ShardKey, concurrency: opts.Concurrency, metrics: opts.Metrics, log: log, dryRun: opts.DryRun,
+	return &Handler{continuations: opts.Continuations, controller: c, shardKey: opts.ShardKey, concurrency: opts.Concurrency, metrics: opts.Metrics, log: log, dryRun: opts.DryRun,
 		unitTimeout: opts.UnitTimeout, verifier: opts.Verifier, verifyDelay: opts.VerifyDelay,
 		locks: newResourceLocks(), verifies: &verifications{due: map[string]time.Time{}}}, nil
 }
@@ -372,6 +387,9 @@ func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id st
 	if !ok {
 		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
 			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, c.AccountID())}
+	}
+	if h.continuations != nil {
+		return h.syncSegment(ctx, c, id, req, shard)
 	}
 	sr := c.Reconcile(ctx, controller.Scope{Shard: shard})
 	report.ShardSummary = &ShardSummary{Listed: sr.Listed, Mapped: sr.Mapped, Upserted: sr.Upserted, Deleted: sr.Deleted, Failed: sr.Failed, Errors: errorStrings(sr.Errors)}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/events"
 	"github.com/port-labs/port-aws-exporter/internal/mapping"
 	"github.com/port-labs/port-aws-exporter/internal/port"
@@ -59,6 +60,12 @@ func reasonOf(err error) (reason string, transient bool) {
 		// A proof listing whose shard is gone (a parent deleted): nothing to
 		// prove against now; the next message or sync will see.
 		return "", true
+	}
+	var earlier *controller.EarlierSegmentError
+	if errors.As(err, &earlier) {
+		// The run's earlier segments went on past these errors, which
+		// retrying would not change; the run's last message takes their fate.
+		return earlier.Problems[0].Reason, false
 	}
 	var pe *events.PermanentError
 	if errors.As(err, &pe) {

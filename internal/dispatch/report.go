@@ -48,6 +48,14 @@ type ReadReport struct {
 type ShardSummary struct {
 	Listed, Mapped, Upserted, Deleted, Failed int
 	Errors                                    []string `json:",omitempty"`
+	// For a segment of a shard's run (continuations): the run, the
+	// segment, whether it paused (a continuation was sent), whether a newer
+	// run took over, and why a continuation was not run.
+	Run        string `json:",omitempty"`
+	Segment    int    `json:",omitempty"`
+	Paused     bool   `json:",omitempty"`
+	Superseded bool   `json:",omitempty"`
+	Stale      string `json:",omitempty"`
 }
 
 // reportOf describes a narrowed reconcile for a decision.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/port-labs/port-aws-exporter/internal/source"
@@ -80,6 +81,46 @@ type ShardRequest struct {
 	Shard source.Shard
 	// RequestedAt is when the fan-out asked for it, for logs and message age.
 	RequestedAt time.Time
+	// Continuation is set on the message a segment of a shard's run sends
+	// for the next one (see internal/continuation); nil starts a new run.
+	Continuation *Continuation
+}
+
+// Continuation is where a shard's run resumes. It is signed with the rest
+// of the message, so the token and the state it carries are the exporter's.
+type Continuation struct {
+	RunID        string    `json:"run_id"`
+	RunStartedAt time.Time `json:"run_started_at"`
+	// Seq is the segment this message asks for (the first sends 1).
+	Seq    int           `json:"seq"`
+	Cursor source.Cursor `json:"cursor"`
+	// Pages, Listed and Restarts count the run so far.
+	Pages    int `json:"pages"`
+	Listed   int `json:"listed"`
+	Restarts int `json:"restarts,omitempty"`
+	// State is the run's state (continuation.EncodeState) when it fits in
+	// the message; otherwise StateKey names it in the continuation store.
+	State    json.RawMessage `json:"state,omitempty"`
+	StateKey string          `json:"state_key,omitempty"`
+}
+
+// runIDPattern: run ids are the exporter's own (crypto/rand text).
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+func (c *Continuation) check() error {
+	switch {
+	case !runIDPattern.MatchString(c.RunID):
+		return permanent(ReasonBadShardMessage, "continuation run_id %q is not a run id", c.RunID)
+	case c.Seq < 1:
+		return permanent(ReasonBadShardMessage, "continuation seq %d: want at least 1", c.Seq)
+	case (len(c.State) == 0) == (c.StateKey == ""):
+		return permanent(ReasonBadShardMessage, "continuation needs exactly one of state and state_key")
+	case len(c.StateKey) > 1024:
+		return permanent(ReasonBadShardMessage, "continuation state_key is %d bytes long", len(c.StateKey))
+	case c.Pages < 0 || c.Listed < 0 || c.Restarts < 0:
+		return permanent(ReasonBadShardMessage, "continuation counters cannot be negative")
+	}
+	return nil
 }
 
 // Key names the shard: shard messages with equal keys in one batch run once.
@@ -94,9 +135,10 @@ type shardFields struct {
 }
 
 type shardEnvelope struct {
-	Version     int          `json:"version"`
-	SyncShard   *shardFields `json:"sync_shard"`
-	RequestedAt time.Time    `json:"requested_at,omitzero"`
+	Version      int           `json:"version"`
+	SyncShard    *shardFields  `json:"sync_shard"`
+	RequestedAt  time.Time     `json:"requested_at,omitzero"`
+	Continuation *Continuation `json:"continuation,omitempty"`
 }
 
 // ShardMessage encodes a shard request as a queue message body and the
@@ -108,7 +150,8 @@ func (k *ShardKey) ShardMessage(req ShardRequest) (body []byte, attributes map[s
 	}
 	body, err = json.Marshal(map[string]shardEnvelope{
 		shardEnvelopeKey: {Version: ShardMessageVersion, RequestedAt: at.Truncate(time.Second),
-			SyncShard: &shardFields{AccountID: req.Shard.AccountID, Region: req.Shard.Region, Kind: req.Shard.Kind}},
+			SyncShard:    &shardFields{AccountID: req.Shard.AccountID, Region: req.Shard.Region, Kind: req.Shard.Kind},
+			Continuation: req.Continuation},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode shard message for %s: %w", req, err)
@@ -139,5 +182,11 @@ func parseShardRequest(raw any) (ShardRequest, error) {
 	if !resourceTypePattern.MatchString(s.Kind) {
 		return ShardRequest{}, permanent(ReasonBadShardMessage, "shard kind %q is not a CloudFormation type name", s.Kind)
 	}
-	return ShardRequest{Shard: source.Shard{AccountID: s.AccountID, Region: s.Region, Kind: s.Kind}, RequestedAt: env.RequestedAt}, nil
+	if env.Continuation != nil {
+		if err := env.Continuation.check(); err != nil {
+			return ShardRequest{}, err
+		}
+	}
+	return ShardRequest{Shard: source.Shard{AccountID: s.AccountID, Region: s.Region, Kind: s.Kind}, RequestedAt: env.RequestedAt,
+		Continuation: env.Continuation}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/controller"
 	"github.com/port-labs/port-aws-exporter/internal/metrics"
 	"github.com/port-labs/port-aws-exporter/internal/source"
+	"github.com/port-labs/port-aws-exporter/internal/source/s3region"
 )
 
 // buildAccounts makes the account set of a config with an aws block: each
@@ -22,17 +23,24 @@ func (b *Built) buildAccounts(ctx context.Context, srcOpts source.Options, metri
 	if b.Config.AWS == nil {
 		return nil
 	}
+	discover := false
+	for _, res := range b.Mapper.Resources() {
+		discover = discover || res.RegionPolicy() != nil
+	}
 	r, err := accounts.New(b.Config.AWS, accounts.Options{
-		Base: b.AWS, OwnAccountID: b.AccountID, Logger: b.Logger,
+		Base: b.AWS, OwnAccountID: b.AccountID, Logger: b.Logger, DiscoverRegions: discover,
 	})
 	if err != nil {
 		return err
 	}
+	// S3 buckets are assigned to the shards of the regions the sync reads
+	// in each account, which discovery decides (read when the shards list).
+	s3Regions := func(account string) []string { return b.Controller.RegionsOf(s3region.Kind, account) }
 	set := accounts.NewSet(r, func(a accounts.Account) controller.Source {
-		if a.Own() {
+		if a.Own() && a.Enabled == nil {
 			return b.Readers.Source
 		}
-		return NewReaders(b.Mapper, a.AWS, srcOpts, b.AWS.Region).Source
+		return newReaders(b.Mapper, a.AWS, srcOpts, b.AWS.Region, s3Regions).Source
 	})
 	if m := metrics; m != nil {
 		set.OnResolve = func(accts []accounts.Account) {

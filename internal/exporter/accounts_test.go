@@ -503,3 +503,45 @@ func TestOrganizationEvents(t *testing.T) {
 		t.Errorf("a's shared-fn still in Port: %+v", e)
 	}
 }
+
+// A regionPolicy that allows every region but one reads, in each account,
+// the regions that account has enabled (discovered with its own key): a
+// function in eu-west-1 of a member account syncs although no region is
+// named anywhere.
+func TestOrganizationDiscoversRegions(t *testing.T) {
+	bed := newOrgBed(t)
+	ctx := context.Background()
+	if err := bed.cc.Account(bed.id("a")).Put("eu-west-1", lambdaKind, "eu-fn", map[string]any{"FunctionName": "eu-fn",
+		"Arn": "arn:aws:lambda:eu-west-1:" + bed.id("a") + ":function:eu-fn"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`{"aws": {"accounts": [{"role_arn": %q, "external_id": "port-ext"}]},
+	  "deleteDependentEntities": false,
+	  "resources": [{"kind": "AWS::Lambda::Function", "selector": {"query": "true", "regionPolicy": {"deny": ["us-east-1"]}},
+	    "port": {"entity": {"mappings": {"identifier": ".Properties.Arn", "blueprint": "\"lambda\""}}}}]}`, bed.role("a"))
+	b, err := Build(ctx, bed.options(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := b.Controller.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := map[string]map[string]bool{}
+	for _, s := range report.Shards {
+		if regions[s.Shard.AccountID] == nil {
+			regions[s.Shard.AccountID] = map[string]bool{}
+		}
+		regions[s.Shard.AccountID][s.Shard.Region] = true
+	}
+	for _, id := range []string{moto.AccountID, bed.id("a")} {
+		if !regions[id]["eu-west-1"] || regions[id]["us-east-1"] || len(regions[id]) < 10 {
+			t.Errorf("account %s read %d regions (eu-west-1 %v, us-east-1 %v); want the enabled ones but us-east-1",
+				id, len(regions[id]), regions[id]["eu-west-1"], regions[id]["us-east-1"])
+		}
+	}
+	if _, ok := bed.port.Entity("lambda", "arn:aws:lambda:eu-west-1:"+bed.id("a")+":function:eu-fn"); !ok {
+		t.Errorf("a's eu-west-1 function is not in Port: %v", bed.entities())
+	}
+	t.Logf("%d shards over %d regions per account", len(report.Shards), len(regions[bed.id("a")]))
+}

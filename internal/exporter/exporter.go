@@ -141,7 +141,9 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		return nil, errors.New("no AWS region: set AWS_REGION (or the region of the AWS profile in use); " +
 			"it is also the region of config entries that name none in selector.aws.regions")
 	}
-	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil {
+	// With an aws block the accounts' enabled regions are discovered, which
+	// is what the check stands in for.
+	if err := checkRegionPolicies(mapper, awsCfg.Region); err != nil && cfg.AWS == nil && opts.Sync.AWSAccounts == "" {
 		return nil, err
 	}
 	accountID := opts.AccountID
@@ -248,6 +250,9 @@ func (b *Built) wire(opts Options, other controller.Target) error {
 	}
 	if opts.Events.VerifyDelay > 0 && opts.Events.Verifier != nil && !opts.Sync.DryRun {
 		do.Verifier, do.VerifyDelay = opts.Events.Verifier, opts.Events.VerifyDelay
+	}
+	if !opts.Sync.DryRun {
+		do.Continuations = opts.Events.Continuations
 	}
 	b.Events, err = dispatch.New(c, do)
 	return err

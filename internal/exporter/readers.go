@@ -30,6 +30,13 @@ type Readers struct {
 // NewReaders builds the readers of the account of awsCfg for mapper's
 // config; defaultRegion is that of entries that name none.
 func NewReaders(mapper *mapping.Mapper, awsCfg aws.Config, opts source.Options, defaultRegion string) *Readers {
+	return newReaders(mapper, awsCfg, opts, defaultRegion, nil)
+}
+
+// newReaders is NewReaders; s3Regions, when set, says per account which
+// regions' shards read S3 buckets (an account's discovered regions), else
+// they are the config's regions.
+func newReaders(mapper *mapping.Mapper, awsCfg aws.Config, opts source.Options, defaultRegion string, s3Regions func(string) []string) *Readers {
 	cc := source.NewCloudControl(awsCfg, opts)
 	r := &Readers{CloudControl: cc, Source: source.ByKind{Default: cc, Kinds: map[string]source.Reader{}}}
 	// The account kinds of Ocean's integrations (internal/source/accountinfo).
@@ -63,8 +70,11 @@ func NewReaders(mapper *mapping.Mapper, awsCfg aws.Config, opts source.Options, 
 				o.UsePathStyle = true
 			}
 		}}
+		if s3Regions == nil {
+			s3Regions = func(string) []string { return regions }
+		}
 		r.S3 = s3region.New(awsCfg, cc, s3region.Options{
-			Regions:   func(string) []string { return regions },
+			Regions:   s3Regions,
 			Source:    opts,
 			S3Options: s3opts,
 		})

@@ -80,6 +80,9 @@ type EventSettings struct {
 	VerifyDelay time.Duration
 	// Verifier sends the verifications (the events queue); nil: none.
 	Verifier dispatch.Verifier
+	// Continuations, when set, run shard messages as runs of segments
+	// within each invocation's deadline (Lambda); ignored in a dry run.
+	Continuations *dispatch.Continuations
 }
 
 // Validate refuses settings the handler would silently replace.

@@ -80,10 +80,8 @@ var guardedCalls = func() map[string]callGuard {
 // .[1] as $#budget | .[0] | ..., so the expression sees its input as usual
 // and cannot reach the budget (gojq would panic on its Go type).
 func guard(q *gojq.Query) error {
-	r := &rewriter{defined: map[string]int{}}
-	r.query(q)
-	if r.err != nil {
-		return r.err
+	if err := rewrite(q); err != nil {
+		return err
 	}
 	body := *q
 	body.Meta, body.Imports = nil, nil
@@ -91,6 +89,14 @@ func guard(q *gojq.Query) error {
 		Left: element(1), Patterns: []*gojq.Pattern{{Name: budgetVar}}, Op: gojq.OpPipe,
 		Right: pipe(element(0), &body)}
 	return nil
+}
+
+// rewrite puts the guards into q, in place, without the budget's binding:
+// the caller binds $#budget around it (guard, or a Batch's program).
+func rewrite(q *gojq.Query) error {
+	r := &rewriter{defined: map[string]int{}}
+	r.query(q)
+	return r.err
 }
 
 func element(i int) *gojq.Query {

@@ -43,6 +43,9 @@ const (
 	EnvQueueURL = "EVENTS_QUEUE_URL"
 	// EnvDeadLetterQueueURL overrides the dead-letter queue of the RedrivePolicy.
 	EnvDeadLetterQueueURL = "DEAD_LETTER_QUEUE_URL"
+	// EnvContinuationStore (s3://bucket/prefix) is where shard runs that
+	// continue across invocations keep their state (internal/continuation).
+	EnvContinuationStore = "CONTINUATION_STORE"
 )
 
 // DefaultStopMargin is how long before the invocation deadline the handler

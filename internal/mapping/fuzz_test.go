@@ -10,6 +10,17 @@ import (
 	"github.com/port-labs/port-aws-exporter/internal/source"
 )
 
+// fuzzConfig is FuzzMap's config: the published Lambda mapping plus
+// itemsToParse, team and title.
+const fuzzConfig = `{"resources": [{"kind": "AWS::Lambda::Function",
+  "selector": {"query": ".FunctionName | (type != \"string\") or (startswith(\"amplify\") | not)"},
+  "port": {"entity": {"mappings": [
+    {"identifier": ".FunctionName", "title": ".Description // .FunctionName", "blueprint": "lambda",
+     "team": "[.Tags[]? | select(.Key == \"team\") | .Value]",
+     "properties": {"link": "\"https://console.aws.amazon.com/go/view?arn=\" + .Arn", "memorySize": ".MemorySize", "tags": ".Tags"},
+     "relations": {"region": ".Arn | split(\":\")[3]"}},
+    {"itemsToParse": ".Layers", "identifier": ".item", "blueprint": "layer", "properties": {"fn": ".FunctionName"}}]}}}]}`
+
 // FuzzMap maps arbitrary properties documents (what AWS sends) through the
 // published Lambda mapping plus itemsToParse, team and title. Whatever the
 // document: no panic; every entity has a valid identifier and blueprint and
@@ -23,14 +34,7 @@ func FuzzMap(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	r := compileConfig(f, []byte(`{"resources": [{"kind": "AWS::Lambda::Function",
-	  "selector": {"query": ".FunctionName | (type != \"string\") or (startswith(\"amplify\") | not)"},
-	  "port": {"entity": {"mappings": [
-	    {"identifier": ".FunctionName", "title": ".Description // .FunctionName", "blueprint": "lambda",
-	     "team": "[.Tags[]? | select(.Key == \"team\") | .Value]",
-	     "properties": {"link": "\"https://console.aws.amazon.com/go/view?arn=\" + .Arn", "memorySize": ".MemorySize", "tags": ".Tags"},
-	     "relations": {"region": ".Arn | split(\":\")[3]"}},
-	    {"itemsToParse": ".Layers", "identifier": ".item", "blueprint": "layer", "properties": {"fn": ".FunctionName"}}]}}}]}`)).Resources()[0]
+	r := compileConfig(f, []byte(fuzzConfig)).Resources()[0]
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var props map[string]any
 		if json.Unmarshal(doc, &props) != nil {
@@ -67,6 +71,12 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
+// fuzzOceanConfig is FuzzMapOcean's port-app-config entry.
+const fuzzOceanConfig = `{"resources": [{"kind": "AWS::Lambda::Function", "selector": {"query": "(.item | type) == \"string\" and .item != \"skip\""},
+	  "port": {"itemsToParse": ".Properties.Layers", "entity": {"mappings": {"identifier": ".item", "blueprint": "'layer'",
+	    "title": ".Properties.Tags | from_entries | .team", "properties": {"fn": ".Identifier", "memory": ".Properties.MemorySize * 2",
+	    "layers": ".Properties.Layers", "tags": ".Properties.Tags | map(.Key)"}, "relations": {"account": ".__AccountId"}}}}}]}`
+
 // FuzzMapOcean maps arbitrary properties documents through a port-app-config
 // entry under Ocean's rules (items with the top-level transform, a boolean
 // selector that reads the item, fields that may fail). Whatever the
@@ -81,11 +91,7 @@ func FuzzMapOcean(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	cfg := `{"resources": [{"kind": "AWS::Lambda::Function", "selector": {"query": "(.item | type) == \"string\" and .item != \"skip\""},
-	  "port": {"itemsToParse": ".Properties.Layers", "entity": {"mappings": {"identifier": ".item", "blueprint": "'layer'",
-	    "title": ".Properties.Tags | from_entries | .team", "properties": {"fn": ".Identifier", "memory": ".Properties.MemorySize * 2",
-	    "layers": ".Properties.Layers", "tags": ".Properties.Tags | map(.Key)"}, "relations": {"account": ".__AccountId"}}}}}]}`
-	r := compileConfig(f, []byte(cfg)).Resources()[0]
+	r := compileConfig(f, []byte(fuzzOceanConfig)).Resources()[0]
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var props map[string]any
 		if json.Unmarshal(doc, &props) != nil {

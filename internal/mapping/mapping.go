@@ -49,6 +49,12 @@ type Resource struct {
 	docKind string
 	items   []*oceanItems
 	nulls   *nullLog
+	// batches evaluate each mapping's expressions together (batch.go),
+	// parallel to compiled.Mappings.
+	batches []*mappingBatch
+	// perField evaluates every expression alone, as before batches: the
+	// reference the equivalence tests compare the batches with.
+	perField bool
 }
 
 // Result is what one AWS resource maps to.
@@ -88,6 +94,7 @@ func Compile(cfg *config.Config, opts ...jq.Option) (*Mapper, error) {
 				it = compileOceanItems(&cr.Resource.Port.Entity.Mappings[j])
 			}
 			r.items = append(r.items, it)
+			r.batches = append(r.batches, newMappingBatch(&cr.Mappings[j]))
 		}
 		m.resources = append(m.resources, r)
 		if _, seen := m.byKind[r.Kind]; !seen {
@@ -201,12 +208,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // caller decides whether to upsert the rest, and must not treat the
 // resource's shard as cleanly synced.
 func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error) {
+	// One deadline for the whole call: a timer per expression cost as
+	// much as evaluating it.
+	var dl jq.Deadline
+	defer dl.Stop()
 	input := r.Document(res)
 	if r.ocean {
-		return r.mapOcean(ctx, res, input)
+		return r.mapOcean(ctx, &dl, res, input)
 	}
 	if q := r.compiled.Selector; q != nil {
-		v, found, err := q.First(ctx, input)
+		v, found, err := q.FirstWithin(ctx, &dl, input)
 		if err != nil {
 			return Result{}, &Error{Path: r.compiled.Path + ".selector.query", Resource: res, Item: -1, Err: err}
 		}
@@ -219,7 +230,7 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 	for i := range r.compiled.Mappings {
 		cm := &r.compiled.Mappings[i]
 		if cm.ItemsToParse == nil {
-			e, err := r.mapOne(ctx, cm, input, res)
+			e, err := r.mapBatched(ctx, &dl, i, input, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, -1))
 				continue
@@ -227,13 +238,13 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 			result.Entities = append(result.Entities, e)
 			continue
 		}
-		inputs, err := withItems(ctx, cm, input)
+		inputs, err := withItems(ctx, &dl, cm, input)
 		if err != nil {
 			errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 			continue
 		}
 		for j, withItem := range inputs {
-			e, err := r.mapOne(ctx, cm, withItem, res)
+			e, err := r.mapBatched(ctx, &dl, i, withItem, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, j))
 				continue
@@ -247,8 +258,8 @@ func (r *Resource) Map(ctx context.Context, res source.Resource) (Result, error)
 // withItems are the inputs of a mapping with itemsToParse, as Port's
 // exporter built them: each item visible as .item next to the document's
 // own keys (a key named "item" is shadowed); a non-array gives none.
-func withItems(ctx context.Context, cm *config.CompiledMapping, input map[string]any) ([]any, error) {
-	items, _, err := cm.ItemsToParse.First(ctx, input)
+func withItems(ctx context.Context, dl *jq.Deadline, cm *config.CompiledMapping, input map[string]any) ([]any, error) {
+	items, _, err := cm.ItemsToParse.FirstWithin(ctx, dl, input)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +293,7 @@ func wrap(err error, res source.Resource, item int) error {
 }
 
 // mapOcean maps one resource under Ocean's rules (ocean.go).
-func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[string]any) (Result, error) {
+func (r *Resource) mapOcean(ctx context.Context, dl *jq.Deadline, res source.Resource, doc map[string]any) (Result, error) {
 	var result Result
 	var errs []error
 	evaluated, rejected := 0, 0
@@ -292,12 +303,12 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 		perItem := true // the selector sees each input
 		switch {
 		case r.items[i] != nil:
-			inputs = r.oceanInputs(ctx, cm, r.items[i], doc, res)
+			inputs = r.oceanInputs(ctx, dl, cm, r.items[i], doc, res)
 		case cm.ItemsToParse != nil:
 			// config.json's items with Ocean's document: the selector sees
 			// the resource once, each item is .item.
 			evaluated++
-			ok, err := r.selectOcean(ctx, doc, res, -1)
+			ok, err := r.selectOcean(ctx, dl, doc, res, -1)
 			if err != nil || !ok {
 				if err != nil {
 					errs = append(errs, err)
@@ -307,7 +318,7 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 				continue
 			}
 			perItem = false
-			if inputs, err = withItems(ctx, cm, doc); err != nil {
+			if inputs, err = withItems(ctx, dl, cm, doc); err != nil {
 				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 				continue
 			}
@@ -319,7 +330,7 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 			}
 			if perItem {
 				evaluated++
-				ok, err := r.selectOcean(ctx, in, res, item)
+				ok, err := r.selectOcean(ctx, dl, in, res, item)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -329,7 +340,7 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 					continue
 				}
 			}
-			e, err := r.mapOne(ctx, cm, in, res)
+			e, err := r.mapBatched(ctx, dl, i, in, res)
 			if err != nil {
 				errs = append(errs, wrap(err, res, item))
 				continue
@@ -349,11 +360,11 @@ func (r *Resource) mapOcean(ctx context.Context, res source.Resource, doc map[st
 // logged once and the field sent as null (found false).
 // checkValue also refuses values JSON cannot carry (properties and
 // relations; a title says so itself when it is stringified).
-func (r *Resource) lenient(ctx context.Context, q *jq.Query, path string, input any, res source.Resource, checkValue bool) (any, bool, error) {
+func (r *Resource) lenient(ctx context.Context, fv *fieldValues, q *jq.Query, path string, input any, res source.Resource, checkValue bool) (any, bool, error) {
 	if q == nil {
 		return nil, false, nil // did not compile: null, warned about when the config was read
 	}
-	v, found, err := q.First(ctx, input)
+	v, found, err := fv.first(ctx, q, input)
 	if err == nil && checkValue {
 		err = checkJSON(v)
 	}
@@ -367,15 +378,15 @@ func (r *Resource) lenient(ctx context.Context, q *jq.Query, path string, input 
 	return v, found, nil
 }
 
-func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input any, res source.Resource) (entity.Entity, error) {
+func (r *Resource) mapOne(ctx context.Context, fv *fieldValues, cm *config.CompiledMapping, input any, res source.Resource) (entity.Entity, error) {
 	var e entity.Entity
 	var err error
 
-	if e.Blueprint, err = blueprint(ctx, cm, input); err != nil {
+	if e.Blueprint, err = blueprint(ctx, fv, cm, input); err != nil {
 		return e, err
 	}
 
-	id, found, err := cm.Identifier.First(ctx, input)
+	id, found, err := fv.first(ctx, cm.Identifier, input)
 	if err != nil {
 		return e, &fieldError{cm.Path + ".identifier", err}
 	}
@@ -401,7 +412,7 @@ func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input
 		return &fieldError{path, err}
 	}
 	if cm.Title != nil {
-		v, found, err := r.lenient(ctx, cm.Title, cm.Path+".title", input, res, false)
+		v, found, err := r.lenient(ctx, fv, cm.Title, cm.Path+".title", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".title", err}
 		}
@@ -416,7 +427,7 @@ func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input
 		}
 	}
 	if cm.Icon != nil {
-		v, found, err := r.lenient(ctx, cm.Icon, cm.Path+".icon", input, res, false)
+		v, found, err := r.lenient(ctx, fv, cm.Icon, cm.Path+".icon", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".icon", err}
 		}
@@ -431,7 +442,7 @@ func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input
 		}
 	}
 	if cm.Team != nil {
-		v, found, err := r.lenient(ctx, cm.Team, cm.Path+".team", input, res, false)
+		v, found, err := r.lenient(ctx, fv, cm.Team, cm.Path+".team", input, res, false)
 		if err != nil {
 			return e, &fieldError{cm.Path + ".team", err}
 		}
@@ -445,22 +456,22 @@ func (r *Resource) mapOne(ctx context.Context, cm *config.CompiledMapping, input
 			e.Team = t
 		}
 	}
-	if e.Properties, err = r.fields(ctx, cm.Properties, input, res); err != nil {
+	if e.Properties, err = r.fields(ctx, fv, cm.Properties, input, res); err != nil {
 		return e, err
 	}
 	if len(cm.Relations) > 0 { // Port's exporter left relations out when none were mapped
-		if e.Relations, err = r.fields(ctx, cm.Relations, input, res); err != nil {
+		if e.Relations, err = r.fields(ctx, fv, cm.Relations, input, res); err != nil {
 			return e, err
 		}
 	}
 	return e, nil
 }
 
-func blueprint(ctx context.Context, cm *config.CompiledMapping, input any) (string, error) {
+func blueprint(ctx context.Context, fv *fieldValues, cm *config.CompiledMapping, input any) (string, error) {
 	if cm.Blueprint.Query == nil {
 		return cm.Blueprint.Name, nil
 	}
-	v, found, err := cm.Blueprint.Query.First(ctx, input)
+	v, found, err := fv.first(ctx, cm.Blueprint.Query, input)
 	if err != nil {
 		return "", &fieldError{cm.Path + ".blueprint", err}
 	}
@@ -477,10 +488,10 @@ func blueprint(ctx context.Context, cm *config.CompiledMapping, input any) (stri
 // fields evaluates properties or relations. A null result is kept and sent
 // as null, as Port's exporter did (with merge=true that clears the value in
 // Port); an expression with no output counts as null.
-func (r *Resource) fields(ctx context.Context, fs []config.CompiledField, input any, res source.Resource) (map[string]any, error) {
+func (r *Resource) fields(ctx context.Context, fv *fieldValues, fs []config.CompiledField, input any, res source.Resource) (map[string]any, error) {
 	out := make(map[string]any, len(fs))
 	for _, f := range fs {
-		v, _, err := r.lenient(ctx, f.Query, f.Path, input, res, true)
+		v, _, err := r.lenient(ctx, fv, f.Query, f.Path, input, res, true)
 		if err != nil {
 			return nil, &fieldError{f.Path, err}
 		}
@@ -655,6 +666,8 @@ func (r *Resource) oceanIdentifier(expr string) string {
 // now rejects a resource, these are the entities it used to produce, read
 // from AWS's document rather than from a message.
 func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.Ref, error) {
+	var dl jq.Deadline
+	defer dl.Stop()
 	input := r.Document(res)
 	var refs []entity.Ref
 	var errs []error
@@ -662,10 +675,10 @@ func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.
 		cm := &r.compiled.Mappings[i]
 		inputs := []any{input}
 		if it := r.items[i]; it != nil {
-			inputs = r.oceanInputs(ctx, cm, it, input, res)
+			inputs = r.oceanInputs(ctx, &dl, cm, it, input, res)
 		} else if cm.ItemsToParse != nil {
 			var err error
-			if inputs, err = withItems(ctx, cm, input); err != nil {
+			if inputs, err = withItems(ctx, &dl, cm, input); err != nil {
 				errs = append(errs, &Error{Path: cm.Path + ".itemsToParse", Resource: res, Item: -1, Err: err})
 				continue
 			}
@@ -675,7 +688,7 @@ func (r *Resource) Identify(ctx context.Context, res source.Resource) ([]entity.
 			if cm.ItemsToParse != nil {
 				item = j
 			}
-			bp, err := blueprint(ctx, cm, in)
+			bp, err := blueprint(ctx, nil, cm, in)
 			if err != nil {
 				errs = append(errs, wrap(err, res, item))
 				continue

@@ -147,8 +147,8 @@ func compileOceanItems(m *config.Mapping) *oceanItems {
 // oceanInputs are the documents one mapping is evaluated against under
 // Ocean's item rule: one per item, or none when Ocean would skip the
 // resource (items not a list, the document deleted whole).
-func (r *Resource) oceanInputs(ctx context.Context, cm *config.CompiledMapping, it *oceanItems, doc map[string]any, res source.Resource) []any {
-	items, _, err := cm.ItemsToParse.First(ctx, doc)
+func (r *Resource) oceanInputs(ctx context.Context, dl *jq.Deadline, cm *config.CompiledMapping, it *oceanItems, doc map[string]any, res source.Resource) []any {
+	items, _, err := cm.ItemsToParse.FirstWithin(ctx, dl, doc)
 	if err != nil {
 		r.logNull(cm.Path+".itemsToParse", res, err, "the resource gives no entities")
 		return nil
@@ -162,7 +162,7 @@ func (r *Resource) oceanInputs(ctx context.Context, cm *config.CompiledMapping, 
 	case it.dropAll:
 		return nil
 	case it.drop != nil:
-		v, found, err := it.drop.First(ctx, doc)
+		v, found, err := it.drop.FirstWithin(ctx, dl, doc)
 		m, isMap := v.(map[string]any)
 		if err != nil || !found || !isMap {
 			return nil
@@ -182,12 +182,12 @@ func (r *Resource) oceanInputs(ctx context.Context, cm *config.CompiledMapping, 
 }
 
 // selectOcean evaluates the selector under Ocean's rule: a boolean or an error.
-func (r *Resource) selectOcean(ctx context.Context, input any, res source.Resource, item int) (bool, error) {
+func (r *Resource) selectOcean(ctx context.Context, dl *jq.Deadline, input any, res source.Resource, item int) (bool, error) {
 	q := r.compiled.Selector
 	if q == nil {
 		return true, nil
 	}
-	v, found, err := q.First(ctx, input)
+	v, found, err := q.FirstWithin(ctx, dl, input)
 	if err != nil {
 		return false, &Error{Path: r.compiled.Path + ".selector.query", Resource: res, Item: item, Err: err}
 	}

@@ -128,6 +128,17 @@ type ListOptions struct {
 	// TrustListProperties skips GetResource: resources carry the properties
 	// ListResources returned, which for many types are only the identifier.
 	TrustListProperties bool
+	// Resume starts the listing at a cursor a paused listing returned
+	// (nil: from the first page). Readers other than CloudControl list
+	// whole shards and ignore it, as they ignore Pause.
+	Resume *Cursor
+	// Pause, when set, is asked before each page after the first of the
+	// call, with the resources this call has listed so far (some of them
+	// may still be read and delivered): true stops the listing there, and
+	// List returns *PausedError once the pages already listed are
+	// delivered. A call always reads at least one page, so a chain of
+	// segments always progresses.
+	Pause func(listed int) bool
 }
 
 // CloudControl reads resources through the Cloud Control API. It is safe for
@@ -252,10 +263,24 @@ func (c *CloudControl) List(ctx context.Context, shard Shard, opts ListOptions, 
 	if len(models) == 0 {
 		models = []string{""}
 	}
-	for _, model := range models {
-		if err := c.listModel(ctx, rc, shard, model, opts, fn); err != nil {
+	models, token, err := resumeModels(models, opts.Resume)
+	if err != nil {
+		return err
+	}
+	pages, listed := 0, 0
+	for i, model := range models {
+		if i > 0 && opts.Pause != nil && pages > 0 && opts.Pause(listed) {
+			return &PausedError{Cursor: Cursor{Model: model}, Pages: pages}
+		}
+		n, paused, err := c.listModel(ctx, rc, shard, model, token, pages == 0, &listed, opts, fn)
+		pages += n
+		if err != nil {
 			return err
 		}
+		if paused != nil {
+			return &PausedError{Cursor: *paused, Pages: pages}
+		}
+		token = ""
 	}
 	return nil
 }
@@ -266,8 +291,19 @@ type consumerError struct{ err error }
 func (e *consumerError) Error() string { return e.err.Error() }
 func (e *consumerError) Unwrap() error { return e.err }
 
-func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model string, opts ListOptions, fn func(Resource) error) error {
+// listModel lists one ResourceModel from token ("" for its first page). It
+// returns the pages read and, when opts.Pause stopped it, the cursor of the
+// first page not read; first says no page of this List call was read yet
+// (that one is never paused before).
+func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Shard, model, token string, first bool, listed *int, opts ListOptions, fn func(Resource) error) (int, *Cursor, error) {
 	g, gctx := errgroup.WithContext(ctx)
+	// The pager records a pause and ends without error, so that the getters
+	// of the pages already listed finish instead of being cancelled.
+	var (
+		pages  int
+		paused *Cursor
+	)
+	pg := pager{model: model, token: token, first: first, pause: opts.Pause, pages: &pages, listed: listed, paused: &paused}
 	var (
 		deliverMu sync.Mutex
 		refused   error // fn's error: fn is never called again after it fails
@@ -288,7 +324,7 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 
 	if opts.TrustListProperties {
 		g.Go(func() error {
-			return c.paginate(gctx, rc, shard, model, func(id, listProps string) error {
+			return c.paginate(gctx, rc, shard, pg, func(id, listProps string) error {
 				props, err := decodeProperties(listProps)
 				if err != nil {
 					return fmt.Errorf("list %s in %s: resource %q: %w", shard.Kind, shard.Region, id, err)
@@ -303,7 +339,7 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 		g.SetLimit(c.opts.GetConcurrency + 2) // the getters below, the pager and the loop starting the getters
 		g.Go(func() error {
 			defer close(ids)
-			return c.paginate(gctx, rc, shard, model, func(id, _ string) error {
+			return c.paginate(gctx, rc, shard, pg, func(id, _ string) error {
 				select {
 				case ids <- id:
 					return nil
@@ -341,24 +377,36 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 	// set off in the other goroutines.
 	err := g.Wait()
 	if err == nil {
-		return nil
+		return pages, paused, nil
 	}
 	var ce *consumerError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("read %s: %w", shard, ce.err)
+		return pages, nil, fmt.Errorf("read %s: %w", shard, ce.err)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("read %s: %w", shard, ctxErr)
+		return pages, nil, fmt.Errorf("read %s: %w", shard, ctxErr)
 	}
 	var se *ShardError
 	if errors.As(err, &se) {
-		return err
+		return pages, nil, err
 	}
 	reason := classify(err)
 	if errors.Is(err, ErrPagination) {
 		reason = ReasonOther
 	}
-	return &ShardError{Shard: shard, Reason: reason, Err: err}
+	return pages, nil, &ShardError{Shard: shard, Reason: reason, Err: err}
+}
+
+// pager is where one paginate call starts and how it may pause.
+type pager struct {
+	model, token string
+	// first: no page of the List call was read yet; the first is never paused before.
+	first bool
+	pause func(listed int) bool
+	pages *int
+	// listed counts the resources of the List call's pages so far.
+	listed *int
+	paused **Cursor
 }
 
 // paginate calls each(identifier, properties) for every listed resource,
@@ -366,8 +414,15 @@ func (c *CloudControl) listModel(ctx context.Context, rc *regionClient, shard Sh
 // StopOnDuplicateToken ends quietly, and only on a token equal to the one
 // before; here any NextToken seen before, or too many empty pages in a row,
 // is an error: a listing that looks complete must be complete.
-func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Shard, model string, each func(id, props string) error) error {
+//
+// A call resuming from a token whose first page is refused as invalid
+// reports ErrTokenExpired: Cloud Control's answer to a token too old.
+func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Shard, pg pager, each func(id, props string) error) error {
+	model := pg.model
 	in := &cc.ListResourcesInput{TypeName: aws.String(shard.Kind), MaxResults: aws.Int32(c.opts.PageSize)}
+	if pg.token != "" {
+		in.NextToken = aws.String(pg.token)
+	}
 	where := fmt.Sprintf("list %s in %s", shard.Kind, shard.Region)
 	if model != "" {
 		in.ResourceModel = aws.String(model)
@@ -377,10 +432,20 @@ func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Sha
 	seenTokens := map[string]bool{}
 	emptyPages := 0
 	for page := 1; pages.HasMorePages(); page++ {
+		if (page > 1 || !pg.first) && pg.pause != nil && pg.pause(*pg.listed) {
+			// Stop before this page: the token that asks for it is the cursor.
+			*pg.paused = &Cursor{Model: model, NextToken: aws.ToString(in.NextToken)}
+			return nil
+		}
 		out, err := pages.NextPage(ctx)
 		if err != nil {
+			if page == 1 && pg.token != "" && classify(err) == ReasonInvalidRequest {
+				return &ShardError{Shard: shard, Reason: ReasonInvalidRequest, Err: fmt.Errorf("%s, resumed page: %w: %w", where, ErrTokenExpired, err)}
+			}
 			return fmt.Errorf("%s, page %d: %w", where, page, err)
 		}
+		*pg.pages++
+		*pg.listed += len(out.ResourceDescriptions)
 		for _, d := range out.ResourceDescriptions {
 			id := aws.ToString(d.Identifier)
 			if id == "" {
@@ -394,6 +459,7 @@ func (c *CloudControl) paginate(ctx context.Context, rc *regionClient, shard Sha
 		if next == "" {
 			return nil
 		}
+		in.NextToken = aws.String(next)
 		if seenTokens[next] {
 			return fmt.Errorf("%s, page %d: NextToken repeats an earlier one: %w", where, page, ErrPagination)
 		}

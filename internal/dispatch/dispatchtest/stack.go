@@ -88,6 +88,8 @@ type Options struct {
 	// the shards every full-sync test of the shared config counts.
 	Config     []byte
 	Blueprints []byte
+	// Continuations, when set, are the handler's (shard runs in segments).
+	Continuations *dispatch.Continuations
 }
 
 // ConfigYAML returns the stack's exporter config.
@@ -205,7 +207,7 @@ func (s *Stack) replica(t testing.TB) (*controller.Controller, *dispatch.Handler
 		unitTimeout = 20 * time.Second
 	}
 	handler, err := dispatch.New(ctl, dispatch.Options{ShardKey: key, Concurrency: concurrency, DryRun: opts.DryRun, Logger: opts.Logger,
-		UnitTimeout: unitTimeout, Verifier: opts.Verifier, VerifyDelay: opts.VerifyDelay})
+		UnitTimeout: unitTimeout, Verifier: opts.Verifier, VerifyDelay: opts.VerifyDelay, Continuations: opts.Continuations})
 	if err != nil {
 		t.Fatal(err)
 	}

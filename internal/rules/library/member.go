@@ -2,6 +2,7 @@ package library
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -72,6 +73,11 @@ func MemberTemplate(kinds []Kind, awsConfig bool) ([]byte, error) {
 	actions := make([]any, len(perms.Actions))
 	for i, a := range perms.Actions {
 		actions[i] = a
+	}
+	// The exporter lists the account's enabled regions (discovery, when the
+	// config's regionPolicy reads every enabled region: docs/accounts.md).
+	if !slices.Contains(perms.Actions, "ec2:DescribeRegions") {
+		actions = append(actions, "ec2:DescribeRegions")
 	}
 	bus := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:events:${" + MemberExporterRegionParameter + "}:${" + MemberExporterAccountParameter + "}:event-bus/default"}
 	forwarding := "IsMemberAccount"

@@ -174,6 +174,16 @@ func (e *Emulator) SetPageSize(n int) {
 	e.pageSize = n
 }
 
+// ExpireTokens forgets every page token issued so far, as Cloud Control
+// does with old ones: a listing resumed with one is refused with
+// InvalidRequestException ("Invalid NextToken").
+func (e *Emulator) ExpireTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tokens = map[string]pageToken{}
+	e.tokenOrder = nil
+}
+
 // SetType configures the list handler of one type.
 func (e *Emulator) SetType(typeName string, tc TypeConfig) {
 	e.mu.Lock()

@@ -14,6 +14,7 @@ locals {
   port_credentials_secret_arn = local.create_secret ? aws_secretsmanager_secret.port_credentials[0].arn : var.port_credentials_secret_arn
   log_group_name              = "/aws/lambda/${var.function_name}"
   config_object_arn           = "arn:${local.partition}:s3:::${var.bucket_name}/${var.config_json_file_key}"
+  continuation_prefix         = "port-aws-exporter/continuations"
   event_rules_arn             = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.event_rule_name_prefix}*"
 }
 
@@ -52,6 +53,30 @@ resource "aws_s3_bucket_versioning" "config" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+# The states of shard runs that continue across invocations
+# (CONTINUATION_STORE): a run removes its own when it completes; abandoned
+# ones, and the versions of every overwrite, go here.
+resource "aws_s3_bucket_lifecycle_configuration" "config" {
+  count  = var.create_bucket ? 1 : 0
+  bucket = aws_s3_bucket.config[0].id
+
+  rule {
+    id     = "continuation-states"
+    status = "Enabled"
+    filter {
+      prefix = "${local.continuation_prefix}/"
+    }
+    expiration {
+      days = 7
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.config]
 }
 
 data "aws_iam_policy_document" "config_bucket" {
@@ -309,6 +334,23 @@ data "aws_iam_policy_document" "exporter" {
   }
 
   statement {
+    sid       = "ContinuationStateReadWrite"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["arn:${local.partition}:s3:::${var.bucket_name}/${local.continuation_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ContinuationStateList"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.bucket_name}"]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.continuation_prefix}/*"]
+    }
+  }
+
+  statement {
     sid       = "PortCredentialsRead"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [local.port_credentials_secret_arn]
@@ -408,6 +450,7 @@ resource "aws_lambda_function" "exporter" {
       PORT_API_URL          = var.port_api_url
       EVENTS_QUEUE_URL      = aws_sqs_queue.events.id
       DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letter.id
+      CONTINUATION_STORE    = "s3://${var.bucket_name}/${local.continuation_prefix}"
     }
   }
 
