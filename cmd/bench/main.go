@@ -61,6 +61,8 @@ type benchChildInput struct {
 	// source's defaults when positive (experiments; the sync command has no such flags).
 	WriteConcurrency int
 	GetConcurrency   int
+	// Lambda makes the child the Lambda side of the org scenario.
+	Lambda *bench.OrgLambdaSettings `json:",omitempty"`
 }
 
 func newBenchCommand() *cobra.Command {
@@ -76,6 +78,8 @@ func newBenchCommand() *cobra.Command {
 		getConcurrency   int
 		limits           bench.Scenario
 		syncFlags        *cli.SyncFlags
+		accounts         int
+		lambda           bench.OrgLambdaSettings
 	)
 	cmd := cli.NewRoot("bench", "Measure full sync and mapping against the testbed with real latencies and rate limits", "")
 	cmd.Long = `Bench runs the scenarios of issue 6 against the in-repo testbed: the Cloud Control emulator
@@ -92,6 +96,11 @@ Scenarios (` + strings.Join(bench.ScenarioNames(), ", ") + `):
   aws-4, aws-60, aws-400   AWS allowing 4, 60, 400 requests/s per region (issue 11)
   port-12, port-1200       Port allowing 12 and 1,200 requests/s (issue 11)
   mapping         100,000 documents through a 12-property mapping, beside the jq binary
+  org-200         an AWS Organization of 200 member accounts (four OUs) × 3 regions × 5 kinds × 4
+                  resources (3,000 shards, 12,000 resources) in moto, each account read through its
+                  member role with an external ID; the Lambda path: the scheduled fan-out sends a shard
+                  message per shard to moto's SQS, --lambda-containers containers take them ten at a
+                  time; AWS allows --aws-rate per account-region; --accounts N resizes the organization
   events          runs as a Go benchmark: go test -run '^$' -bench BenchmarkEvents -benchtime 1x ./internal/bench
 
 The sync scenarios run the exporter in a child process (its own peak RSS) with the sync
@@ -121,11 +130,30 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 				return err
 			}
 			overrideLimits(&sc, limits, cmd.Flags().Changed)
+			if sc.Accounts > 0 && accounts > 0 {
+				sc.Accounts = accounts
+				if resources > 0 {
+					sc.PerShard = max(1, resources/sc.AllShards())
+				}
+			}
 			logger.Info("scenario started", "scenario", sc.Name, "resources", sc.Resources())
 			var res any
 			switch name {
 			case bench.ScenarioMapping:
 				res, err = runMappingScenario(ctx, sc)
+			case bench.ScenarioOrg200:
+				// The Lambda side runs in a child (its own peak RSS) with the
+				// binary's defaults: no rate flag, whatever the sync flags say.
+				exp := childLambda(lambda, cli.LogLevel(cmd))
+				if inProcess {
+					exp = func(ctx context.Context, ep bench.Endpoints) (bench.OrgLambdaRun, error) {
+						return bench.RunOrgLambda(ctx, ep, lambda, logger)
+					}
+				}
+				res, err = bench.RunOrg(ctx, sc, exp, func(elapsed time.Duration, t bench.Traffic) {
+					logger.Debug("progress", "elapsed", elapsed.Round(time.Second), "aws_requests", t.AWSRequests,
+						"aws_throttled", t.AWSThrottled, "port_requests", t.PortRequests, "port_429", t.Port429)
+				})
 			case bench.ScenarioLambda30k:
 				// The Lambda handler in this process: invocations are calls
 				// with a deadline, the queue and the store are in memory and
@@ -182,6 +210,9 @@ are set to the testbed's limits (--aws-rate, --port-rate) unless --aws-requests-
 	f.DurationVar(&limits.AWSLatency, "aws-latency", 50*time.Millisecond, "latency the testbed adds to every Cloud Control call")
 	f.IntVar(&limits.PortRate, "port-rate", 117, "Port requests per second the testbed accepts")
 	f.DurationVar(&limits.PortLatency, "port-latency", 80*time.Millisecond, "latency the testbed adds to every Port request")
+	f.IntVar(&accounts, "accounts", 0, "org scenario: member accounts (0: the scenario's 200)")
+	f.BoolVar(&lambda.Memory, "shards-from-memory", false, "org scenario: hand the signed shard messages to the containers from memory, not through moto's SQS")
+	f.IntVar(&lambda.Containers, "lambda-containers", 4, "org scenario: Lambda containers taking the shard messages, one invocation at a time each")
 	f.DurationVar(&lambdaDeadline, "lambda-deadline", bench.LambdaDeadline, "the invocation time of the "+bench.ScenarioLambda30k+" scenario")
 	f.BoolVar(&child, benchChildFlag, false, "internal: be the exporter side of a sync scenario")
 	_ = f.MarkHidden(benchChildFlag)
@@ -242,6 +273,42 @@ func childExporter(knobs benchChildInput, logLevel string) bench.Exporter {
 	}
 }
 
+// childLambda runs the Lambda side of the org scenario as `bench
+// --exporter-child` (the same child as the sync scenarios, told to be
+// Lambda's containers).
+func childLambda(set bench.OrgLambdaSettings, logLevel string) bench.OrgExporter {
+	return func(ctx context.Context, ep bench.Endpoints) (bench.OrgLambdaRun, error) {
+		s := set
+		var run bench.OrgLambdaRun
+		err := runChild(ctx, benchChildInput{Endpoints: ep, Lambda: &s}, logLevel, &run)
+		return run, err
+	}
+}
+
+// runChild starts the child with in on stdin and decodes its stdout into out.
+func runChild(ctx context.Context, in benchChildInput, logLevel string, out any) error {
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode the child's input: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this executable to start the exporter child: %w", err)
+	}
+	child := exec.CommandContext(ctx, self, "--"+benchChildFlag, "--log-level", logLevel, "--log-format", "text")
+	child.Stdin = bytes.NewReader(payload)
+	var stdout bytes.Buffer
+	child.Stdout = &stdout
+	child.Stderr = os.Stderr
+	if err := child.Run(); err != nil {
+		return fmt.Errorf("exporter child: %w", err)
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("read the exporter child's figures %q: %w", stdout.String(), err)
+	}
+	return nil
+}
+
 // runBenchChild is the child's side: the settings built from the parent's
 // flags as the sync command builds them, one sync through the product's
 // wiring (bench.SyncOnce, exporter.Build), then its figures on stdout.
@@ -249,6 +316,13 @@ func runBenchChild(ctx context.Context, cmd *cobra.Command) error {
 	var in benchChildInput
 	if err := json.NewDecoder(io.LimitReader(os.Stdin, 16<<20)).Decode(&in); err != nil {
 		return fmt.Errorf("read the bench input from stdin: %w", err)
+	}
+	if in.Lambda != nil {
+		run, err := bench.RunOrgLambda(ctx, in.Endpoints, *in.Lambda, cli.NewLogger(cmd, os.Stderr))
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(run)
 	}
 	if in.NoAWSCeiling && in.Sync.AWSRequestsPerSecond == 0 {
 		in.Sync.AWSRequestsPerSecond = math.Inf(1)
@@ -300,6 +374,23 @@ func printBenchResult(w io.Writer, res any) {
 		fmt.Fprintf(tw, "peak RSS (exporter)\t%.1f MB\n", float64(r.PeakRSS)/(1<<20))
 		fmt.Fprintf(tw, "seed design (estimate)\t%s overlapped, %s sequential\t(%d Port requests)\n",
 			r.Seed.Overlapped.Round(time.Second), r.Seed.Sequential.Round(time.Second), r.Seed.PortRequests)
+	case bench.OrgResult:
+		fmt.Fprintf(tw, "== %s: %d accounts, %d shards, %d resources (testbed set up in %s)\n", r.Scenario, r.Accounts, r.Shards, r.Resources, time.Duration(r.Setup).Round(time.Second))
+		fmt.Fprintf(tw, "wall time\t%s\t(scheduled invocation to the last shard settled; the fan-out took %s, %s of it resolving the organization)\n",
+			r.Wall.Round(time.Millisecond), r.Run.FanOut.Round(time.Millisecond), r.Run.FanOutListing.Round(time.Millisecond))
+		fmt.Fprintf(tw, "lower bound\t%s\t(busiest account-region %s for %d calls, Port %s for %d requests, one shard's pages %s)\n",
+			r.Bound.Total.Round(time.Millisecond), r.Bound.AWS.Round(time.Millisecond), r.CallsPerAccountRegion,
+			r.Bound.Port.Round(time.Millisecond), r.Bound.PortRequests, r.Bound.Chain.Round(time.Millisecond))
+		fmt.Fprintf(tw, "ratio\t%.3f\n", r.Ratio)
+		fmt.Fprintf(tw, "after the fan-out\t%s\t(%d of %d shards were settled when it returned)\n", (r.Wall - r.Run.FanOut).Round(time.Millisecond), r.Run.SettledAtFanOut, r.Run.Shards)
+		fmt.Fprintf(tw, "Lambda\t%d containers, %d invocations\t(%d outcomes retried, %d dead-lettered, %d shards failed)\n",
+			r.Run.Containers, r.Run.Invocations, r.Run.Retried, r.Run.DeadLettered, r.Run.Failed)
+		fmt.Fprintf(tw, "STS AssumeRole\t%d\t(%d denied; limit accounts × containers = %d)\n", r.AssumeRole, r.AssumeRoleDenied, r.Accounts*r.Run.Containers)
+		fmt.Fprintf(tw, "Cloud Control calls\t%d\t(%d needed, %d throttled; busiest account-region %d)\n", r.AWSRequests, r.Bound.AWSRequests, r.AWSThrottled, r.BusiestAccountRegion)
+		fmt.Fprintf(tw, "Port requests\t%d\t(%d minimum; %d bulk upserts, %d answered 429, %d at most in flight)\n",
+			r.PortRequests, r.Bound.PortRequests, r.PortBulkUpserts, r.Port429, r.PortMaxInFlight)
+		fmt.Fprintf(tw, "entities in Port\t%d\t(listed %d, upserted %d by the shards)\n", r.Entities, r.Run.Listed, r.Run.Upserted)
+		fmt.Fprintf(tw, "peak RSS (Lambda child)\t%.1f MB\t(all %d containers in one process)\n", float64(r.Run.PeakRSS)/(1<<20), r.Run.Containers)
 	case bench.LambdaResult:
 		fmt.Fprintf(tw, "== %s: %d resources in one shard, %s per invocation\n", r.Scenario, r.Resources, r.Deadline)
 		fmt.Fprintf(tw, "invocations\t%d\t(%d redelivered; longest %s)\n", r.Invocations, r.Redelivered, r.Longest.Round(time.Millisecond))

@@ -50,6 +50,34 @@ func SyncBound(sc Scenario) Bound {
 	return b
 }
 
+// OrgBound computes the lower bound of a full sync of an organization
+// scenario (sc.Accounts member accounts, each with every region and kind):
+// every account-region has a bucket of its own (AWS budgets are per account
+// and region), so the AWS term is one account-region's calls under its
+// rate, the busiest one's, and all accounts are equally busy here; Port's
+// organization-wide budget takes the requests of every account's shards.
+// As in SyncBound the two run at once, so the bound is the larger of them
+// (and of one shard's chained pages) plus one AWS and one Port latency. The
+// fan-out's own SQS traffic is not counted: it is the testbed's, not a
+// budget of AWS or Port.
+func OrgBound(sc Scenario) Bound {
+	accounts := max(1, sc.Accounts)
+	pages := ceilDiv(sc.PerShard, sc.PageSize)
+	perAccountRegion := len(sc.Kinds) * (pages + sc.PerShard)
+	if sc.TrustList {
+		perAccountRegion = len(sc.Kinds) * pages
+	}
+	b := Bound{
+		AWSRequests:  perAccountRegion * len(sc.Regions) * accounts,
+		PortRequests: sc.AllShards() * (ceilDiv(sc.PerShard, portBulk) + ceilDiv(sc.PerShard, portSearchPage)),
+		Chain:        time.Duration(pages) * sc.AWSLatency,
+	}
+	b.AWS = bucketTime(perAccountRegion, sc.AWSRate, int(sc.AWSRate))
+	b.Port = windowTime(b.PortRequests, sc.PortRate)
+	b.Total = max(b.AWS, b.Port, b.Chain) + sc.AWSLatency + sc.PortLatency
+	return b
+}
+
 // bucketTime is when the n-th request can start under a token bucket of
 // rate per second that starts full with burst tokens.
 func bucketTime(n int, rate float64, burst int) time.Duration {

@@ -65,3 +65,57 @@ func TestSyncBoundAndSeedEstimate(t *testing.T) {
 		})
 	}
 }
+
+// TestOrgBound: the organization bound, worked out by hand: the AWS term is
+// one account-region's bucket (every account-region has its own budget),
+// Port's the requests of every account's shards.
+func TestOrgBound(t *testing.T) {
+	org := func(kinds, regions, perShard, page, accounts int, awsRate float64, portRate int, trustList bool) Scenario {
+		return Scenario{Kinds: DefaultKinds[:kinds], Regions: DefaultRegions[:regions], PerShard: perShard, PageSize: page,
+			Accounts: accounts, AWSLatency: 50 * time.Millisecond, AWSRate: awsRate, PortLatency: 80 * time.Millisecond,
+			PortRate: portRate, TrustList: trustList}
+	}
+	cases := []struct {
+		name string
+		sc   Scenario
+		want Bound
+	}{
+		// 25 calls per account-region fit its burst of 100; 3,000 shards ×
+		// (1 bulk + 1 search) = 6,000 requests in windows of 117: 52 windows.
+		{"org-200: Port-bound", org(5, 3, 4, 25, 200, 100, 117, false),
+			Bound{AWSRequests: 15_000, PortRequests: 6_000, AWS: 0, Port: 51 * time.Second, Chain: 50 * time.Millisecond, Total: 51130 * time.Millisecond}},
+		// 5 × (2 pages + 40) = 210 calls per account-region at 4/s after a
+		// burst of 4: 51.5 s; the organization's 6,300 calls do not add up
+		// because no two account-regions share a bucket.
+		{"slow AWS per account-region: AWS-bound", org(5, 3, 40, 25, 10, 4, 117, false),
+			Bound{AWSRequests: 6_300, PortRequests: 450, AWS: 51500 * time.Millisecond, Port: 3 * time.Second, Chain: 100 * time.Millisecond, Total: 51630 * time.Millisecond}},
+		// List properties trusted: 2 pages per account-region, 1/s after a burst of 1.
+		{"trusted list, 50 accounts", org(2, 2, 100, 100, 50, 1, 117, true),
+			Bound{AWSRequests: 200, PortRequests: 1_200, AWS: time.Second, Port: 10 * time.Second, Chain: 50 * time.Millisecond, Total: 10130 * time.Millisecond}},
+		// One account is the single-account bound (issue 6's full sync).
+		{"one account = SyncBound", org(10, 4, 500, 25, 1, 100, 117, false),
+			Bound{AWSRequests: 20_800, PortRequests: 1_040, AWS: 51 * time.Second, Port: 8 * time.Second, Chain: time.Second, Total: 51130 * time.Millisecond}},
+	}
+	if len(cases) < 4 {
+		t.Fatalf("%d cases, want at least 4", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := OrgBound(c.sc); got != c.want {
+				t.Errorf("OrgBound = %+v\nwant       %+v", got, c.want)
+			}
+			if c.sc.Accounts == 1 {
+				if s := SyncBound(c.sc); s != c.want {
+					t.Errorf("SyncBound = %+v, want it equal to OrgBound for one account", s)
+				}
+			}
+		})
+	}
+	named, err := Named(ScenarioOrg200, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if named.AllShards() != 3_000 || named.Resources() != 12_000 || OrgBound(named) != cases[0].want {
+		t.Errorf("org-200: %d shards, %d resources, bound %+v; want 3,000, 12,000, %+v", named.AllShards(), named.Resources(), OrgBound(named), cases[0].want)
+	}
+}

@@ -38,12 +38,17 @@ func (l *RegionLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	region, err := cloudcontrol.RegionFromAuthorization(r.Header.Get("Authorization"))
 	if err == nil && !l.allow(region) {
 		l.throttled.Add(1)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"ThrottlingException","message":"Rate exceeded"}`))
+		writeThrottling(w)
 		return
 	}
 	l.next.ServeHTTP(w, r)
+}
+
+// writeThrottling answers as Cloud Control does over its rate.
+func writeThrottling(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write([]byte(`{"__type":"ThrottlingException","message":"Rate exceeded"}`))
 }
 
 func (l *RegionLimiter) allow(region string) bool {

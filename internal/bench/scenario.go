@@ -41,13 +41,21 @@ type Scenario struct {
 	// trust_list_properties): no GetResource, so AWS needs only the pages
 	// and a Port budget can be the limit.
 	TrustList bool
+	// Accounts > 0 makes it an organization scenario (org.go): that many
+	// member accounts, each with every (region, kind) shard, each
+	// account-region with its own AWS budget of AWSRate.
+	Accounts int
 }
 
 // Resources is the total number of AWS resources of the scenario.
-func (s Scenario) Resources() int { return len(s.Kinds) * len(s.Regions) * s.PerShard }
+func (s Scenario) Resources() int { return s.AllShards() * s.PerShard }
 
-// Shards is the number of (region, kind) shards.
+// Shards is the number of (region, kind) shards of one account.
 func (s Scenario) Shards() int { return len(s.Kinds) * len(s.Regions) }
+
+// AllShards is the number of (account, region, kind) shards: Shards of
+// each member account in an organization scenario.
+func (s Scenario) AllShards() int { return max(1, s.Accounts) * s.Shards() }
 
 // DefaultKinds are ten Cloud Control types a typical account syncs.
 var DefaultKinds = []string{
@@ -81,6 +89,11 @@ const (
 	ScenarioAWS400   = "aws-400"
 	ScenarioPort12   = "port-12"
 	ScenarioPort1200 = "port-1200"
+	// ScenarioOrg200 (issue 13): an organization of 200 member accounts
+	// × 3 regions × 5 kinds (3,000 shards of 4 resources) synced through
+	// the Lambda fan-out over SQS, each account-region with its own AWS
+	// budget (org.go).
+	ScenarioOrg200 = "org-200"
 )
 
 // Named returns a scenario of issue 6; resources > 0 replaces its size (spread
@@ -118,6 +131,8 @@ func Named(name string, resources int) (Scenario, error) {
 		// pages) is not the limit and the Port pace shows.
 		sc.Regions, sc.PerShard, sc.AWSRate, sc.PortRate = DefaultRegions[:2], 1000, 1000, 1200
 		sc.TrustList, sc.PageSize = true, 100
+	case ScenarioOrg200: // 12,000 resources, 25 AWS calls per account-region, 6,000 Port requests: 51 s at 117/s
+		sc.Kinds, sc.Regions, sc.PerShard, sc.Accounts = DefaultKinds[:5], DefaultRegions[:3], 4, 200
 	default:
 		return Scenario{}, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(ScenarioNames(), ", "))
 	}
@@ -128,7 +143,7 @@ func Named(name string, resources int) (Scenario, error) {
 		case ScenarioMapping:
 			sc.PerShard = resources
 		default:
-			sc.PerShard = max(1, resources/sc.Shards())
+			sc.PerShard = max(1, resources/sc.AllShards())
 		}
 	}
 	return sc, nil
@@ -137,7 +152,7 @@ func Named(name string, resources int) (Scenario, error) {
 // ScenarioNames lists the scenarios Named knows.
 func ScenarioNames() []string {
 	names := []string{ScenarioFullSync, ScenarioFullSync100k, ScenarioFullSync1M, ScenarioEvents, ScenarioMapping,
-		ScenarioAWS4, ScenarioAWS60, ScenarioAWS400, ScenarioPort12, ScenarioPort1200, ScenarioLambda30k}
+		ScenarioAWS4, ScenarioAWS60, ScenarioAWS400, ScenarioPort12, ScenarioPort1200, ScenarioOrg200, ScenarioLambda30k}
 	sort.Strings(names)
 	return names
 }

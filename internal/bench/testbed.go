@@ -94,6 +94,9 @@ type Endpoints struct {
 	// as a user sets --aws-requests-per-second and --port-requests-per-second.
 	AWSRate  float64
 	PortRate float64
+	// QueueURL and DeadLetterURL are the events queues of the organization
+	// scenario, where the Lambda fan-out sends its shard messages.
+	QueueURL, DeadLetterURL string `json:",omitempty"`
 }
 
 // Endpoints returns what an exporter needs to sync against this testbed.
@@ -136,11 +139,17 @@ type Traffic struct {
 func (tb *Testbed) Traffic() Traffic {
 	aws := tb.Emulator.TotalCounts()
 	t := Traffic{
-		AWSRequests:     aws.Calls + tb.Limiter.Throttled(),
-		AWSThrottled:    aws.Throttled + tb.Limiter.Throttled(),
-		PortMaxInFlight: tb.Port.MaxConcurrent(),
+		AWSRequests:  aws.Calls + tb.Limiter.Throttled(),
+		AWSThrottled: aws.Throttled + tb.Limiter.Throttled(),
 	}
-	for key, n := range tb.Port.Counts() {
+	portTraffic(tb.Port, &t)
+	return t
+}
+
+// portTraffic adds the Port double's counters to t.
+func portTraffic(port *portapi.Server, t *Traffic) {
+	t.PortMaxInFlight = port.MaxConcurrent()
+	for key, n := range port.Counts() {
 		if key.Route == portapi.RouteToken {
 			continue
 		}
@@ -154,7 +163,6 @@ func (tb *Testbed) Traffic() Traffic {
 			t.PortSingleWrites += n
 		}
 	}
-	return t
 }
 
 // errNoResources guards against a scenario that would measure nothing.
