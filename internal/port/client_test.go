@@ -503,8 +503,11 @@ func TestConcurrentWritersUnderFaults(t *testing.T) {
 	if int(observed.Load()) != e.srv.Count("", 0) {
 		t.Errorf("Observe saw %d attempts, server %d", observed.Load(), e.srv.Count("", 0))
 	}
-	if got := e.srv.MaxConcurrent(); got < 2 || got > 10*4+1 {
-		t.Errorf("max concurrent %d, want parallel but at most writers×Concurrency", got)
+	// At most writers × Concurrency in flight. Not "at least 2": every third
+	// answer is a 429 here, which holds the shared pace, so the writers may
+	// meet the server one at a time (about 6 % of runs did).
+	if got := e.srv.MaxConcurrent(); got < 1 || got > 10*4+1 {
+		t.Errorf("max concurrent %d, want at most writers×Concurrency", got)
 	}
 	if strings.Contains(e.logs.String(), "Bearer") || strings.Contains(e.logs.String(), e.srv.ClientSecret()) {
 		t.Errorf("logs carry a credential")
