@@ -85,48 +85,17 @@ func forwardingTemplate(region string, kinds []Kind) ([]byte, error) {
 	services := serviceNames(kinds)
 	bus := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:events:${" + ExporterRegionParameter + "}:${AWS::AccountId}:event-bus/default"}
 	resources := map[string]any{
-		"ForwardingRole": map[string]any{
-			"Type": "AWS::IAM::Role",
-			"Properties": map[string]any{
-				"Description": "Lets EventBridge forward the Port AWS exporter's events of global services to the exporter's region",
-				"AssumeRolePolicyDocument": map[string]any{
-					"Version": "2012-10-17",
-					"Statement": []any{map[string]any{
-						"Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
-					}},
-				},
-				"Policies": []any{map[string]any{
-					"PolicyName": "put-events-to-the-exporters-region",
-					"PolicyDocument": map[string]any{
-						"Version": "2012-10-17",
-						"Statement": []any{map[string]any{
-							"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus,
-						}},
-					},
-				}},
-			},
-		},
+		"ForwardingRole": forwardingRole("Lets EventBridge forward the Port AWS exporter's events of global services to the exporter's region",
+			"put-events-to-the-exporters-region", bus, ""),
 	}
 	for _, k := range kinds {
 		id := strings.TrimSuffix(k.LogicalID(), "EventRule") + "ForwardRule"
 		if _, dup := resources[id]; dup {
 			return nil, fmt.Errorf("two kinds render to logical id %s", id)
 		}
-		resources[id] = map[string]any{
-			"Type": "AWS::Events::Rule",
-			"Properties": map[string]any{
-				"Name":         k.RuleName() + "-forward",
-				"Description":  fmt.Sprintf("Forwards changes of %s (recorded in %s) to the Port AWS exporter's region", k.Type, region),
-				"EventBusName": "default",
-				"State":        "ENABLED",
-				"EventPattern": k.Pattern(),
-				"Targets": []any{map[string]any{
-					"Id":      ForwardTargetID,
-					"Arn":     bus,
-					"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
-				}},
-			},
-		}
+		resources[id] = forwardRule(k.RuleName()+"-forward",
+			fmt.Sprintf("Forwards changes of %s (recorded in %s) to the Port AWS exporter's region", k.Type, region),
+			k.Pattern(), ForwardTargetID, bus, "")
 	}
 	template := map[string]any{
 		"AWSTemplateFormatVersion": "2010-09-09",
@@ -162,6 +131,61 @@ func forwardingTemplate(region string, kinds []Kind) ([]byte, error) {
 		return nil, fmt.Errorf("marshal forwarding template: %w", err)
 	}
 	return out, nil
+}
+
+// forwardingRole is the role EventBridge takes to put the forwarded events
+// on bus and nothing else; condition, when set, is the template condition
+// that creates it.
+func forwardingRole(description, policyName string, bus any, condition string) map[string]any {
+	role := map[string]any{
+		"Type": "AWS::IAM::Role",
+		"Properties": map[string]any{
+			"Description": description,
+			"AssumeRolePolicyDocument": map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{map[string]any{
+					"Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
+				}},
+			},
+			"Policies": []any{map[string]any{
+				"PolicyName": policyName,
+				"PolicyDocument": map[string]any{
+					"Version": "2012-10-17",
+					"Statement": []any{map[string]any{
+						"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus,
+					}},
+				},
+			}},
+		},
+	}
+	if condition != "" {
+		role["Condition"] = condition
+	}
+	return role
+}
+
+// forwardRule is a rule on the default bus sending the events its pattern
+// matches, unchanged, to bus with the ForwardingRole.
+func forwardRule(name, description string, pattern map[string]any, targetID string, bus any, condition string) map[string]any {
+	rule := map[string]any{
+		"Type": "AWS::Events::Rule",
+		"Properties": map[string]any{
+			"Name":         name,
+			"Description":  description,
+			"EventBusName": "default",
+			"State":        "ENABLED",
+			"EventPattern": pattern,
+			"Targets": []any{map[string]any{
+				"Id":      targetID,
+				"Arn":     bus,
+				"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
+			}},
+		},
+	}
+	if condition != "" {
+		rule["Condition"] = condition
+	}
+	return rule
 }
 
 // serviceNames is "IAM and CloudFront", from the kinds' types.

@@ -112,70 +112,24 @@ func MemberTemplate(kinds []Kind, awsConfig bool) ([]byte, error) {
 				}},
 			},
 		},
-		"ForwardingRole": map[string]any{
-			"Type":      "AWS::IAM::Role",
-			"Condition": forwarding,
-			"Properties": map[string]any{
-				"Description": "Lets EventBridge forward this account's resource changes to the Port AWS exporter's event bus",
-				"AssumeRolePolicyDocument": map[string]any{
-					"Version": "2012-10-17",
-					"Statement": []any{map[string]any{
-						"Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
-					}},
-				},
-				"Policies": []any{map[string]any{
-					"PolicyName": "put-events-to-the-exporters-bus",
-					"PolicyDocument": map[string]any{
-						"Version": "2012-10-17",
-						"Statement": []any{map[string]any{
-							"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus,
-						}},
-					},
-				}},
-			},
-		},
+		"ForwardingRole": forwardingRole("Lets EventBridge forward this account's resource changes to the Port AWS exporter's event bus",
+			"put-events-to-the-exporters-bus", bus, forwarding),
 	}
 	for _, k := range kinds {
 		id := strings.TrimSuffix(k.LogicalID(), "EventRule") + "MemberForwardRule"
 		if _, dup := resources[id]; dup {
 			return nil, fmt.Errorf("two kinds render to logical id %s", id)
 		}
-		resources[id] = map[string]any{
-			"Type":      "AWS::Events::Rule",
-			"Condition": forwarding,
-			"Properties": map[string]any{
-				"Name":         k.RuleName() + "-member",
-				"Description":  fmt.Sprintf("Forwards changes of %s in this account to the Port AWS exporter's event bus", k.Type),
-				"EventBusName": "default",
-				"State":        "ENABLED",
-				"EventPattern": k.Pattern(),
-				"Targets": []any{map[string]any{
-					"Id":      MemberForwardTargetID,
-					"Arn":     bus,
-					"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
-				}},
-			},
-		}
+		resources[id] = forwardRule(k.RuleName()+"-member",
+			fmt.Sprintf("Forwards changes of %s in this account to the Port AWS exporter's event bus", k.Type),
+			k.Pattern(), MemberForwardTargetID, bus, forwarding)
 	}
 	if covered, _ := ConfigCovered(kinds); awsConfig && len(covered) > 0 {
 		for _, c := range configItems {
 			id := strings.TrimSuffix(c.logicalID, "EventRule") + "MemberForwardRule"
-			resources[id] = map[string]any{
-				"Type":      "AWS::Events::Rule",
-				"Condition": forwarding,
-				"Properties": map[string]any{
-					"Name":         c.name + "-member",
-					"Description":  "Forwards AWS Config's configuration item changes in this account to the Port AWS exporter's event bus",
-					"EventBusName": "default",
-					"State":        "ENABLED",
-					"EventPattern": ConfigPattern(kindTypes(covered), c.path),
-					"Targets": []any{map[string]any{
-						"Id":      MemberForwardTargetID,
-						"Arn":     bus,
-						"RoleArn": map[string]any{"Fn::GetAtt": []any{"ForwardingRole", "Arn"}},
-					}},
-				},
-			}
+			resources[id] = forwardRule(c.name+"-member",
+				"Forwards AWS Config's configuration item changes in this account to the Port AWS exporter's event bus",
+				ConfigPattern(kindTypes(covered), c.path), MemberForwardTargetID, bus, forwarding)
 		}
 	}
 	template := map[string]any{
