@@ -156,9 +156,11 @@ func DecodeState(b []byte, seg *controller.Segment) error {
 	seg.OwnedBlueprints = doc.OwnedBlueprints
 	seg.OwnedSearched = doc.OwnedSearched
 	seg.Problems = doc.Problems
-	for len(seg.Problems) < doc.ProblemCount {
-		// Only the first problems are kept; the others still withhold.
-		seg.Problems = append(seg.Problems, controller.Problem{Reason: "earlier_segment", Error: "(not kept)"})
+	if n := doc.ProblemCount - len(doc.Problems); n > 0 {
+		// Only the first problems are kept; one entry stands for the rest,
+		// which still withhold the run's deletions (one entry per count
+		// would let a state naming a huge count exhaust memory).
+		seg.Problems = append(seg.Problems, controller.Problem{Reason: "earlier_segment", Error: fmt.Sprintf("and %d more (not kept)", n)})
 	}
 	return nil
 }

@@ -37,6 +37,15 @@ func TestStateRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, seg) {
 		t.Fatalf("round trip: %+v, want %+v", got, seg)
 	}
+	// More problems than are kept: one entry stands for the rest, and a
+	// state naming a huge count costs no more than that entry.
+	var many controller.Segment
+	if err := continuation.DecodeState([]byte(`{"version":1,"desired":{},"owned_searched":true,"problems":[{"reason":"port_rejected","error":"422"}],"problem_count":2000000000}`), &many); err != nil {
+		t.Fatal(err)
+	}
+	if len(many.Problems) != 2 || many.Problems[1].Error != "and 1999999999 more (not kept)" {
+		t.Errorf("problems %+v, want the kept one and one standing for the rest", many.Problems)
+	}
 	for _, bad := range []string{`{"version":2,"desired":{}}`, `{"version":1,"desired":{},"extra":1}`, `[]`} {
 		if err := continuation.DecodeState([]byte(bad), &got); err == nil {
 			t.Errorf("state %s was accepted", bad)
