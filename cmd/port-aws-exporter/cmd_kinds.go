@@ -184,25 +184,28 @@ holds are named and left to their CloudTrail rules (docs/rules.md).`,
 			if err != nil {
 				return err
 			}
-			var member []byte
-			if members {
+			// Both extra templates are CloudFormation, written beside --out-file.
+			besideMain := func(flag, why string) error {
 				if f != library.FormatCloudFormation {
-					return usageError(fmt.Errorf("--member-accounts: the member-account template is CloudFormation, for a StackSet (Terraform deploys it with deploy/terraform/modules/member-accounts)"))
+					return usageError(fmt.Errorf("%s: %s", flag, why))
 				}
 				if out == "" || out == "-" {
-					return usageError(fmt.Errorf("--member-accounts writes a second template beside --out-file FILE: give one"))
+					return usageError(fmt.Errorf("%s writes a second template beside --out-file FILE: give one", flag))
+				}
+				return nil
+			}
+			var member, configRules []byte
+			if members {
+				if err := besideMain("--member-accounts", "the member-account template is CloudFormation, for a StackSet (Terraform deploys it with deploy/terraform/modules/member-accounts)"); err != nil {
+					return err
 				}
 				if member, err = library.MemberTemplate(selected, awsConfig); err != nil {
 					return err
 				}
 			}
-			var configRules []byte
 			if awsConfig {
-				if f != library.FormatCloudFormation {
-					return usageError(fmt.Errorf("--aws-config: the AWS Config rules are CloudFormation only for now; generate them with -o cloudformation"))
-				}
-				if out == "" || out == "-" {
-					return usageError(fmt.Errorf("--aws-config writes a second template beside --out-file FILE: give one"))
+				if err := besideMain("--aws-config", "the AWS Config rules are CloudFormation only for now; generate them with -o cloudformation"); err != nil {
+					return err
 				}
 				if configRules, err = library.ConfigTemplate(selected); err != nil {
 					return usageError(err) // the selection: none of its kinds can be named from a configuration item

@@ -164,7 +164,6 @@ Each finding comes with its fix. Exit 1 when there is any finding.`,
 				if err != nil {
 					return err
 				}
-				report.RulesRead = len(rules)
 				report.Findings = append(report.Findings, found...)
 			}
 			if output.String() == "json" {

@@ -274,23 +274,7 @@ func RunOrg(ctx context.Context, sc Scenario, exp OrgExporter, sample Sampler) (
 		return OrgResult{}, err
 	}
 	defer tb.Close()
-	if sample != nil {
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			start := time.Now()
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					sample(time.Since(start), tb.Traffic())
-				}
-			}
-		}()
-	}
+	defer sample.every(time.Second, tb.Traffic)()
 	run, err := exp(ctx, tb.Endpoints())
 	res := OrgResult{
 		Scenario: sc.Name, Accounts: len(tb.AccountIDs), Shards: sc.AllShards(), Resources: sc.Resources(),

@@ -155,6 +155,29 @@ type Result struct {
 // where time goes (a stall, an idle side).
 type Sampler func(elapsed time.Duration, t Traffic)
 
+// every calls s with the traffic each interval until the returned func is
+// called; a nil Sampler does nothing.
+func (s Sampler) every(interval time.Duration, traffic func() Traffic) (stop func()) {
+	if s == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		start := time.Now()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				s(time.Since(start), traffic())
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 // RunSync starts the testbed of sc, has exp sync it, and measures. sample
 // may be nil.
 func RunSync(ctx context.Context, sc Scenario, exp Exporter, sample Sampler) (Result, error) {
@@ -166,23 +189,7 @@ func RunSync(ctx context.Context, sc Scenario, exp Exporter, sample Sampler) (Re
 		return Result{}, err
 	}
 	defer tb.Close()
-	if sample != nil {
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			start := time.Now()
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					sample(time.Since(start), tb.Traffic())
-				}
-			}
-		}()
-	}
+	defer sample.every(time.Second, tb.Traffic)()
 	run, err := exp(ctx, tb.Endpoints())
 	if err != nil {
 		return Result{}, fmt.Errorf("scenario %s: %w", sc.Name, err)

@@ -385,8 +385,12 @@ func (h *Handler) syncShard(ctx context.Context, c *controller.Controller, id st
 		shard, ok = c.Shard(req.Shard.AccountID, req.Shard.Region, req.Shard.Kind)
 	}
 	if !ok {
+		account := req.Shard.AccountID
+		if account == "" {
+			account = c.AccountID()
+		}
 		return Outcome{ID: id, Status: StatusDeadLetter, Reason: events.ReasonBadShardMessage, Report: report,
-			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, c.AccountID())}
+			Err: fmt.Errorf("shard %s: the config does not sync it in account %s", req, account)}
 	}
 	if h.continuations != nil {
 		return h.syncSegment(ctx, c, id, req, shard)

@@ -115,14 +115,9 @@ var configItems = []configItem{
 	{"AWSConfigOversizedItemEventRule", "port-aws-exporter-sync-aws-config-oversized", "OversizedConfigurationItemChangeNotification", "configurationItemSummary"},
 }
 
-// ConfigPattern is the event pattern of one of the two Config rules.
-func ConfigPattern(types []string, item string) map[string]any {
-	messageType := ""
-	for _, c := range configItems {
-		if c.path == item {
-			messageType = c.messageType
-		}
-	}
+// pattern is the event pattern of the rule of this item: Config's
+// change events of this message type whose item has one of the types.
+func (c configItem) pattern(types []string) map[string]any {
 	list := make([]any, len(types))
 	for i, t := range types {
 		list[i] = t
@@ -131,8 +126,8 @@ func ConfigPattern(types []string, item string) map[string]any {
 		"source":      []any{"aws.config"},
 		"detail-type": []any{ConfigDetailType},
 		"detail": map[string]any{
-			"messageType": []any{messageType},
-			item:          map[string]any{"resourceType": list},
+			"messageType": []any{c.messageType},
+			c.path:        map[string]any{"resourceType": list},
 		},
 	}
 }
@@ -211,7 +206,7 @@ func ConfigTemplate(kinds []Kind) ([]byte, error) {
 					c.messageType, len(types)),
 				"EventBusName": "default",
 				"State":        "ENABLED",
-				"EventPattern": ConfigPattern(types, c.path),
+				"EventPattern": c.pattern(types),
 				"Targets":      queueTargets(ConfigInputTransformer(types, c.path)),
 			},
 		}

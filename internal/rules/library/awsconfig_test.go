@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/port-labs/port-aws-exporter/internal/rules/lint"
 	"github.com/port-labs/port-aws-exporter/internal/rules/ruletest"
 	"github.com/port-labs/port-aws-exporter/internal/rules/template"
 )
@@ -183,5 +184,12 @@ func TestAWSConfigCoversEveryKindOrSaysWhy(t *testing.T) {
 	rules, err := template.ParseFile(path)
 	if err != nil || len(rules) != 2 {
 		t.Fatalf("read %d rules: %v", len(rules), err)
+	}
+	report, err := lint.Rules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Findings) != 0 {
+		t.Errorf("rules lint on the Config rules: %+v", report.Findings)
 	}
 }

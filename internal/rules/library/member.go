@@ -129,7 +129,7 @@ func MemberTemplate(kinds []Kind, awsConfig bool) ([]byte, error) {
 			id := strings.TrimSuffix(c.logicalID, "EventRule") + "MemberForwardRule"
 			resources[id] = forwardRule(c.name+"-member",
 				"Forwards AWS Config's configuration item changes in this account to the Port AWS exporter's event bus",
-				ConfigPattern(kindTypes(covered), c.path), MemberForwardTargetID, bus, forwarding)
+				c.pattern(kindTypes(covered)), MemberForwardTargetID, bus, forwarding)
 		}
 	}
 	template := map[string]any{
